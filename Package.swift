@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "evalharness",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "evalharness", targets: ["evalharness"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Outside C libraries: each enters through exactly one module.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
+
+        // Forward/backward kernels on raw buffers; know nothing about models.
+        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        // BERT WordPiece tokenizer identical to Hugging Face's BertTokenizerFast (uncased).
+        .target(name: "Tokenizer"),
+        // safetensors, config.json, the encoder built on Kernels.
+        .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
+        // The command-line tool: a thin mapping from flags to library types.
+        .executableTarget(name: "evalharness", dependencies: [
+            "Model", "Kernels", "Tokenizer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Tokenizer"]),
+    ]
+)
+
+// Package-wide settings in one place.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
+    target.swiftSettings = settings
+}

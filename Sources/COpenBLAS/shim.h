@@ -1,0 +1,4 @@
+#include <cblas.h>
+// Declared by OpenBLAS (openblas_config.h); repeated so callers need no other header.
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
