@@ -1,0 +1,114 @@
+import COpenBLAS
+
+/// Multi-head self-attention with a key-padding mask, as BERT's `BertSelfAttention` (eval mode):
+/// for each batch item b and head h,
+///   probs = softmax(Q·Kᵀ / √hs) over keys j < lengths[b]  (padded keys get probability 0),
+///   out   = probs · V.
+/// Query rows t ≥ lengths[b] are padding: their probabilities and outputs are set to zero and never
+/// computed, since nothing downstream reads them (pooling and the classifier use real tokens only).
+public func attentionForward(
+    out: UnsafeMutablePointer<Float>,       // (B, T, C)
+    probs: UnsafeMutablePointer<Float>,     // (B, NH, T, T)
+    qkv: UnsafePointer<Float>,              // (B, T, 3C): query | key | value, heads contiguous in each
+    lengths: UnsafePointer<Int32>,          // (B) real tokens per item, right-padded
+    batch B: Int, tokens T: Int, channels C: Int, heads NH: Int
+) {
+    let hs = C / NH
+    let scale = 1 / Float(hs).squareRoot()
+    let C3 = 3 * C
+    Parallel.forEachRange(B * NH) { range in
+        for bh in range {
+            let b = bh / NH, h = bh % NH
+            let L = Int(lengths[b])
+            let p = probs + bh * T * T
+            let q = qkv + b * T * C3 + h * hs
+            let k = q + C
+            let v = q + 2 * C
+            let o = out + b * T * C + h * hs
+            p.update(repeating: 0, count: T * T)
+            if L < T {
+                for t in L..<T { (o + t * C).update(repeating: 0, count: hs) }
+            }
+            guard L > 0 else { continue }
+            // scores[t, j] = scale · q_t · k_j, rows of length T (only the first L columns used)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(hs),
+                        scale, q, Int32(C3), k, Int32(C3), 0, p, Int32(T))
+            for t in 0..<L { softmaxInPlace(p + t * T, count: L) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
+                        1, p, Int32(T), v, Int32(C3), 0, o, Int32(C))
+        }
+    }
+}
+
+/// Backward of `attentionForward`; dqkv accumulates.
+///   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = scale·dS·K,  dK = scale·dSᵀ·Q
+/// `scratch` holds one (T, T) block per worker: (threads, T, T).
+public func attentionBackward(
+    dqkv: UnsafeMutablePointer<Float>,      // (B, T, 3C)
+    dout: UnsafePointer<Float>,             // (B, T, C)
+    qkv: UnsafePointer<Float>,              // (B, T, 3C)
+    probs: UnsafePointer<Float>,            // (B, NH, T, T)
+    lengths: UnsafePointer<Int32>,          // (B)
+    scratch: UnsafeMutablePointer<Float>,   // (Parallel.threadCount, T, T)
+    batch B: Int, tokens T: Int, channels C: Int, heads NH: Int
+) {
+    let hs = C / NH
+    let scale = 1 / Float(hs).squareRoot()
+    let C3 = 3 * C
+    // Heads of one batch item write disjoint columns of dqkv, so splitting over (b, h) is race-free.
+    Parallel.forEachWorkerRange(B * NH) { worker, range in
+        let dp = scratch + worker * T * T
+        for bh in range {
+            let b = bh / NH, h = bh % NH
+            let L = Int(lengths[b])
+            guard L > 0 else { continue }
+            let p = probs + bh * T * T
+            let q = qkv + b * T * C3 + h * hs, k = q + C, v = q + 2 * C
+            let dq = dqkv + b * T * C3 + h * hs, dk = dq + C, dv = dq + 2 * C
+            let dO = dout + b * T * C + h * hs
+            // dV[L, hs] += Pᵀ[L, L] · dO[L, hs]
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
+                        1, p, Int32(T), dO, Int32(C), 1, dv, Int32(C3))
+            // dP[L, L] = dO[L, hs] · V[L, hs]ᵀ
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(hs),
+                        1, dO, Int32(C), v, Int32(C3), 0, dp, Int32(T))
+            // softmax backward in place: dS = P ⊙ (dP − Σ_j dP·P)
+            for t in 0..<L {
+                let prow = p + t * T, drow = dp + t * T
+                var dot: Float = 0
+                for j in 0..<L { dot += prow[j] * drow[j] }
+                for j in 0..<L { drow[j] = prow[j] * (drow[j] - dot) }
+            }
+            // dQ[L, hs] += scale · dS[L, L] · K[L, hs];  dK[L, hs] += scale · dSᵀ · Q
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
+                        scale, dp, Int32(T), k, Int32(C3), 1, dq, Int32(C3))
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
+                        scale, dp, Int32(T), q, Int32(C3), 1, dk, Int32(C3))
+        }
+    }
+}
+
+/// Numerically stable softmax of `count` values in place.
+@inline(__always)
+public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    var maxValue = -Float.infinity
+    for i in 0..<n { maxValue = max(maxValue, x[i]) }
+    var sum: Float = 0
+    var i = 0
+    while i + 16 <= n {
+        let e = FastMath.exp(x.loadVector(at: i) - maxValue)
+        x.storeVector(e, at: i)
+        sum += e.sum()
+        i += 16
+    }
+    while i < n {
+        var lane = FloatVector(repeating: -Float.infinity)
+        lane[0] = x[i] - maxValue
+        let e = FastMath.exp(lane)[0]
+        x[i] = e
+        sum += e
+        i += 1
+    }
+    let inv = 1 / sum
+    for j in 0..<n { x[j] *= inv }
+}

@@ -1,0 +1,56 @@
+/// BERT input embeddings before their LayerNorm:
+///   out[b, t] = wordEmbeddings[ids[b, t]] + positionEmbeddings[t] + tokenTypeEmbeddings[0]
+/// (single-segment input: token type 0 everywhere, as sentence-transformers feeds it).
+public func embeddingForward(
+    out: UnsafeMutablePointer<Float>,           // (B, T, C)
+    ids: UnsafePointer<Int32>,                  // (B, T)
+    wordEmbeddings: UnsafePointer<Float>,       // (V, C)
+    positionEmbeddings: UnsafePointer<Float>,   // (maxPositions, C)
+    tokenTypeEmbeddings: UnsafePointer<Float>,  // (types, C); row 0 used
+    batch B: Int, tokens T: Int, channels C: Int
+) {
+    Parallel.forEachRange(B * T, minimumChunk: 64) { range in
+        for bt in range {
+            let t = bt % T
+            let o = out + bt * C
+            let w = wordEmbeddings + Int(ids[bt]) * C
+            let p = positionEmbeddings + t * C
+            for c in 0..<C { o[c] = w[c] + p[c] + tokenTypeEmbeddings[c] }
+        }
+    }
+}
+
+/// Backward of `embeddingForward`. Gradients accumulate; pass nil for frozen tables.
+/// Word-embedding rows are scattered serially: repeated token ids would race across workers.
+public func embeddingBackward(
+    dwordEmbeddings: UnsafeMutablePointer<Float>?,      // (V, C)
+    dpositionEmbeddings: UnsafeMutablePointer<Float>?,  // (maxPositions, C)
+    dtokenTypeEmbeddings: UnsafeMutablePointer<Float>?, // (types, C)
+    dout: UnsafePointer<Float>,                         // (B, T, C)
+    ids: UnsafePointer<Int32>,                          // (B, T)
+    lengths: UnsafePointer<Int32>,                      // (B) padded positions carry no gradient
+    batch B: Int, tokens T: Int, channels C: Int
+) {
+    for b in 0..<B {
+        for t in 0..<Int(lengths[b]) {
+            let bt = b * T + t
+            let g = dout + bt * C
+            if let dw = dwordEmbeddings { addInPlace(dw + Int(ids[bt]) * C, g, count: C) }
+            if let dp = dpositionEmbeddings { addInPlace(dp + t * C, g, count: C) }
+            if let dt = dtokenTypeEmbeddings { addInPlace(dt, g, count: C) }
+        }
+    }
+}
+
+/// out[i] = a[i] + b[i]: the residual connections.
+public func residualForward(
+    out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count N: Int
+) {
+    Parallel.forEachRange(N, minimumChunk: 8192) { range in
+        let o = out + range.lowerBound, x = a + range.lowerBound, y = b + range.lowerBound
+        var i = 0
+        let n = range.count
+        while i + 16 <= n { o.storeVector(x.loadVector(at: i) + y.loadVector(at: i), at: i); i += 16 }
+        while i < n { o[i] = x[i] + y[i]; i += 1 }
+    }
+}

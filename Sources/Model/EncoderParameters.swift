@@ -1,0 +1,140 @@
+/// The encoder's parameters as one flat block of floats, carved up by a table (as llm.c's
+/// `ParameterTensors`): gradients and optimizer state use the same layout, so zeroing all
+/// gradients is one memset and AdamW is one loop.
+///
+/// Per-layer tensors are stored for all layers together, `[L, ...]`. Query, key and value are
+/// fused into one `[3C, C]` weight (rows: query, then key, then value) so the projection is one sgemm.
+public struct EncoderParameterLayout: Sendable, Equatable {
+    public enum Tensor: Int, CaseIterable, Sendable {
+        case wordEmbeddings         // (V, C)
+        case positionEmbeddings     // (maxPositions, C)
+        case tokenTypeEmbeddings    // (types, C)
+        case embeddingNormWeight    // (C)
+        case embeddingNormBias      // (C)
+        case qkvWeight              // (L, 3C, C)
+        case qkvBias                // (L, 3C)
+        case attentionOutputWeight  // (L, C, C)
+        case attentionOutputBias    // (L, C)
+        case attentionNormWeight    // (L, C)
+        case attentionNormBias      // (L, C)
+        case intermediateWeight     // (L, FF, C)
+        case intermediateBias       // (L, FF)
+        case outputWeight           // (L, C, FF)
+        case outputBias             // (L, C)
+        case outputNormWeight       // (L, C)
+        case outputNormBias         // (L, C)
+
+        public var isPerLayer: Bool { rawValue >= Tensor.qkvWeight.rawValue }
+        /// Weights of linear layers, the tensors LoRA and NF4 quantisation apply to.
+        public var isLinearWeight: Bool {
+            [.qkvWeight, .attentionOutputWeight, .intermediateWeight, .outputWeight].contains(self)
+        }
+    }
+
+    public let config: BertConfig
+    /// Offsets of each tensor (for per-layer tensors: of layer 0) into the flat block.
+    private let offsets: [Int]
+    /// Element count of each tensor (for per-layer tensors: of one layer).
+    private let counts: [Int]
+    /// Total number of floats.
+    public let totalCount: Int
+
+    public init(config: BertConfig) {
+        self.config = config
+        var offsets: [Int] = [], counts: [Int] = []
+        var next = 0
+        for tensor in Tensor.allCases {
+            let count = Self.shape(of: tensor, config: config).reduce(1, *)
+            offsets.append(next)
+            counts.append(count)
+            next += count * (tensor.isPerLayer ? config.numHiddenLayers : 1)
+        }
+        self.offsets = offsets
+        self.counts = counts
+        self.totalCount = next
+    }
+
+    /// Shape of one tensor (one layer's slice for per-layer tensors).
+    public static func shape(of tensor: Tensor, config: BertConfig) -> [Int] {
+        let C = config.hiddenSize, FF = config.intermediateSize
+        switch tensor {
+        case .wordEmbeddings: return [config.vocabSize, C]
+        case .positionEmbeddings: return [config.maxPositionEmbeddings, C]
+        case .tokenTypeEmbeddings: return [config.typeVocabSize, C]
+        case .embeddingNormWeight, .embeddingNormBias: return [C]
+        case .qkvWeight: return [3 * C, C]
+        case .qkvBias: return [3 * C]
+        case .attentionOutputWeight: return [C, C]
+        case .intermediateWeight: return [FF, C]
+        case .intermediateBias: return [FF]
+        case .outputWeight: return [C, FF]
+        case .attentionOutputBias, .attentionNormWeight, .attentionNormBias,
+             .outputBias, .outputNormWeight, .outputNormBias: return [C]
+        }
+    }
+
+    public func shape(of tensor: Tensor) -> [Int] { Self.shape(of: tensor, config: config) }
+    public func count(of tensor: Tensor) -> Int { counts[tensor.rawValue] }
+
+    /// Offset of `tensor` (of `layer`'s slice for per-layer tensors) into the flat block.
+    public func offset(of tensor: Tensor, layer: Int = 0) -> Int {
+        precondition(tensor.isPerLayer || layer == 0, "\(tensor) is not a per-layer tensor")
+        return offsets[tensor.rawValue] + layer * counts[tensor.rawValue]
+    }
+
+    /// Offsets of the whole tensor (all layers) in the flat block.
+    public func range(of tensor: Tensor) -> Range<Int> {
+        let begin = offsets[tensor.rawValue]
+        return begin..<(begin + counts[tensor.rawValue] * (tensor.isPerLayer ? config.numHiddenLayers : 1))
+    }
+}
+
+/// A flat, 64-byte-aligned float buffer the size of a layout: parameters, their gradients, or AdamW moments.
+public final class FloatBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<Float>
+
+    public init(count: Int, zeroed: Bool = true) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        if zeroed { pointer.update(repeating: 0, count: count) }
+    }
+
+    public convenience init(copying values: [Float]) {
+        self.init(count: values.count, zeroed: false)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { pointer.deallocate() }
+
+    public func zero() { pointer.update(repeating: 0, count: count) }
+    public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+    public func copy() -> FloatBuffer {
+        let other = FloatBuffer(count: count, zeroed: false)
+        other.pointer.update(from: pointer, count: count)
+        return other
+    }
+}
+
+/// The encoder's parameters: a layout and the flat buffer it describes.
+public final class EncoderParameters: @unchecked Sendable {
+    public let layout: EncoderParameterLayout
+    public let storage: FloatBuffer
+
+    public init(layout: EncoderParameterLayout, storage: FloatBuffer? = nil) {
+        precondition(storage == nil || storage!.count == layout.totalCount)
+        self.layout = layout
+        self.storage = storage ?? FloatBuffer(count: layout.totalCount)
+    }
+
+    public var config: BertConfig { layout.config }
+
+    /// Pointer to `tensor` (to `layer`'s slice for per-layer tensors).
+    @inline(__always)
+    public func pointer(_ tensor: EncoderParameterLayout.Tensor, layer: Int = 0) -> UnsafeMutablePointer<Float> {
+        storage.pointer + layout.offset(of: tensor, layer: layer)
+    }
+
+    public func copy() -> EncoderParameters { EncoderParameters(layout: layout, storage: storage.copy()) }
+}
