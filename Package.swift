@@ -38,6 +38,9 @@ let package = Package(
 // Package-wide settings in one place.
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
+    // AVX2 + FMA (as OpenBLAS's Haswell kernels here): without it, SIMD16 fused multiply-adds
+    // become one libm call per lane.
+    settings.append(.unsafeFlags(["-target-cpu", "haswell"]))
     settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
     target.swiftSettings = settings
 }

@@ -5,14 +5,19 @@
 public typealias FloatVector = SIMD16<Float>
 
 public enum FastMath {
+    private static let roundingMagic = FloatVector(repeating: 12_582_912) // 1.5 · 2²³
+
     /// e^x for each lane, relative error below 2e-7 on [-87, 88]; inputs below -87 give 0.
     @inline(__always)
     public static func exp(_ x: FloatVector) -> FloatVector {
         let log2e: Float = 1.442_695_04
         let ln2High: Float = 0.693_145_752
         let ln2Low: Float = 1.428_606_82e-6
-        let clamped = x.clamped(lowerBound: FloatVector(repeating: -87.0), upperBound: FloatVector(repeating: 88.0))
-        let n = (clamped * log2e).rounded(.toNearestOrEven)
+        let clamped = pointwiseMin(pointwiseMax(x, FloatVector(repeating: -87.0)), FloatVector(repeating: 88.0))
+        // Round to nearest by adding and subtracting 1.5·2²³ (the generic SIMD rounding and
+        // conversions are not vectorised); the sum's low mantissa bits then hold n as an integer.
+        let shifted = clamped * log2e + roundingMagic
+        let n = shifted - roundingMagic
         // r in [-ln2/2, ln2/2]: Taylor to degree 7 leaves a truncation error under 1e-8.
         var r = clamped - n * ln2High
         r = r - n * ln2Low
@@ -25,7 +30,8 @@ public enum FastMath {
         p = FloatVector(repeating: 1.0).addingProduct(p, r)
         p = FloatVector(repeating: 1.0).addingProduct(p, r)
         // Scale by 2^n through the exponent bits.
-        let exponent = (SIMD16<Int32>(n) &+ 127) &<< 23
+        let integerN = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(roundingMagic, to: SIMD16<Int32>.self)
+        let exponent = (integerN &+ 127) &<< 23
         let scale = unsafeBitCast(exponent, to: FloatVector.self)
         var result = p * scale
         result.replace(with: 0, where: x .< -87.0)
@@ -36,7 +42,7 @@ public enum FastMath {
     /// absolute error about 1e-7.
     @inline(__always)
     public static func erf(_ input: FloatVector) -> FloatVector {
-        let x = input.clamped(lowerBound: FloatVector(repeating: -4.0), upperBound: FloatVector(repeating: 4.0))
+        let x = pointwiseMin(pointwiseMax(input, FloatVector(repeating: -4.0)), FloatVector(repeating: 4.0))
         let x2 = x * x
         var p = FloatVector(repeating: -2.726_142_258_013_06e-10)
         p = FloatVector(repeating: 2.770_681_424_959_02e-08).addingProduct(p, x2)

@@ -10,16 +10,28 @@ public func layerNormForward(
     rows N: Int, channels C: Int, eps: Float
 ) {
     Parallel.forEachRange(N, minimumChunk: 32) { range in
+        let vectorEnd = C - C % 16
         for n in range {
             let x = inp + n * C
             let y = out + n * C
-            var sum: Float = 0
-            for c in 0..<C { sum += x[c] }
+            var sumVector = FloatVector()
+            for c in stride(from: 0, to: vectorEnd, by: 16) { sumVector += x.loadVector(at: c) }
+            var sum = sumVector.sum()
+            for c in vectorEnd..<C { sum += x[c] }
             let m = sum / Float(C)
-            var squares: Float = 0
-            for c in 0..<C { let d = x[c] - m; squares += d * d }
+            var squaresVector = FloatVector()
+            for c in stride(from: 0, to: vectorEnd, by: 16) {
+                let d = x.loadVector(at: c) - m
+                squaresVector = squaresVector.addingProduct(d, d)
+            }
+            var squares = squaresVector.sum()
+            for c in vectorEnd..<C { let d = x[c] - m; squares += d * d }
             let s = 1 / (squares / Float(C) + eps).squareRoot()
-            for c in 0..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
+            for c in stride(from: 0, to: vectorEnd, by: 16) {
+                let normalized = (x.loadVector(at: c) - m) * s
+                y.storeVector(normalized * weight.loadVector(at: c) + bias.loadVector(at: c), at: c)
+            }
+            for c in vectorEnd..<C { y[c] = (x[c] - m) * s * weight[c] + bias[c] }
             mean[n] = m
             rstd[n] = s
         }

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import Model
+
+@main
+enum Entry {
+    static func main() {
+        BLASKernelSelection.reexecIfBeneficial()
+        EvalHarness.main()
+    }
+}
+
+struct EvalHarness: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evalharness",
+        abstract: "Fine-tune and evaluate transformer adapters on the CPU, and gate merges on the results.",
+        subcommands: [BenchCommand.self]
+    )
+}
+
+/// Options every command that loads a model shares.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Hugging Face model folder (config.json, model.safetensors, vocab.txt).")
+    var model: String = "models/all-MiniLM-L6-v2"
+
+    @Option(name: .long, help: "Worker threads for the kernels (default: the number of cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    var modelDirectory: URL { URL(fileURLWithPath: model) }
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+}
