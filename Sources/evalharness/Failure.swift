@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Tokenizer
 
 /// Exit codes, as documented in the README: 0 pass, 1 a gated check failed, 2 bad input or usage,
 /// 3 a run failed.
@@ -19,6 +20,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ModelInputError {
+        printError(error.description); throw Exit.badInput
+    } catch let error as TokenizerError {
         printError(error.description); throw Exit.badInput
     } catch let error as InputError {
         printError(error.description); throw Exit.badInput

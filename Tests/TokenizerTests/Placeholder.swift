@@ -1,2 +1,0 @@
-import XCTest
-final class PlaceholderTokenizerTests: XCTestCase { func testNothing() {} }
