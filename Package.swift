@@ -23,6 +23,8 @@ let package = Package(
         .target(name: "Tokenizer"),
         // safetensors, config.json, the encoder built on Kernels.
         .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
+        // Metrics, confidence intervals, paired tests, gate decisions: pure computation, Foundation only.
+        .target(name: "Evaluation"),
         // The command-line tool: a thin mapping from flags to library types.
         .executableTarget(name: "evalharness", dependencies: [
             "Model", "Kernels", "Tokenizer",
@@ -32,6 +34,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Tokenizer"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     ]
 )
 
