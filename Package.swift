@@ -23,6 +23,10 @@ let package = Package(
         .target(name: "Tokenizer"),
         // safetensors, config.json, the encoder built on Kernels.
         .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
+        // Full, LoRA, QLoRA and prompt tuning, each plugging into the same encoder.
+        .target(name: "Adapters", dependencies: ["Model", "Kernels", "Tokenizer", "COpenBLAS"]),
+        // The trainer: batching, AdamW, schedules, early stopping, the methods' trainable sets.
+        .target(name: "Training", dependencies: ["Adapters", "Model", "Kernels", "Tokenizer"]),
         // Metrics, confidence intervals, paired tests, gate decisions: pure computation, Foundation only.
         .target(name: "Evaluation"),
         // The command-line tool: a thin mapping from flags to library types.
@@ -35,6 +39,8 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Tokenizer"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Kernels"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels"]),
     ]
 )
 

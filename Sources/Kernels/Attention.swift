@@ -6,17 +6,22 @@ import COpenBLAS
 ///   out   = probs · V.
 /// Query rows t ≥ lengths[b] are padding: their probabilities and outputs are set to zero and never
 /// computed, since nothing downstream reads them (pooling and the classifier use real tokens only).
+/// With a dropout mask (training), out = (probs ⊙ mask) · V; `probs` keeps the undropped values
+/// the backward pass needs, and `scratch` holds one (T, T) block per worker.
 public func attentionForward(
     out: UnsafeMutablePointer<Float>,       // (B, T, C)
     probs: UnsafeMutablePointer<Float>,     // (B, NH, T, T)
     qkv: UnsafePointer<Float>,              // (B, T, 3C): query | key | value, heads contiguous in each
     lengths: UnsafePointer<Int32>,          // (B) real tokens per item, right-padded
+    dropoutMask: UnsafePointer<Float>? = nil, // (B, NH, T, T) or nil
+    scratch: UnsafeMutablePointer<Float>? = nil, // (Parallel.threadCount, T, T), needed with a mask
     batch B: Int, tokens T: Int, channels C: Int, heads NH: Int
 ) {
     let hs = C / NH
     let scale = 1 / Float(hs).squareRoot()
     let C3 = 3 * C
-    Parallel.forEachRange(B * NH) { range in
+    precondition(dropoutMask == nil || scratch != nil, "attention dropout needs scratch memory")
+    Parallel.forEachWorkerRange(B * NH) { worker, range in
         for bh in range {
             let b = bh / NH, h = bh % NH
             let L = Int(lengths[b])
@@ -34,22 +39,39 @@ public func attentionForward(
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(hs),
                         scale, q, Int32(C3), k, Int32(C3), 0, p, Int32(T))
             for t in 0..<L { softmaxInPlace(p + t * T, count: L) }
+            var used = UnsafePointer(p)
+            if let dropoutMask, let scratch {
+                let dropped = scratch + worker * T * T
+                applyMask(dropped, p, dropoutMask + bh * T * T, rows: L, columns: L, stride: T)
+                used = UnsafePointer(dropped)
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
-                        1, p, Int32(T), v, Int32(C3), 0, o, Int32(C))
+                        1, used, Int32(T), v, Int32(C3), 0, o, Int32(C))
         }
+    }
+}
+
+/// out[r, c] = p[r, c] · mask[r, c] over an L×L block of (T, T) matrices.
+@inline(__always)
+private func applyMask(_ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ mask: UnsafePointer<Float>,
+                       rows: Int, columns: Int, stride: Int) {
+    for r in 0..<rows {
+        for c in 0..<columns { out[r * stride + c] = p[r * stride + c] * mask[r * stride + c] }
     }
 }
 
 /// Backward of `attentionForward`; dqkv accumulates.
 ///   dV = Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = scale·dS·K,  dK = scale·dSᵀ·Q
-/// `scratch` holds one (T, T) block per worker: (threads, T, T).
+/// With dropout, P in dV = Pᵀ·dO is the dropped (P ⊙ M) and dP is masked by M before the softmax backward.
+/// `scratch` holds two (T, T) blocks per worker: (threads, 2, T, T).
 public func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>,      // (B, T, 3C)
     dout: UnsafePointer<Float>,             // (B, T, C)
     qkv: UnsafePointer<Float>,              // (B, T, 3C)
     probs: UnsafePointer<Float>,            // (B, NH, T, T)
     lengths: UnsafePointer<Int32>,          // (B)
-    scratch: UnsafeMutablePointer<Float>,   // (Parallel.threadCount, T, T)
+    dropoutMask: UnsafePointer<Float>? = nil, // (B, NH, T, T) or nil
+    scratch: UnsafeMutablePointer<Float>,   // (Parallel.threadCount, 2, T, T)
     batch B: Int, tokens T: Int, channels C: Int, heads NH: Int
 ) {
     let hs = C / NH
@@ -57,7 +79,8 @@ public func attentionBackward(
     let C3 = 3 * C
     // Heads of one batch item write disjoint columns of dqkv, so splitting over (b, h) is race-free.
     Parallel.forEachWorkerRange(B * NH) { worker, range in
-        let dp = scratch + worker * T * T
+        let dp = scratch + worker * 2 * T * T
+        let dropped = dp + T * T
         for bh in range {
             let b = bh / NH, h = bh % NH
             let L = Int(lengths[b])
@@ -66,12 +89,19 @@ public func attentionBackward(
             let q = qkv + b * T * C3 + h * hs, k = q + C, v = q + 2 * C
             let dq = dqkv + b * T * C3 + h * hs, dk = dq + C, dv = dq + 2 * C
             let dO = dout + b * T * C + h * hs
-            // dV[L, hs] += Pᵀ[L, L] · dO[L, hs]
+            let mask = dropoutMask.map { $0 + bh * T * T }
+            var used = p
+            if let mask {
+                applyMask(dropped, p, mask, rows: L, columns: L, stride: T)
+                used = UnsafePointer(dropped)
+            }
+            // dV[L, hs] += (P ⊙ M)ᵀ[L, L] · dO[L, hs]
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
-                        1, p, Int32(T), dO, Int32(C), 1, dv, Int32(C3))
-            // dP[L, L] = dO[L, hs] · V[L, hs]ᵀ
+                        1, used, Int32(T), dO, Int32(C), 1, dv, Int32(C3))
+            // dP[L, L] = (dO[L, hs] · V[L, hs]ᵀ) ⊙ M
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(hs),
                         1, dO, Int32(C), v, Int32(C3), 0, dp, Int32(T))
+            if let mask { applyMask(dp, dp, mask, rows: L, columns: L, stride: T) }
             // softmax backward in place: dS = P ⊙ (dP − Σ_j dP·P)
             for t in 0..<L {
                 let prow = p + t * T, drow = dp + t * T

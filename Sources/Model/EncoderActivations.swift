@@ -6,35 +6,46 @@ import Kernels
 /// With `keepAllLayers` every layer has its own slot (training: backward reads them all). Without
 /// it, all layers share slot 0 (inference): a layer reads its input, the previous layer's
 /// `outputNorm`, only before it writes its own `outputNorm`, so one slot suffices.
+/// Dropout masks exist only when a training pass uses dropout.
 public final class EncoderActivations: @unchecked Sendable {
-    /// Tensors of one layer (B batch, T tokens, C hidden, NH heads, FF intermediate).
+    /// Tensors of one layer (B batch, T tokens incl. virtual ones, C hidden, NH heads, FF intermediate).
     public struct Layer {
         public var qkv: UnsafeMutablePointer<Float>                // (B, T, 3C)
-        public var probs: UnsafeMutablePointer<Float>              // (B, NH, T, T)
+        public var probs: UnsafeMutablePointer<Float>              // (B, NH, T, T) before dropout
         public var context: UnsafeMutablePointer<Float>            // (B, T, C) attention output before its dense layer
-        public var attentionResidual: UnsafeMutablePointer<Float>  // (B, T, C) input + dense(context)
+        public var attentionResidual: UnsafeMutablePointer<Float>  // (B, T, C) input + dropout(dense(context))
         public var attentionNorm: UnsafeMutablePointer<Float>      // (B, T, C)
         public var attentionMean: UnsafeMutablePointer<Float>      // (B, T)
         public var attentionRstd: UnsafeMutablePointer<Float>      // (B, T)
         public var intermediate: UnsafeMutablePointer<Float>       // (B, T, FF) before GELU
         public var gelu: UnsafeMutablePointer<Float>               // (B, T, FF)
-        public var outputResidual: UnsafeMutablePointer<Float>     // (B, T, C) attentionNorm + dense(gelu)
+        public var outputResidual: UnsafeMutablePointer<Float>     // (B, T, C) attentionNorm + dropout(dense(gelu))
         public var outputNorm: UnsafeMutablePointer<Float>         // (B, T, C) the layer's output
         public var outputMean: UnsafeMutablePointer<Float>         // (B, T)
         public var outputRstd: UnsafeMutablePointer<Float>         // (B, T)
+        public var probsDropout: UnsafeMutablePointer<Float>?      // (B, NH, T, T)
+        public var attentionOutputDropout: UnsafeMutablePointer<Float>? // (B, T, C)
+        public var outputDropout: UnsafeMutablePointer<Float>?     // (B, T, C)
     }
 
     public let config: BertConfig
     public private(set) var batchSize = 0
+    /// T: the padded length including any virtual prompt tokens.
     public private(set) var tokens = 0
+    /// P: virtual tokens at the front of every row.
+    public private(set) var promptLength = 0
     public private(set) var keepsAllLayers = false
+    public private(set) var hasDropout = false
 
     public private(set) var embeddingSum: UnsafeMutablePointer<Float>   // (B, T, C)
-    public private(set) var embeddingNorm: UnsafeMutablePointer<Float>  // (B, T, C) input of layer 0
+    public private(set) var embeddingNorm: UnsafeMutablePointer<Float>  // (B, T, C) input of layer 0 (after dropout)
     public private(set) var embeddingMean: UnsafeMutablePointer<Float>  // (B, T)
     public private(set) var embeddingRstd: UnsafeMutablePointer<Float>  // (B, T)
+    public private(set) var embeddingDropout: UnsafeMutablePointer<Float>? // (B, T, C)
+    /// (threads, 2, T, T) per-worker blocks for attention with dropout and its backward.
+    public private(set) var attentionScratch: UnsafeMutablePointer<Float>
     public private(set) var layers: [Layer] = []
-    /// (B, T) token ids and (B) lengths of the current batch, for kernels that read raw pointers.
+    /// (B, T) token ids and (B) lengths (virtual tokens included), for kernels that read raw pointers.
     public private(set) var ids: UnsafeMutablePointer<Int32>
     public private(set) var lengths: UnsafeMutablePointer<Int32>
 
@@ -48,36 +59,42 @@ public final class EncoderActivations: @unchecked Sendable {
         idArena = .allocate(capacity: 1)
         embeddingSum = arena.pointer; embeddingNorm = arena.pointer
         embeddingMean = arena.pointer; embeddingRstd = arena.pointer
+        attentionScratch = arena.pointer
         ids = idArena; lengths = idArena
     }
 
     deinit { idArena.deallocate() }
 
     /// Floats one batch of this shape needs.
-    public static func floatCount(config: BertConfig, batch B: Int, tokens T: Int, keepAllLayers: Bool) -> Int {
+    public static func floatCount(config: BertConfig, batch B: Int, tokens T: Int, keepAllLayers: Bool, dropout: Bool) -> Int {
         let C = config.hiddenSize, NH = config.numAttentionHeads, FF = config.intermediateSize
         let BT = B * T
-        let perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + 2 * BT * FF + 4 * BT
+        var perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + 2 * BT * FF + 4 * BT
+        if dropout { perLayer += B * NH * T * T + 2 * BT * C }
         let slots = keepAllLayers ? config.numHiddenLayers : 1
-        return 2 * BT * C + 2 * BT + slots * perLayer
+        return (dropout ? 3 : 2) * BT * C + 2 * BT + Parallel.threadCount * 2 * T * T + slots * perLayer
     }
 
-    /// Points every tensor at its place for a (B, T) batch, growing the arena if needed, and
-    /// copies the batch's ids and lengths in.
-    public func prepare(for batch: TokenBatch, keepAllLayers: Bool) {
-        let B = batch.batchSize, T = batch.tokens
-        let needed = Self.floatCount(config: config, batch: B, tokens: T, keepAllLayers: keepAllLayers)
+    /// Points every tensor at its place for a (B, P + T) batch, growing the arena if needed, and
+    /// copies the batch's ids (shifted right by P) and lengths (+ P) in.
+    public func prepare(for batch: TokenBatch, promptLength P: Int, keepAllLayers: Bool, dropout: Bool) {
+        let B = batch.batchSize, T = batch.tokens + P
+        let needed = Self.floatCount(config: config, batch: B, tokens: T, keepAllLayers: keepAllLayers, dropout: dropout)
         if needed > arena.count { arena = FloatBuffer(count: needed, zeroed: false) }
         if B * T + B > idCapacity {
             idArena.deallocate()
             idCapacity = B * T + B
             idArena = .allocate(capacity: idCapacity)
         }
-        batchSize = B; tokens = T; keepsAllLayers = keepAllLayers
+        batchSize = B; tokens = T; promptLength = P
+        keepsAllLayers = keepAllLayers; hasDropout = dropout
         ids = idArena
         lengths = idArena + B * T
-        batch.ids.withUnsafeBufferPointer { ids.update(from: $0.baseAddress!, count: B * T) }
-        batch.lengths.withUnsafeBufferPointer { lengths.update(from: $0.baseAddress!, count: B) }
+        for b in 0..<B {
+            (ids + b * T).update(repeating: 0, count: P)
+            batch.ids.withUnsafeBufferPointer { (ids + b * T + P).update(from: $0.baseAddress! + b * batch.tokens, count: batch.tokens) }
+            lengths[b] = batch.lengths[b] + Int32(P)
+        }
 
         let C = config.hiddenSize, NH = config.numAttentionHeads, FF = config.intermediateSize
         let BT = B * T
@@ -87,6 +104,8 @@ public final class EncoderActivations: @unchecked Sendable {
         embeddingNorm = take(BT * C)
         embeddingMean = take(BT)
         embeddingRstd = take(BT)
+        embeddingDropout = dropout ? take(BT * C) : nil
+        attentionScratch = take(Parallel.threadCount * 2 * T * T)
         let slots = keepAllLayers ? config.numHiddenLayers : 1
         layers = (0..<slots).map { _ in
             Layer(qkv: take(BT * 3 * C), probs: take(B * NH * T * T), context: take(BT * C),
@@ -94,7 +113,10 @@ public final class EncoderActivations: @unchecked Sendable {
                   attentionMean: take(BT), attentionRstd: take(BT),
                   intermediate: take(BT * FF), gelu: take(BT * FF),
                   outputResidual: take(BT * C), outputNorm: take(BT * C),
-                  outputMean: take(BT), outputRstd: take(BT))
+                  outputMean: take(BT), outputRstd: take(BT),
+                  probsDropout: dropout ? take(B * NH * T * T) : nil,
+                  attentionOutputDropout: dropout ? take(BT * C) : nil,
+                  outputDropout: dropout ? take(BT * C) : nil)
         }
     }
 

@@ -90,10 +90,72 @@ final class KernelGradientTests: XCTestCase {
             XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-6)
         }
         var dqkv = [Float](repeating: 0, count: B * T * 3 * C)
-        var scratch = [Float](repeating: 0, count: Parallel.threadCount * T * T)
+        var scratch = [Float](repeating: 0, count: Parallel.threadCount * 2 * T * T)
         attentionBackward(dqkv: &dqkv, dout: g, qkv: qkv, probs: probs, lengths: lengths, scratch: &scratch,
                           batch: B, tokens: T, channels: C, heads: NH)
         GradientCheck.compare("dqkv", x: &qkv, analytic: dqkv, step: 1e-3) { dot(forward($0).0, g) }
+    }
+
+    func testAttentionBackwardWithDropout() {
+        var check = GradientCheck()
+        let B = 2, T = 4, C = 4, NH = 2
+        let lengths: [Int32] = [4, 3]
+        var qkv = check.random(B * T * 3 * C)
+        let g = check.random(B * T * C)
+        var mask = [Float](repeating: 0, count: B * NH * T * T)
+        dropoutMaskFill(mask: &mask, count: mask.count, probability: 0.3, seed: 11)
+        XCTAssertTrue(mask.contains(0) && mask.contains { $0 > 1 }, "the mask should drop some and scale the rest")
+        var forwardScratch = [Float](repeating: 0, count: Parallel.threadCount * T * T)
+        func forward(_ qkv: [Float]) -> ([Float], [Float]) {
+            var out = [Float](repeating: 0, count: B * T * C), probs = [Float](repeating: 0, count: B * NH * T * T)
+            attentionForward(out: &out, probs: &probs, qkv: qkv, lengths: lengths, dropoutMask: mask, scratch: &forwardScratch,
+                             batch: B, tokens: T, channels: C, heads: NH)
+            return (out, probs)
+        }
+        let (_, probs) = forward(qkv)
+        var dqkv = [Float](repeating: 0, count: B * T * 3 * C)
+        var scratch = [Float](repeating: 0, count: Parallel.threadCount * 2 * T * T)
+        attentionBackward(dqkv: &dqkv, dout: g, qkv: qkv, probs: probs, lengths: lengths, dropoutMask: mask, scratch: &scratch,
+                          batch: B, tokens: T, channels: C, heads: NH)
+        GradientCheck.compare("dqkv", x: &qkv, analytic: dqkv, step: 1e-3) { dot(forward($0).0, g) }
+    }
+
+    func testDropoutMaskIsReproducibleAndHasTheRightRate() {
+        let n = 100_000
+        var a = [Float](repeating: 0, count: n), b = a
+        dropoutMaskFill(mask: &a, count: n, probability: 0.1, seed: 5)
+        Parallel.configure(threads: 1)
+        dropoutMaskFill(mask: &b, count: n, probability: 0.1, seed: 5)
+        Parallel.configure(threads: 2)
+        XCTAssertEqual(a, b, "the mask must not depend on the thread count")
+        let dropped = Double(a.filter { $0 == 0 }.count) / Double(n)
+        XCTAssertEqual(dropped, 0.1, accuracy: 0.005)
+        XCTAssertEqual(a.first { $0 != 0 }!, 1 / 0.9, accuracy: 1e-6)
+    }
+
+    func testCrossEntropyAndTanhBackward() {
+        var check = GradientCheck()
+        let B = 3, K = 4
+        var logits = check.random(B * K, scale: 2)
+        let labels: [Int32] = [0, 3, 2]
+        var probs = [Float](repeating: 0, count: B * K)
+        crossEntropyForward(probabilities: &probs, logits: logits, labels: labels, batch: B, classes: K)
+        var dlogits = [Float](repeating: 0, count: B * K)
+        crossEntropyBackward(dlogits: &dlogits, probabilities: probs, labels: labels, batch: B, classes: K)
+        GradientCheck.compare("dlogits", x: &logits, analytic: dlogits, step: 1e-3) { logits in
+            var p = [Float](repeating: 0, count: B * K)
+            return crossEntropyForward(probabilities: &p, logits: logits, labels: labels, batch: B, classes: K)
+        }
+        var x = check.random(10)
+        let g = check.random(10)
+        var y = [Float](repeating: 0, count: 10), dx = y
+        tanhForward(out: &y, inp: x, count: 10)
+        tanhBackward(dinp: &dx, out: y, dout: g, count: 10)
+        GradientCheck.compare("tanh", x: &x, analytic: dx, step: 1e-3) { x in
+            var y = [Float](repeating: 0, count: 10)
+            tanhForward(out: &y, inp: x, count: 10)
+            return dot(y, g)
+        }
     }
 
     func testMeanPoolBackward() {

@@ -1,0 +1,75 @@
+/// Paired bootstrap of the difference of one metric between two candidates evaluated on the
+/// same examples.
+///
+/// Each resample (drawn exactly as in `Bootstrap`, from `SplitMix64(seed: seed)`) is applied to
+/// both candidates, giving d*_r = candidate(resample r) − baseline(resample r). The point
+/// difference is candidate(all) − baseline(all); the confidence interval is the percentile
+/// interval of the d*_r at the given level (as in `Bootstrap`); the two-sided p-value is
+///
+///     p = min(1, 2 · min(#{r : d*_r ≤ 0}, #{r : d*_r ≥ 0}) / R),
+///
+/// the smallest α for which the percentile interval at level 1 − α would exclude 0 (the
+/// bootstrap distribution's mass on the far side of 0, doubled). Its resolution is 2/R: 0 means
+/// "every resample on the same side of 0", i.e. p < 1/R. Identical candidates give p = 1.
+public enum PairedBootstrap {
+    /// - Parameters:
+    ///   - count: number of paired examples n ≥ 1.
+    ///   - resamples: number of resamples R ≥ 1.
+    ///   - level: confidence level in (0, 1).
+    ///   - seed: seed of the index generator.
+    ///   - candidate: the metric of the candidate on a list of example indices.
+    ///   - baseline: the same metric of the baseline on a list of example indices.
+    public static func compare(
+        count: Int, resamples: Int = 1000, level: Double = 0.95, seed: UInt64,
+        candidate: ([Int]) -> Double, baseline: ([Int]) -> Double
+    ) -> PairedDifference {
+        let all = Array(0..<count)
+        let candidateValue = candidate(all)
+        let baselineValue = baseline(all)
+        var differences: [Double] = []
+        differences.reserveCapacity(resamples)
+        Bootstrap.forEachResample(count: count, resamples: resamples, seed: seed) { indices in
+            differences.append(candidate(indices) - baseline(indices))
+        }
+        let (low, high) = Bootstrap.percentileInterval(differences, level: level)
+        let atMostZero = differences.count(where: { $0 <= 0 })
+        let atLeastZero = differences.count(where: { $0 >= 0 })
+        return PairedDifference(
+            candidate: candidateValue,
+            baseline: baselineValue,
+            difference: candidateValue - baselineValue,
+            low: low,
+            high: high,
+            pValue: min(1, 2 * Double(min(atMostZero, atLeastZero)) / Double(resamples)),
+            level: level,
+            resamples: resamples)
+    }
+}
+
+/// The outcome of `PairedBootstrap.compare`.
+public struct PairedDifference: Codable, Equatable, Sendable {
+    /// The candidate's metric on all examples.
+    public let candidate: Double
+    /// The baseline's metric on all examples.
+    public let baseline: Double
+    /// candidate − baseline.
+    public let difference: Double
+    /// Lower end of the percentile interval of the difference.
+    public let low: Double
+    /// Upper end of the percentile interval of the difference.
+    public let high: Double
+    /// Two-sided bootstrap p-value for "no difference", see `PairedBootstrap`.
+    public let pValue: Double
+    /// Confidence level of [low, high].
+    public let level: Double
+    /// Number of resamples R.
+    public let resamples: Int
+
+    enum CodingKeys: String, CodingKey {
+        case candidate, baseline, difference
+        case low = "ci_low"
+        case high = "ci_high"
+        case pValue = "p_value"
+        case level, resamples
+    }
+}

@@ -1,1 +1,0 @@
-// Evaluation: see the metrics files.

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// One AdamW step (Loshchilov & Hutter, https://arxiv.org/abs/1711.05101) over a flat tensor, with
+/// the exact operation order of `torch.optim.AdamW` (single-tensor path), so ten steps match
+/// PyTorch's losses:
+///   θ ← θ·(1 − lr·λ)                      decoupled weight decay
+///   m ← m + (1 − β₁)(g − m);  v ← β₂v + (1 − β₂)g²
+///   θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// `step` counts from 1.
+public func adamwUpdate(
+    parameters: UnsafeMutablePointer<Float>,    // (N)
+    gradients: UnsafePointer<Float>,            // (N)
+    firstMoment m: UnsafeMutablePointer<Float>, // (N)
+    secondMoment v: UnsafeMutablePointer<Float>,// (N)
+    count N: Int, learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float,
+    weightDecay: Float, step: Int
+) {
+    let biasCorrection1 = 1 - Float(pow(Double(beta1), Double(step)))
+    let biasCorrection2 = 1 - Float(pow(Double(beta2), Double(step)))
+    let stepSize = lr / biasCorrection1
+    let biasCorrection2Sqrt = biasCorrection2.squareRoot()
+    let decay = 1 - lr * weightDecay
+    Parallel.forEachRange(N, minimumChunk: 65536) { range in
+        for i in range {
+            let g = gradients[i]
+            parameters[i] *= decay
+            m[i] += (g - m[i]) * (1 - beta1)
+            v[i] = v[i] * beta2 + (1 - beta2) * g * g
+            let denominator = v[i].squareRoot() / biasCorrection2Sqrt + epsilon
+            parameters[i] -= stepSize * (m[i] / denominator)
+        }
+    }
+}
+
+/// Sum of squares of a gradient buffer, in Float64 (for global-norm clipping and NaN detection).
+public func sumOfSquares(_ x: UnsafePointer<Float>, count N: Int) -> Double {
+    var total = 0.0
+    var i = 0
+    while i + 16 <= N {
+        let v = x.loadVector(at: i)
+        total += Double((v * v).sum())
+        i += 16
+    }
+    while i < N { total += Double(x[i] * x[i]); i += 1 }
+    return total
+}
+
+/// x[i] *= factor.
+public func scaleInPlace(_ x: UnsafeMutablePointer<Float>, count N: Int, by factor: Float) {
+    for i in 0..<N { x[i] *= factor }
+}
