@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Outside C libraries: each enters through exactly one module.
@@ -29,6 +30,10 @@ let package = Package(
         .target(name: "Training", dependencies: ["Adapters", "Model", "Kernels", "Tokenizer"]),
         // Metrics, confidence intervals, paired tests, gate decisions: pure computation, Foundation only.
         .target(name: "Evaluation"),
+        // Suite files and data sets: YAML → SuiteSpec, JSONL/CSV/TSV readers, validation.
+        .target(name: "Suites", dependencies: ["Evaluation", .product(name: "Yams", package: "Yams")]),
+        // JUnit XML (libxml2), the self-contained HTML report, the Markdown summary.
+        .target(name: "Reports", dependencies: ["Evaluation", "CLibXML2"]),
         // The command-line tool: a thin mapping from flags to library types.
         .executableTarget(name: "evalharness", dependencies: [
             "Model", "Kernels", "Tokenizer",
@@ -40,6 +45,8 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Tokenizer"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Kernels"]),
+        .testTarget(name: "SuitesTests", dependencies: ["Suites", "Evaluation"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "CLibXML2"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels"]),
     ]
 )

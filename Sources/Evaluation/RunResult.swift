@@ -1,0 +1,216 @@
+import Foundation
+
+/// Everything one `evalharness compare` run measured: what `results.json` holds. Versioned by
+/// `schemaVersion`; documented field by field in `suites/README.md`. Keys are snake_case.
+public struct RunResult: Codable, Equatable, Sendable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public var suite: SuiteIdentity
+    public var model: ModelIdentity
+    public var data: [DataFileIdentity]
+    public var environment: EnvironmentInfo
+    /// ISO 8601 start time and wall-clock duration of the run.
+    public var startedAt: String
+    public var durationSeconds: Double
+    public var seed: UInt64
+    /// Class names, index = class id.
+    public var labels: [String]
+    public var candidates: [CandidateResult]
+    public var checks: [CheckResult]
+
+    public init(schemaVersion: Int = RunResult.currentSchemaVersion, suite: SuiteIdentity, model: ModelIdentity,
+                data: [DataFileIdentity], environment: EnvironmentInfo, startedAt: String, durationSeconds: Double,
+                seed: UInt64, labels: [String], candidates: [CandidateResult], checks: [CheckResult]) {
+        self.schemaVersion = schemaVersion
+        self.suite = suite
+        self.model = model
+        self.data = data
+        self.environment = environment
+        self.startedAt = startedAt
+        self.durationSeconds = durationSeconds
+        self.seed = seed
+        self.labels = labels
+        self.candidates = candidates
+        self.checks = checks
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", suite, model, data, environment
+        case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks
+    }
+
+    public func candidate(named name: String) -> CandidateResult? { candidates.first { $0.name == name } }
+}
+
+public struct SuiteIdentity: Codable, Equatable, Sendable {
+    public var name: String
+    public var path: String
+    /// SHA-256 of the suite file's bytes.
+    public var contentSHA256: String
+    public init(name: String, path: String, contentSHA256: String) { self.name = name; self.path = path; self.contentSHA256 = contentSHA256 }
+    enum CodingKeys: String, CodingKey { case name, path, contentSHA256 = "content_sha256" }
+}
+
+public struct ModelIdentity: Codable, Equatable, Sendable {
+    public var path: String
+    /// SHA-256 of model.safetensors.
+    public var sha256: String
+    public var parameters: Int
+    public init(path: String, sha256: String, parameters: Int) { self.path = path; self.sha256 = sha256; self.parameters = parameters }
+}
+
+public struct DataFileIdentity: Codable, Equatable, Sendable {
+    /// train, validation, test, or a retention check's name.
+    public var role: String
+    public var path: String
+    public var sha256: String
+    public var examples: Int
+    public init(role: String, path: String, sha256: String, examples: Int) { self.role = role; self.path = path; self.sha256 = sha256; self.examples = examples }
+}
+
+public struct EnvironmentInfo: Codable, Equatable, Sendable {
+    public var cpu: String
+    public var threads: Int
+    public var blasCore: String
+    public var operatingSystem: String
+    public var evalharnessVersion: String
+    public init(cpu: String, threads: Int, blasCore: String, operatingSystem: String, evalharnessVersion: String) {
+        self.cpu = cpu; self.threads = threads; self.blasCore = blasCore
+        self.operatingSystem = operatingSystem; self.evalharnessVersion = evalharnessVersion
+    }
+    enum CodingKeys: String, CodingKey {
+        case cpu, threads, blasCore = "blas_core", operatingSystem = "os", evalharnessVersion = "evalharness_version"
+    }
+}
+
+/// One candidate's training, measurements and comparisons.
+public struct CandidateResult: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Sendable { case ok, failed }
+
+    public var name: String
+    /// full, lora, qlora or prompt.
+    public var method: String
+    public var status: Status
+    /// Why the run failed (status failed), e.g. "loss became NaN at epoch 2, step 14".
+    public var error: String?
+    /// The method's settings after defaults were applied, as strings (e.g. "rank": "8").
+    public var settings: [String: String]
+    /// SHA-256 of the canonical settings text: two runs with the same hash trained the same way.
+    public var configHash: String
+    public var trainableParameters: Int
+    /// Bytes of the frozen base weights as this method stores them (NF4 for QLoRA).
+    public var baseWeightBytes: Int
+    public var training: TrainingSummary?
+    public var metrics: HeadlineMetrics?
+    public var report: ClassificationReport?
+    public var forgetting: [ForgettingCheck]
+    public var overfitting: OverfittingReport?
+    public var comparisons: [Comparison]
+    public var predictions: [Prediction]
+
+    public init(name: String, method: String, status: Status, error: String? = nil, settings: [String: String],
+                configHash: String, trainableParameters: Int, baseWeightBytes: Int, training: TrainingSummary? = nil,
+                metrics: HeadlineMetrics? = nil, report: ClassificationReport? = nil, forgetting: [ForgettingCheck] = [],
+                overfitting: OverfittingReport? = nil, comparisons: [Comparison] = [], predictions: [Prediction] = []) {
+        self.name = name; self.method = method; self.status = status; self.error = error; self.settings = settings
+        self.configHash = configHash; self.trainableParameters = trainableParameters; self.baseWeightBytes = baseWeightBytes
+        self.training = training; self.metrics = metrics; self.report = report; self.forgetting = forgetting
+        self.overfitting = overfitting; self.comparisons = comparisons; self.predictions = predictions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, method, status, error, settings, configHash = "config_hash"
+        case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
+        case training, metrics, report, forgetting, overfitting, comparisons, predictions
+    }
+}
+
+/// How training went: the per-epoch history the overfitting analysis reads, and costs.
+public struct TrainingSummary: Codable, Equatable, Sendable {
+    public var history: [EpochRecord]
+    /// 0-based epoch whose weights were kept (lowest validation loss).
+    public var bestEpoch: Int
+    public var earlyStopped: Bool
+    public var epochsRun: Int
+    public var steps: Int
+    public var seconds: Double
+    public var examplesPerSecond: Double
+    public var peakRSSBytes: Int
+    public init(history: [EpochRecord], bestEpoch: Int, earlyStopped: Bool, epochsRun: Int, steps: Int,
+                seconds: Double, examplesPerSecond: Double, peakRSSBytes: Int) {
+        self.history = history; self.bestEpoch = bestEpoch; self.earlyStopped = earlyStopped; self.epochsRun = epochsRun
+        self.steps = steps; self.seconds = seconds; self.examplesPerSecond = examplesPerSecond; self.peakRSSBytes = peakRSSBytes
+    }
+    enum CodingKeys: String, CodingKey {
+        case history, bestEpoch = "best_epoch", earlyStopped = "early_stopped", epochsRun = "epochs_run", steps, seconds
+        case examplesPerSecond = "examples_per_s", peakRSSBytes = "peak_rss_bytes"
+    }
+}
+
+/// One retention measurement with the adapter active.
+public struct ForgettingCheck: Codable, Equatable, Sendable {
+    /// e.g. "similarity:lee" or "probe:wordnet".
+    public var name: String
+    /// "spearman" for similarity sets, "probe_accuracy" for a frozen probe.
+    public var measure: String
+    public var result: ForgettingReport
+    public init(name: String, measure: String, result: ForgettingReport) { self.name = name; self.measure = measure; self.result = result }
+}
+
+/// A candidate against a reference on the same test examples.
+public struct Comparison: Codable, Equatable, Sendable {
+    /// "prompt-baseline" (the suite's prompt-tuned candidate) or "baseline-run" (a stored results.json).
+    public var against: String
+    /// Name of the reference candidate.
+    public var reference: String
+    public var accuracy: McNemarResult
+    /// Paired-bootstrap differences (candidate − reference) by metric name.
+    public var metrics: [String: PairedDifference]
+    /// Non-inferiority decisions by metric name, when the suite sets a margin.
+    public var nonInferiority: [String: NonInferiorityDecision]
+    public init(against: String, reference: String, accuracy: McNemarResult, metrics: [String: PairedDifference],
+                nonInferiority: [String: NonInferiorityDecision]) {
+        self.against = against; self.reference = reference; self.accuracy = accuracy
+        self.metrics = metrics; self.nonInferiority = nonInferiority
+    }
+    enum CodingKeys: String, CodingKey { case against, reference, accuracy, metrics, nonInferiority = "non_inferiority" }
+}
+
+/// One test example's outcome.
+public struct Prediction: Codable, Equatable, Sendable {
+    public var id: String
+    public var label: Int
+    public var predicted: Int
+    public var probabilities: [Double]
+    public init(id: String, label: Int, predicted: Int, probabilities: [Double]) {
+        self.id = id; self.label = label; self.predicted = predicted; self.probabilities = probabilities
+    }
+}
+
+/// One gated check for one candidate: a JUnit testcase.
+public struct CheckResult: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Sendable { case passed, failed, skipped, error }
+
+    public var candidate: String
+    /// Human name, e.g. "accuracy >= 0.85".
+    public var name: String
+    public var metric: String
+    /// The measured value (nil when skipped or errored).
+    public var value: Double?
+    public var threshold: Double
+    public var ciLow: Double?
+    public var ciHigh: Double?
+    public var passed: Bool
+    public var status: Status
+    /// Why it failed, was skipped or errored, in words: "accuracy 0.842 < 0.85 (95% CI 0.821–0.861)".
+    public var message: String?
+    public init(candidate: String, name: String, metric: String, value: Double?, threshold: Double, ciLow: Double? = nil,
+                ciHigh: Double? = nil, passed: Bool, status: Status, message: String? = nil) {
+        self.candidate = candidate; self.name = name; self.metric = metric; self.value = value; self.threshold = threshold
+        self.ciLow = ciLow; self.ciHigh = ciHigh; self.passed = passed; self.status = status; self.message = message
+    }
+    enum CodingKeys: String, CodingKey {
+        case candidate, name, metric, value, threshold, ciLow = "ci_low", ciHigh = "ci_high", passed, status, message
+    }
+}

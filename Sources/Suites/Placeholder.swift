@@ -1,0 +1,1 @@
+// Suites: see SuiteSpec.
