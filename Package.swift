@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Evaluation", "CLibXML2"]),
         // The command-line tool: a thin mapping from flags to library types.
         .executableTarget(name: "evalharness", dependencies: [
-            "Model", "Kernels", "Tokenizer",
+            "Model", "Kernels", "Tokenizer", "Adapters", "Training", "Evaluation", "Suites", "Reports", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -145,7 +145,8 @@ public final class BertEncoder: @unchecked Sendable {
             // residual: the attention block's output receives the gradient unchanged
             dAttentionNorm.update(from: dOutputResidual, count: BT * C)
             if let m = act.outputDropout { multiplyInPlace(dOutputResidual, m, count: BT * C) }
-            // output dense, GELU, intermediate dense
+            // output dense (its input, the GELU output, is recomputed: layers share one buffer), GELU, intermediate dense
+            geluForward(out: act.gelu, inp: act.intermediate, count: BT * FF)
             dGelu.update(repeating: 0, count: BT * FF)
             linearBackward(.outputWeight, .outputBias, layer: l, input: act.gelu, dInput: dGelu, dOutput: dOutputResidual, rows: BT, gradients: g)
             dIntermediate.update(repeating: 0, count: BT * FF)

@@ -18,7 +18,9 @@ public final class EncoderActivations: @unchecked Sendable {
         public var attentionMean: UnsafeMutablePointer<Float>      // (B, T)
         public var attentionRstd: UnsafeMutablePointer<Float>      // (B, T)
         public var intermediate: UnsafeMutablePointer<Float>       // (B, T, FF) before GELU
-        public var gelu: UnsafeMutablePointer<Float>               // (B, T, FF)
+        /// (B, T, FF) GELU output. Shared by all layers: each layer's is consumed at once by the
+        /// output dense layer, and backward recomputes it from `intermediate` (saves L·B·T·FF floats).
+        public var gelu: UnsafeMutablePointer<Float>
         public var outputResidual: UnsafeMutablePointer<Float>     // (B, T, C) attentionNorm + dropout(dense(gelu))
         public var outputNorm: UnsafeMutablePointer<Float>         // (B, T, C) the layer's output
         public var outputMean: UnsafeMutablePointer<Float>         // (B, T)
@@ -69,10 +71,10 @@ public final class EncoderActivations: @unchecked Sendable {
     public static func floatCount(config: BertConfig, batch B: Int, tokens T: Int, keepAllLayers: Bool, dropout: Bool) -> Int {
         let C = config.hiddenSize, NH = config.numAttentionHeads, FF = config.intermediateSize
         let BT = B * T
-        var perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + 2 * BT * FF + 4 * BT
+        var perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + BT * FF + 4 * BT
         if dropout { perLayer += B * NH * T * T + 2 * BT * C }
         let slots = keepAllLayers ? config.numHiddenLayers : 1
-        return (dropout ? 3 : 2) * BT * C + 2 * BT + Parallel.threadCount * 2 * T * T + slots * perLayer
+        return (dropout ? 3 : 2) * BT * C + 2 * BT + Parallel.threadCount * 2 * T * T + BT * FF + slots * perLayer
     }
 
     /// Points every tensor at its place for a (B, P + T) batch, growing the arena if needed, and
@@ -106,12 +108,13 @@ public final class EncoderActivations: @unchecked Sendable {
         embeddingRstd = take(BT)
         embeddingDropout = dropout ? take(BT * C) : nil
         attentionScratch = take(Parallel.threadCount * 2 * T * T)
+        let gelu = take(BT * FF)
         let slots = keepAllLayers ? config.numHiddenLayers : 1
         layers = (0..<slots).map { _ in
             Layer(qkv: take(BT * 3 * C), probs: take(B * NH * T * T), context: take(BT * C),
                   attentionResidual: take(BT * C), attentionNorm: take(BT * C),
                   attentionMean: take(BT), attentionRstd: take(BT),
-                  intermediate: take(BT * FF), gelu: take(BT * FF),
+                  intermediate: take(BT * FF), gelu: gelu,
                   outputResidual: take(BT * C), outputNorm: take(BT * C),
                   outputMean: take(BT), outputRstd: take(BT),
                   probsDropout: dropout ? take(B * NH * T * T) : nil,

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: print a table (or JSON) of throughput next to the sgemm ceiling.",
-        subcommands: [InferenceBench.self]
+        subcommands: [InferenceBench.self, TrainBench.self]
     )
 }
 

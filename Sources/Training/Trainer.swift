@@ -1,0 +1,176 @@
+import Foundation
+import Kernels
+import Model
+
+/// How one candidate trains (the suite's `training:` block after per-candidate overrides).
+public struct TrainerSettings: Sendable, Equatable {
+    public var epochs: Int = 3
+    public var batchSize: Int = 32
+    public var optimizer = AdamWSettings(learningRate: 5e-4)
+    public var schedule: LearningRateSchedule = .linear
+    public var warmupRatio: Double = 0.1
+    /// Clip gradients to this global L2 norm; 0 turns clipping off.
+    public var maxGradientNorm: Double = 1.0
+    public var hiddenDropout: Float = 0.1
+    public var attentionDropout: Float = 0.1
+    public var classifierDropout: Float = 0.1
+    /// Stop after this many epochs without a lower validation loss; 0 never stops early.
+    public var patience: Int = 2
+    public var seed: UInt64 = 42
+
+    public init() {}
+}
+
+/// One epoch of history, plus the learning rate at its end.
+public struct EpochSummary: Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    public var seconds: Double
+}
+
+/// Progress of a training run, for live terminal lines and CI logs.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var totalSteps: Int
+    public var loss: Double
+    public var examplesPerSecond: Double
+    public var secondsRemaining: Double
+    /// Set once per epoch, after validation.
+    public var finishedEpoch: EpochSummary?
+}
+
+public struct TrainingOutcome: Sendable {
+    public var history: [EpochSummary]
+    /// 0-based epoch whose weights were restored (lowest validation loss).
+    public var bestEpoch: Int
+    public var earlyStopped: Bool
+    public var steps: Int
+    public var seconds: Double
+    public var examplesPerSecond: Double
+}
+
+/// A loss or gradient became NaN or infinite: the candidate stops with this error.
+public struct TrainingFailure: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The training loop: seeded length-grouped batches, forward/backward, clipping, the schedule,
+/// AdamW; validation after each epoch; early stopping that restores the best epoch's weights.
+/// Same seed and thread count → the same weights, bit for bit.
+public final class Trainer {
+    public let model: TrainableModel
+    public let settings: TrainerSettings
+
+    public init(model: TrainableModel, settings: TrainerSettings) {
+        self.model = model
+        self.settings = settings
+    }
+
+    public func train(_ train: [TrainingExample], validation: [TrainingExample],
+                      progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingOutcome {
+        precondition(!train.isEmpty && !validation.isEmpty, "training and validation splits must not be empty")
+        let optimizer = AdamWOptimizer(tensors: model.trainable, settings: settings.optimizer)
+        let batchesPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
+        let totalSteps = batchesPerEpoch * settings.epochs
+        let warmupSteps = Int((Double(totalSteps) * settings.warmupRatio).rounded())
+        var history: [EpochSummary] = []
+        var best: (epoch: Int, loss: Double, snapshot: [[Float]])? = nil
+        var step = 0, examplesSeen = 0
+        var earlyStopped = false
+        let start = Date()
+
+        for epoch in 0..<settings.epochs {
+            let epochStart = Date()
+            let epochSeed = settings.seed &+ UInt64(epoch) &* 0x9E37_79B9
+            let batches = LengthGroupedBatcher.batches(count: train.count, lengths: { train[$0].ids.count },
+                                                       batchSize: settings.batchSize, seed: epochSeed)
+            var lossSum = 0.0, correct = 0, seen = 0
+            for indices in batches {
+                let batch = TokenBatch(sequences: indices.map { train[$0].ids })
+                let labels = indices.map { train[$0].label }
+                optimizer.zeroGradients()
+                let dropout = DropoutSettings(hidden: settings.hiddenDropout, attention: settings.attentionDropout,
+                                              seed: counterHash(settings.seed, UInt64(step)))
+                let loss = model.lossAndGradients(batch, labels: labels, dropout: dropout, classifierDropout: settings.classifierDropout)
+                guard loss.isFinite else {
+                    throw TrainingFailure(description: "loss became \(loss) at epoch \(epoch + 1), step \(step + 1)")
+                }
+                let norm = settings.maxGradientNorm > 0 ? optimizer.clipGradients(maxNorm: settings.maxGradientNorm) : optimizer.gradientNorm()
+                guard norm.isFinite else {
+                    throw TrainingFailure(description: "gradient norm became \(norm) at epoch \(epoch + 1), step \(step + 1)")
+                }
+                let factor = settings.schedule.factor(step: step, totalSteps: totalSteps, warmupSteps: warmupSteps)
+                optimizer.update(learningRate: settings.optimizer.learningRate * Float(factor))
+                step += 1
+                examplesSeen += indices.count
+                lossSum += loss * Double(indices.count)
+                seen += indices.count
+                correct += countCorrect(model.classifier.head.probabilities, labels: labels)
+                let elapsed = Date().timeIntervalSince(start)
+                let rate = Double(examplesSeen) / max(elapsed, 1e-9)
+                progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
+                                           loss: loss, examplesPerSecond: rate,
+                                           secondsRemaining: Double(totalSteps - step) * elapsed / Double(step), finishedEpoch: nil))
+            }
+            let (validationLoss, validationAccuracy) = evaluate(validation)
+            let summary = EpochSummary(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
+                                       validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                                       seconds: Date().timeIntervalSince(epochStart))
+            history.append(summary)
+            let elapsed = Date().timeIntervalSince(start)
+            progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
+                                       loss: summary.trainLoss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
+                                       secondsRemaining: Double(totalSteps - step) * elapsed / Double(max(step, 1)), finishedEpoch: summary))
+            if best == nil || validationLoss < best!.loss {
+                best = (epoch, validationLoss, snapshot())
+            } else if settings.patience > 0 && epoch - best!.epoch >= settings.patience {
+                earlyStopped = epoch + 1 < settings.epochs
+                break
+            }
+        }
+        if let best, best.epoch != history.count - 1 { restore(best.snapshot) }
+        let seconds = Date().timeIntervalSince(start)
+        return TrainingOutcome(history: history, bestEpoch: best?.epoch ?? 0, earlyStopped: earlyStopped, steps: step,
+                               seconds: seconds, examplesPerSecond: Double(examplesSeen) / max(seconds, 1e-9))
+    }
+
+    /// Mean cross-entropy and accuracy with dropout off, through the shared inference path.
+    public func evaluate(_ examples: [TrainingExample]) -> (loss: Double, accuracy: Double) {
+        let classifier = model.classifier
+        var lossSum = 0.0, correct = 0
+        for indices in LengthGroupedBatcher.evaluationBatches(count: examples.count, lengths: { examples[$0].ids.count }, batchSize: settings.batchSize) {
+            let batch = TokenBatch(sequences: indices.map { examples[$0].ids })
+            let labels = indices.map { examples[$0].label }
+            let probabilities = classifier.probabilities(batch)
+            let K = classifier.classCount
+            for (row, label) in labels.enumerated() {
+                lossSum -= log(max(Double(probabilities[row * K + Int(label)]), 1e-45))
+            }
+            correct += countCorrect(probabilities, labels: labels)
+        }
+        return (lossSum / Double(examples.count), Double(correct) / Double(examples.count))
+    }
+
+    private func countCorrect(_ probabilities: [Float], labels: [Int32]) -> Int {
+        let K = model.classifier.classCount
+        var correct = 0
+        for (row, label) in labels.enumerated() {
+            let scores = probabilities[(row * K)..<((row + 1) * K)]
+            if scores.indices.max(by: { scores[$0] < scores[$1] })! - row * K == Int(label) { correct += 1 }
+        }
+        return correct
+    }
+
+    private func snapshot() -> [[Float]] {
+        model.trainable.map { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
+    }
+
+    private func restore(_ snapshot: [[Float]]) {
+        for (tensor, values) in zip(model.trainable, snapshot) { tensor.values.update(from: values, count: tensor.count) }
+    }
+}
