@@ -8,8 +8,8 @@
 ///   last block may be partial. Each block keeps absmax = max |x|.
 /// - Each value stores the index of the NF4 code nearest to x / absmax: the number of decision
 ///   thresholds (midpoints of neighbouring codes) that x / absmax exceeds, so a value exactly on a
-///   threshold takes the LOWER code (torch.bucketize on the CPU; the same comparisons `x > t`, on the
-///   same float32 thresholds, in the CUDA kernel dQuantizeNF4).
+///   threshold takes the LOWER code (torch.bucketize on the CPU; the same comparisons `x > t` in
+///   the CUDA kernel dQuantizeNF4, whose literals sit one ulp away at four thresholds).
 ///   Full blocks scale by a multiply with 1 / absmax; the partial last block by a true division
 ///   (the CPU backend's `A / am`); absmax is clamped to at least 1e-38 for the scaling, and the
 ///   partial block also STORES the clamped value. An all-zero full block stores absmax 0, codes 7.
@@ -24,10 +24,12 @@
 /// scale as dynamicCode[code] · nestedAbsmax + offset (two float32 roundings) before the 4-bit step.
 ///
 /// Where bitsandbytes on CUDA differs (so a CUDA-quantised checkpoint may differ in a few bytes):
-/// its 8-bit blockwise quantiser is an exact nearest-code binary search (the CPU lookup table picks
-/// a neighbouring code for about 0.5 % of the absmax values of this model's weights), torch's CUDA
-/// mean sums in another order, the partial block multiplies by 1 / absmax, and an all-zero block
-/// gives codes 0 (NaN comparisons). Dequantisation of a given state is the same everywhere.
+/// its 8-bit blockwise quantiser searches the nearest code exactly (the CPU lookup table picks
+/// another code for 0.23 % of the block absmax values of this model's 36 encoder weights: mostly a
+/// neighbour, a few codes away near 0 where the dynamic code is finer than the table); torch's
+/// CUDA mean sums in another order; the partial block multiplies by 1 / absmax; an all-zero block
+/// gives codes 0 (NaN comparisons); four of dQuantizeNF4's float literals are one ulp off the
+/// float32 midpoints. Dequantisation of a given state is the same everywhere.
 public enum NF4 {
     /// `get_4bit_type("nf4")`: the 16 code values in index order (ascending), normalised to [-1, 1].
     public static let code: [Float] = [
@@ -38,7 +40,8 @@ public enum NF4 {
     ]
 
     /// The 15 decision thresholds (code[i] + code[i+1]) / 2 in float32, the boundaries bitsandbytes'
-    /// CPU backend bucketizes on; bit-identical to the literals of the CUDA kernel dQuantizeNF4.
+    /// CPU backend bucketizes on; equal to the CUDA kernel dQuantizeNF4's literals rounded through
+    /// double, one ulp off four of them rounded straight to float (see `nf4QuantizeTree`).
     public static let thresholds: [Float] = (0..<15).map { (code[$0] + code[$0 + 1]) / 2 }
 
     /// Block size of the nested (double) quantisation of the block absmax values.
@@ -182,8 +185,12 @@ public struct NF4Tensor: Sendable, Equatable {
 
     /// Quantises `count` values (a weight flattened row-major) as bitsandbytes' quantize_4bit(nf4),
     /// optionally double-quantising the block absmax values; parallel over blocks.
-    public static func quantize(_ values: UnsafePointer<Float>, count: Int, blockSize: Int = 64, doubleQuantize: Bool) -> NF4Tensor {
+    public static func quantize(
+        _ values: UnsafePointer<Float>,     // (count)
+        count: Int, blockSize: Int = 64, doubleQuantize: Bool
+    ) -> NF4Tensor {
         precondition(count >= 0 && validBlockSizes.contains(blockSize), "invalid count or block size")
+        guard count > 0 else { return NF4Tensor(count: 0, blockSize: blockSize, packed: [], absmax: [], doubleQuantized: nil) }
         let blocks = (count + blockSize - 1) / blockSize
         var packed = [UInt8](repeating: 0, count: (count + 1) / 2)
         var absmax = [Float](repeating: 0, count: blocks)
@@ -220,17 +227,16 @@ public struct NF4Tensor: Sendable, Equatable {
             (nested?.absmax ?? []).withUnsafeBufferPointer { nestedBuffer in
                 let bytes = packedBuffer.baseAddress, plain = absmaxBuffer.baseAddress
                 let pairs = pairBuffer.baseAddress!, dynamic = dynamicBuffer.baseAddress!
+                let isNested = nested != nil
                 let codes = codeBuffer.baseAddress, nestedAbsmax = nestedBuffer.baseAddress
                 let offset = nested?.offset ?? 0, nestedSize = nested?.blockSize ?? 1
                 let blocks = (count + blockSize - 1) / blockSize
                 Parallel.forEachRange(blocks, minimumChunk: max(1, 16384 / blockSize)) { range in
                     for block in range {
-                        let scale: Float
-                        if let codes, let nestedAbsmax {
-                            scale = dynamic[Int(codes[block])] * nestedAbsmax[block / nestedSize] + offset
-                        } else {
-                            scale = plain![block]
-                        }
+                        // The nested scale in two float32 roundings, as bitsandbytes: dequantize_blockwise, then + offset.
+                        let scale = isNested
+                            ? dynamic[Int(codes![block])] * nestedAbsmax![block / nestedSize] + offset
+                            : plain![block]
                         let start = block * blockSize
                         let length = min(blockSize, count - start)
                         nf4DequantizeSpan(out: out + start, packed: bytes! + start / 2, length: length,
@@ -331,36 +337,39 @@ private func nf4CodeIndex(_ x: Float, _ thresholds: [Float]) -> UInt8 {
     return q
 }
 
-/// The CUDA kernel dQuantizeNF4's comparison tree (csrc/kernels.cu), constants as written there:
-/// the NF4 index of x ∈ [-1, 1], ties to the lower code.
+/// The comparison tree of the CUDA kernel dQuantizeNF4 (csrc/kernels.cu), walked with the CPU
+/// backend's float32 midpoints `t`: the NF4 index of x ∈ [-1, 1], ties to the lower code.
+/// (The kernel's own literals, rounded to float directly, are one ulp off the float32 midpoints at
+/// t[0], t[8], t[12] and t[14]: CUDA bitsandbytes codes a value lying exactly on one of those four
+/// midpoints one step differently. NF4Tests checks this.)
 @inline(__always)
-private func nf4QuantizeTree(_ x: Float) -> UInt8 {
-    if x > 0.03979014977812767 {
-        if x > 0.3893125355243683 {
-            if x > 0.6427869200706482 {
-                return x > 0.8614784181118011 ? 0b1111 : 0b1110
+private func nf4QuantizeTree(_ x: Float, _ t: UnsafePointer<Float>) -> UInt8 {
+    if x > t[7] {                                       // 0.03979014977812767
+        if x > t[11] {                                  // 0.3893125355243683
+            if x > t[13] {                              // 0.6427869200706482
+                return x > t[14] ? 0b1111 : 0b1110     // 0.8614784181118011
             }
-            return x > 0.5016634166240692 ? 0b1101 : 0b1100
+            return x > t[12] ? 0b1101 : 0b1100         // 0.5016634166240692
         }
-        if x > 0.2035212516784668 {
-            return x > 0.2920137718319893 ? 0b1011 : 0b1010
+        if x > t[9] {                                   // 0.2035212516784668
+            return x > t[10] ? 0b1011 : 0b1010         // 0.2920137718319893
         }
-        return x > 0.1202552504837513 ? 0b1001 : 0b1000
+        return x > t[8] ? 0b1001 : 0b1000              // 0.1202552504837513
     }
-    if x > -0.33967943489551544 {
-        if x > -0.13791173323988914 {
-            return x > -0.045525018125772476 ? 0b0111 : 0b0110
+    if x > t[3] {                                       // -0.33967943489551544
+        if x > t[5] {                                   // -0.13791173323988914
+            return x > t[6] ? 0b0111 : 0b0110          // -0.045525018125772476
         }
-        return x > -0.23460740596055984 ? 0b0101 : 0b0100
+        return x > t[4] ? 0b0101 : 0b0100              // -0.23460740596055984
     }
-    if x > -0.6106329262256622 {
-        return x > -0.4599952697753906 ? 0b0011 : 0b0010
+    if x > t[1] {                                       // -0.6106329262256622
+        return x > t[2] ? 0b0011 : 0b0010              // -0.4599952697753906
     }
-    return x > -0.8480964004993439 ? 0b0001 : 0b0000
+    return x > t[0] ? 0b0001 : 0b0000                  // -0.8480964004993439
 }
 
 /// Scalar reference of NF4 quantisation (bitsandbytes quantize_4bit, quant_type "nf4"), one value at
-/// a time with dQuantizeNF4's comparison tree; `NF4Tensor.quantize` must match it bit for bit.
+/// a time through dQuantizeNF4's comparison tree; `NF4Tensor.quantize` must match it bit for bit.
 public func nf4QuantizeReference(
     packed: UnsafeMutablePointer<UInt8>,    // ((count + 1) / 2)
     absmax: UnsafeMutablePointer<Float>,    // (ceil(count / blockSize))
@@ -368,18 +377,20 @@ public func nf4QuantizeReference(
     count: Int, blockSize: Int = 64
 ) {
     let blocks = (count + blockSize - 1) / blockSize
-    for block in 0..<blocks {
-        let start = block * blockSize
-        let end = min(start + blockSize, count)
-        var m: Float = 0
-        for i in start..<end { m = max(m, abs(values[i])) }
-        let partial = end - start < blockSize
-        let scale = max(m, 1e-38)
-        let inverse = 1 / scale
-        absmax[block] = partial ? scale : m
-        for i in start..<end {
-            let q = nf4QuantizeTree(partial ? values[i] / scale : values[i] * inverse)
-            if i % 2 == 0 { packed[i / 2] = q << 4 } else { packed[i / 2] |= q }
+    NF4.thresholds.withUnsafeBufferPointer { thresholds in
+        for block in 0..<blocks {
+            let start = block * blockSize
+            let end = min(start + blockSize, count)
+            var m: Float = 0
+            for i in start..<end { m = max(m, abs(values[i])) }
+            let partial = end - start < blockSize
+            let scale = max(m, 1e-38)
+            let inverse = 1 / scale
+            absmax[block] = partial ? scale : m
+            for i in start..<end {
+                let q = nf4QuantizeTree(partial ? values[i] / scale : values[i] * inverse, thresholds.baseAddress!)
+                if i % 2 == 0 { packed[i / 2] = q << 4 } else { packed[i / 2] |= q }
+            }
         }
     }
     if count % 2 == 1 { packed[count / 2] |= 7 }

@@ -75,7 +75,7 @@ public final class TrainableModel: @unchecked Sendable {
             trainsPooler = false
             trainsEmbeddings = false
         case .qlora(let configuration, let doubleQuantize):
-            let adapter = LoRAAdapter(configuration: configuration, config: base.config, seed: seed) // PENDING-NF4 \(doubleQuantize)
+            let adapter = QLoRAAdapter(configuration: configuration, base: base, doubleQuantize: doubleQuantize, seed: seed)
             encoder = BertEncoder(parameters: base, adapter: adapter)
             trainable.append(TrainableTensor(name: "lora", values: adapter.parameters.pointer, gradients: adapter.gradients.pointer,
                                              count: adapter.parameters.count))

@@ -91,3 +91,42 @@ final class AdapterInvariantTests: XCTestCase {
         XCTAssertLessThan(worst, 2e-2, "worst relative error \(worst)")
     }
 }
+
+/// QLoRA: the 4-bit base takes at most 16 % of the fp32 bytes, the NF4 round trip stays close to
+/// the base, and a fresh QLoRA equals the dequantised base exactly.
+final class QLoRATests: XCTestCase {
+    override func setUp() { Parallel.configure(threads: 2) }
+
+    func testQuantizedBaseIsSmallAndFreshAdapterEqualsDequantizedBase() throws {
+        let config = BertConfig(vocabSize: 30, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 2,
+                                intermediateSize: 128, maxPositionEmbeddings: 24)
+        let base = EncoderParameters.random(config: config, seed: 1)
+        let batch = TokenBatch(sequences: [[2, 5, 9, 7, 3], [2, 11, 3]])
+        for doubleQuantize in [false, true] {
+            let adapter = QLoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8), base: base,
+                                       doubleQuantize: doubleQuantize, seed: 2)
+            let ratio = Double(adapter.quantizedBaseBytes) / Double(adapter.fullPrecisionBaseBytes)
+            XCTAssertLessThanOrEqual(ratio, 0.16, "4-bit base bytes / fp32 bytes")
+            // The same forward with the base weights replaced by their dequantised copies.
+            let dequantized = base.copy()
+            for tensor in EncoderParameterLayout.Tensor.allCases where tensor.isLinearWeight {
+                for layer in 0..<config.numHiddenLayers {
+                    let weight = adapter.linearWeight(tensor, layer: layer, base: base.pointer(tensor, layer: layer))
+                    dequantized.pointer(tensor, layer: layer).update(from: weight, count: base.layout.count(of: tensor))
+                }
+            }
+            let qlora = BertEncoder(parameters: base, adapter: adapter)
+            qlora.forward(batch)
+            let reference = BertEncoder(parameters: dequantized)
+            reference.forward(batch)
+            XCTAssertEqual(qlora.meanPooledLastHiddenState(), reference.meanPooledLastHiddenState())
+            // Weight reconstruction: relative Frobenius error of NF4 on Gaussian weights is about 0.1.
+            let range = base.layout.range(of: .qkvWeight)
+            let original = Array(base.storage.array[range]), restored = Array(dequantized.storage.array[range])
+            let error = zip(original, restored).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
+            let norm = original.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
+            XCTAssertGreaterThan(error, 0, "quantisation must actually change the weights")
+            XCTAssertLessThan(error / norm, 0.12, "NF4 relative reconstruction error")
+        }
+    }
+}

@@ -13,14 +13,29 @@ final class NF4Tests: XCTestCase {
         let fixture = try NF4Fixture.load("random_333")
         assertBitwiseEqual(NF4.code, try fixture.floats("code"), "get_4bit_type(\"nf4\")")
         assertBitwiseEqual(NF4.dynamicCode, try fixture.floats("dq.code"), "create_dynamic_map(signed=True)")
-        // The float32 midpoints are the literals of the CUDA kernel dQuantizeNF4, bit for bit.
-        let kernelThresholds: [Float] = [
+        // The literals of the CUDA kernel dQuantizeNF4 are the double-precision midpoints. Through
+        // double (as numpy/torch take them) they round to exactly the float32 midpoints the CPU
+        // backend bucketizes on; rounded straight to float (as a C++ `f` literal, and Swift's) four
+        // of them land one ulp away, so CUDA bitsandbytes codes a value exactly on one of those
+        // four midpoints one step differently.
+        let kernelLiterals: [Double] = [
             -0.8480964004993439, -0.6106329262256622, -0.4599952697753906, -0.33967943489551544,
             -0.23460740596055984, -0.13791173323988914, -0.045525018125772476, 0.03979014977812767,
             0.1202552504837513, 0.2035212516784668, 0.2920137718319893, 0.3893125355243683,
             0.5016634166240692, 0.6427869200706482, 0.8614784181118011,
         ]
-        assertBitwiseEqual(NF4.thresholds, kernelThresholds, "decision thresholds")
+        assertBitwiseEqual(NF4.thresholds, kernelLiterals.map { Float($0) }, "decision thresholds")
+        let floatLiterals: [Float] = [
+            -0.8480964004993439, -0.6106329262256622, -0.4599952697753906, -0.33967943489551544,
+            -0.23460740596055984, -0.13791173323988914, -0.045525018125772476, 0.03979014977812767,
+            0.1202552504837513, 0.2035212516784668, 0.2920137718319893, 0.3893125355243683,
+            0.5016634166240692, 0.6427869200706482, 0.8614784181118011,
+        ]
+        let oneUlpOff = NF4.thresholds.indices.filter { NF4.thresholds[$0] != floatLiterals[$0] }
+        XCTAssertEqual(oneUlpOff, [0, 8, 12, 14])
+        for k in oneUlpOff {
+            XCTAssertTrue(NF4.thresholds[k].nextUp == floatLiterals[k] || NF4.thresholds[k].nextDown == floatLiterals[k])
+        }
     }
 
     func testQueryWeightMatchesBitsandbytes() throws { try checkParity("query_384x384") }
@@ -99,7 +114,7 @@ final class NF4Tests: XCTestCase {
         defer { Parallel.configure(threads: savedThreads) }
         var generator = SeededGenerator(seed: 4)
         let cases: [(count: Int, blockSize: Int)] = [
-            (1, 64), (2, 64), (63, 64), (64, 64), (65, 64), (333, 64), (4096, 64), (64 * 300 + 17, 64),
+            (0, 64), (1, 64), (2, 64), (63, 64), (64, 64), (65, 64), (333, 64), (4096, 64), (64 * 300 + 17, 64),
             (384 * 384, 64), (1000, 32), (1001, 128), (5000, 4096), (70_000, 256),
         ]
         for threads in [1, 3] {
@@ -203,7 +218,8 @@ final class NF4Tests: XCTestCase {
                 for _ in 0..<repeats { tensor.dequantize(into: &out) }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 let gigabytes = Double(repeats * count * 4) / 1e9
-                print(String(format: "NF4 dequantize 1536x384 (double quantised %@), %d thread(s): %.2f GB/s of float32 output, %.1f µs per matrix",
+                print(String(format: "NF4 dequantize 1536x384 (double quantised %@), %d thread(s): "
+                             + "%.2f GB/s of float32 output, %.1f µs per matrix",
                              "\(doubleQuantize)", threads, gigabytes / seconds, seconds / Double(repeats) * 1e6))
             }
         }
@@ -219,7 +235,8 @@ final class NF4Tests: XCTestCase {
 
     // MARK: helpers
 
-    private func assertBytesEqual(_ a: [UInt8], _ b: [UInt8], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertBytesEqual(_ a: [UInt8], _ b: [UInt8], _ what: String,
+                                  file: StaticString = #filePath, line: UInt = #line) {
         guard a.count == b.count else { return XCTFail("\(what): \(a.count) vs \(b.count) bytes", file: file, line: line) }
         let mismatches = a.indices.filter { a[$0] != b[$0] }
         if let first = mismatches.first {
@@ -228,12 +245,14 @@ final class NF4Tests: XCTestCase {
         }
     }
 
-    private func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ what: String,
+                                    file: StaticString = #filePath, line: UInt = #line) {
         guard a.count == b.count else { return XCTFail("\(what): \(a.count) vs \(b.count) values", file: file, line: line) }
         let mismatches = a.indices.filter { a[$0].bitPattern != b[$0].bitPattern }
         if let first = mismatches.first {
             let worst = mismatches.map { abs(a[$0] - b[$0]) }.max()!
-            XCTFail("\(what): \(mismatches.count) of \(a.count) values differ, first at \(first): \(a[first]) vs \(b[first]), max |Δ| \(worst)",
+            XCTFail("\(what): \(mismatches.count) of \(a.count) values differ, first at \(first): "
+                    + "\(a[first]) vs \(b[first]), max |Δ| \(worst)",
                     file: file, line: line)
         }
     }
@@ -307,7 +326,9 @@ private struct NF4Fixture {
     func floats(_ key: String) throws -> [Float] {
         guard let entry = entries[key], entry.dtype == "F32", entry.range.count % 4 == 0 else { throw FixtureError.missing(key) }
         return data[entry.range].withUnsafeBytes { raw in
-            (0..<entry.range.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            (0..<entry.range.count / 4).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
         }
     }
 
