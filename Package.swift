@@ -34,9 +34,11 @@ let package = Package(
         .target(name: "Suites", dependencies: ["Evaluation", .product(name: "Yams", package: "Yams")]),
         // JUnit XML (libxml2), the self-contained HTML report, the Markdown summary.
         .target(name: "Reports", dependencies: ["Evaluation", "CLibXML2"]),
+        // Runs a suite end to end: data → candidates → measurements → comparisons → checks → RunResult.
+        .target(name: "Runner", dependencies: ["Suites", "Training", "Adapters", "Model", "Kernels", "Tokenizer", "Evaluation", "COpenBLAS"]),
         // The command-line tool: a thin mapping from flags to library types.
         .executableTarget(name: "evalharness", dependencies: [
-            "Model", "Kernels", "Tokenizer", "Adapters", "Training", "Evaluation", "Suites", "Reports", "COpenBLAS",
+            "Model", "Kernels", "Tokenizer", "Adapters", "Training", "Evaluation", "Suites", "Reports", "Runner", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

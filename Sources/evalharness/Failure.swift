@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Adapters
 import Model
+import Suites
 import Tokenizer
 
 /// Exit codes, as documented in the README: 0 pass, 1 a gated check failed, 2 bad input or usage,
@@ -22,6 +24,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ModelInputError {
         printError(error.description); throw Exit.badInput
     } catch let error as TokenizerError {
+        printError(error.description); throw Exit.badInput
+    } catch let error as SuiteError {
+        printError(error.description); throw Exit.badInput
+    } catch let error as AdapterConfigurationError {
         printError(error.description); throw Exit.badInput
     } catch let error as InputError {
         printError(error.description); throw Exit.badInput

@@ -1,0 +1,31 @@
+/// A candidate against a reference on the same test examples (paired by example id): McNemar's
+/// exact test for accuracy and a paired bootstrap of (candidate − reference) for every headline
+/// metric — the `comparisons` entries of results.json and the report's comparison tables.
+public enum CandidateComparison {
+    public static func compare(
+        _ candidate: CandidateResult, with reference: CandidateResult, against: String, classCount: Int,
+        nonInferiorityMargin: Double? = nil, resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
+    ) -> Comparison? {
+        guard candidate.status == .ok, reference.status == .ok else { return nil }
+        var referenceByID: [String: Prediction] = [:]
+        for prediction in reference.predictions { referenceByID[prediction.id] = prediction }
+        let pairs = candidate.predictions.compactMap { prediction in referenceByID[prediction.id].map { (prediction, $0) } }
+        guard !pairs.isEmpty else { return nil }
+        let accuracy = McNemar.test(candidateCorrect: pairs.map { $0.0.predicted == $0.0.label },
+                                    baselineCorrect: pairs.map { $0.1.predicted == $0.1.label })
+        let settings = Gate.Settings(resamples: resamples, confidence: confidence, seed: seed)
+        var metrics: [String: PairedDifference] = [:]
+        var decisions: [String: NonInferiorityDecision] = [:]
+        for metric in Gate.headlineMetricNames {
+            guard case .success(let (difference, _)) = Gate.pairedDifference(
+                metric: metric, candidate: candidate, reference: reference, classCount: classCount,
+                referenceClassCount: classCount, settings: settings) else { continue }
+            metrics[metric] = difference
+            if let nonInferiorityMargin {
+                let higherIsBetter = !(metric == "log_loss" || metric == "ece")
+                decisions[metric] = NonInferiority.decide(difference, margin: nonInferiorityMargin, higherIsBetter: higherIsBetter)
+            }
+        }
+        return Comparison(against: against, reference: reference.name, accuracy: accuracy, metrics: metrics, nonInferiority: decisions)
+    }
+}

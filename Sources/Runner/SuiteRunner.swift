@@ -1,0 +1,287 @@
+import Adapters
+import COpenBLAS
+import Evaluation
+import Foundation
+import Kernels
+import Model
+import Suites
+import Tokenizer
+import Training
+
+/// What a run reports while it works (the CLI turns it into a live line or plain log lines).
+public protocol RunProgressObserver: AnyObject {
+    func note(_ message: String)
+    func candidateStarted(_ name: String, method: String, index: Int, count: Int)
+    func training(_ name: String, _ progress: TrainingProgress)
+    func candidateFinished(_ name: String, status: CandidateResult.Status, seconds: Double, detail: String)
+}
+
+/// How to run a suite beyond what the suite file says.
+public struct RunOptions: Sendable {
+    /// Where trained adapters are saved (`<dir>/<candidate>/`); nil: not saved.
+    public var adaptersDirectory: URL?
+    /// Only these candidates (nil: all).
+    public var candidates: [String]?
+    /// Overrides the suite's seed.
+    public var seed: UInt64?
+    public var threads: Int
+    public var baseline: RunResult?
+
+    public init(adaptersDirectory: URL? = nil, candidates: [String]? = nil, seed: UInt64? = nil, threads: Int, baseline: RunResult? = nil) {
+        self.adaptersDirectory = adaptersDirectory; self.candidates = candidates; self.seed = seed
+        self.threads = threads; self.baseline = baseline
+    }
+}
+
+/// Runs a suite end to end: loads the model and data, measures the base model's retention checks,
+/// trains and measures every candidate with the shared kernel, compares candidates with the
+/// prompt-tuned one and with the baseline run, and applies the checks. A candidate that fails
+/// (e.g. its loss becomes NaN) is reported with its error; the others still run.
+public final class SuiteRunner {
+    public let spec: SuiteSpec
+    public let options: RunOptions
+    public weak var observer: RunProgressObserver?
+
+    public init(spec: SuiteSpec, options: RunOptions, observer: RunProgressObserver? = nil) {
+        self.spec = spec
+        self.options = options
+        self.observer = observer
+    }
+
+    public func run() throws -> RunResult {
+        let started = Date()
+        Parallel.configure(threads: options.threads)
+        let seed = options.seed ?? spec.seed
+        let candidates = try selectedCandidates()
+        try spec.validateFiles()
+
+        observer?.note("loading model \(spec.model.path)")
+        let modelDirectory = URL(fileURLWithPath: spec.model.path)
+        let weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
+        let config = try BertConfig.load(from: modelDirectory.appendingPathComponent("config.json"))
+        let file = try SafeTensorsFile(contentsOf: weightsURL)
+        let base = try EncoderParameters.load(from: file, config: config)
+        let tokenizer = try WordPieceTokenizer.load(modelDirectory: modelDirectory)
+        let maxLength = min(spec.model.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
+
+        observer?.note("loading data")
+        let task = try TaskData.load(spec.task)
+        let retentionData = try RetentionData.load(spec.retention)
+        for warning in task.warnings { observer?.note("warning: \(warning)") }
+        if !task.contamination.isEmpty {
+            observer?.note("warning: \(task.contamination.count) exact duplicate text(s) between train and validation/test (contamination), e.g. \(task.contamination[0].id) = \(task.contamination[0].trainID)")
+        }
+        func encode(_ examples: [Example]) -> [TrainingExample] {
+            examples.map { TrainingExample(ids: tokenizer.encode($0.text, maxLength: maxLength), label: Int32($0.label)) }
+        }
+        let train = encode(task.train), validation = encode(task.validation), test = encode(task.test)
+
+        var retention = RetentionMeasurement(data: retentionData, tokenizer: tokenizer, maxLength: maxLength)
+        if !retention.isEmpty {
+            observer?.note("measuring the base model's retention checks")
+            retention.measureBase(with: SentenceEmbedder(tokenizer: tokenizer, encoder: BertEncoder(parameters: base)))
+        }
+
+        var results: [CandidateResult] = []
+        for (index, candidate) in candidates.enumerated() {
+            observer?.candidateStarted(candidate.name, method: candidate.method.rawValue, index: index, count: candidates.count)
+            let result = runCandidate(candidate, seed: seed, base: base, file: file, config: config, tokenizer: tokenizer,
+                                      train: train, validation: validation, test: test, testExamples: task.test,
+                                      labelCount: task.labels.count, retention: retention)
+            observer?.candidateFinished(candidate.name, status: result.status, seconds: result.training?.seconds ?? 0,
+                                        detail: result.error ?? result.metrics.map { String(format: "accuracy %.3f", $0.accuracy.value) } ?? "")
+            results.append(result)
+        }
+
+        // Comparisons: every candidate against the prompt-tuned one and against the baseline run.
+        let classCount = task.labels.count
+        let comparison = spec.comparison
+        let promptName = candidates.first { $0.method == .prompt }?.name
+        for index in results.indices {
+            var comparisons: [Comparison] = []
+            if let promptName, results[index].name != promptName, let reference = results.first(where: { $0.name == promptName }),
+               let paired = CandidateComparison.compare(results[index], with: reference, against: "prompt-baseline", classCount: classCount,
+                                                        resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
+                comparisons.append(paired)
+            }
+            if let baselineRun = options.baseline, let reference = baselineRun.candidate(named: results[index].name),
+               let paired = CandidateComparison.compare(results[index], with: reference, against: "baseline-run", classCount: classCount,
+                                                        resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
+                comparisons.append(paired)
+            }
+            results[index].comparisons = comparisons
+        }
+
+        var run = RunResult(
+            suite: SuiteIdentity(name: spec.name, path: spec.sourcePath, contentSHA256: spec.contentSHA256),
+            model: ModelIdentity(path: spec.model.path, sha256: SHA256.hex(ofFileAt: weightsURL.path) ?? "",
+                                 parameters: base.layout.totalCount + config.hiddenSize * (config.hiddenSize + 1)),
+            data: task.files + retentionData.files,
+            environment: Self.environment(threads: options.threads),
+            startedAt: ISO8601DateFormatter().string(from: started),
+            durationSeconds: 0, seed: seed, labels: task.labels, candidates: results, checks: [])
+        run.checks = Gate.evaluate(spec.checks, result: run, baseline: options.baseline,
+                                   resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed)
+        run.durationSeconds = Date().timeIntervalSince(started)
+        return run
+    }
+
+    private func selectedCandidates() throws -> [CandidateSpec] {
+        guard let names = options.candidates else { return spec.candidates }
+        for name in names where spec.candidate(named: name) == nil {
+            throw SuiteError(file: spec.sourcePath, field: "candidates",
+                             message: "--candidates names \"\(name)\", which the suite does not define (it has \(spec.candidates.map(\.name).joined(separator: ", ")))")
+        }
+        return spec.candidates.filter { names.contains($0.name) }
+    }
+
+    private func maxPromptTokens(_ candidates: [CandidateSpec]) -> Int {
+        candidates.filter { $0.method == .prompt }.map { $0.numVirtualTokens ?? 20 }.max() ?? 0
+    }
+
+    /// Trains and measures one candidate; failures become a failed `CandidateResult`.
+    private func runCandidate(_ candidate: CandidateSpec, seed: UInt64, base: EncoderParameters, file: SafeTensorsFile,
+                              config: BertConfig, tokenizer: WordPieceTokenizer, train: [TrainingExample],
+                              validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
+                              labelCount: Int, retention: RetentionMeasurement) -> CandidateResult {
+        var result = CandidateResult(name: candidate.name, method: candidate.method.rawValue, status: .ok,
+                                     settings: candidate.settings, configHash: candidate.configHash,
+                                     trainableParameters: 0, baseWeightBytes: base.layout.totalCount * 4)
+        do {
+            PeakMemory.reset()
+            let candidateSeed = seed ^ UInt64(truncatingIfNeeded: candidate.name.hashValueStable)
+            let head = try ClassificationHead.load(from: file, config: config, classCount: labelCount, seed: candidateSeed)
+            let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer, seed: candidateSeed)
+            result.trainableParameters = model.trainableParameterCount
+            if let qlora = model.lora as? QLoRAAdapter {
+                result.baseWeightBytes = base.layout.totalCount * 4 - qlora.fullPrecisionBaseBytes + qlora.quantizedBaseBytes
+            }
+            let trainer = Trainer(model: model, settings: Self.trainerSettings(candidate.training, seed: seed))
+            let outcome = try trainer.train(train, validation: validation) { [weak observer] progress in
+                observer?.training(candidate.name, progress)
+            }
+            let history = outcome.history.map { EpochRecord(trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                                                            trainAccuracy: $0.trainAccuracy, validationAccuracy: $0.validationAccuracy) }
+
+            // Test predictions through the shared inference path.
+            let predictions = predict(model.classifier, test: test, examples: testExamples)
+            let labels = predictions.map(\.label), predicted = predictions.map(\.predicted), probabilities = predictions.map(\.probabilities)
+            result.predictions = predictions
+            result.metrics = HeadlineMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
+                                                     classCount: labelCount, resamples: spec.comparison.bootstrapResamples,
+                                                     level: spec.comparison.confidence, seed: seed)
+            result.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities, classCount: labelCount)
+            result.overfitting = OverfittingAnalysis.analyze(history: history)
+            if !retention.isEmpty {
+                let embedder = SentenceEmbedder(tokenizer: tokenizer, encoder: model.classifier.encoder)
+                result.forgetting = retention.forgetting(candidateScores: retention.scores(with: embedder))
+            }
+            result.training = TrainingSummary(history: history, bestEpoch: outcome.bestEpoch, earlyStopped: outcome.earlyStopped,
+                                              epochsRun: outcome.history.count, steps: outcome.steps, seconds: outcome.seconds,
+                                              examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
+            if let directory = options.adaptersDirectory {
+                try AdapterExport.save(model, labels: spec.task.labels, baseModelDirectory: URL(fileURLWithPath: spec.model.path),
+                                       to: directory.appendingPathComponent(candidate.name))
+            }
+        } catch {
+            result.status = .failed
+            result.error = "\(error)"
+        }
+        return result
+    }
+
+    private func predict(_ classifier: SequenceClassifier, test: [TrainingExample], examples: [Example]) -> [Prediction] {
+        var predictions = [Prediction?](repeating: nil, count: test.count)
+        let K = classifier.classCount
+        for indices in LengthGroupedBatcher.evaluationBatches(count: test.count, lengths: { test[$0].ids.count }, batchSize: 64) {
+            let probabilities = classifier.probabilities(TokenBatch(sequences: indices.map { test[$0].ids }))
+            for (row, index) in indices.enumerated() {
+                let p = (0..<K).map { Double(probabilities[row * K + $0]) }
+                predictions[index] = Prediction(id: examples[index].id, label: examples[index].label,
+                                                predicted: p.indices.max { p[$0] < p[$1] }!, probabilities: p)
+            }
+        }
+        return predictions.map { $0! }
+    }
+
+    static func method(_ candidate: CandidateSpec) throws -> FineTuningMethod {
+        func lora() throws -> LoRAConfiguration {
+            try LoRAConfiguration(rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16),
+                                  dropout: Float(candidate.loraDropout ?? 0),
+                                  targets: try LoRATarget.parse(candidate.targetModules ?? ["query", "value"]))
+        }
+        switch candidate.method {
+        case .full: return .full(freezeEmbeddings: candidate.freezeEmbeddings ?? false)
+        case .lora: return .lora(try lora())
+        case .qlora: return .qlora(try lora(), doubleQuantize: candidate.doubleQuantization ?? false)
+        case .prompt:
+            let initialization: PromptInitialization
+            switch candidate.promptInit ?? .vocab {
+            case .vocab: initialization = .randomVocabulary
+            case .text(let text): initialization = .text(text)
+            }
+            return .prompt(virtualTokens: candidate.numVirtualTokens ?? 20, initialization: initialization)
+        }
+    }
+
+    static func trainerSettings(_ training: TrainingSettings, seed: UInt64) -> TrainerSettings {
+        var settings = TrainerSettings()
+        settings.epochs = training.epochs
+        settings.batchSize = training.batchSize
+        settings.optimizer = AdamWSettings(learningRate: Float(training.learningRate), weightDecay: Float(training.weightDecay))
+        settings.schedule = LearningRateSchedule(rawValue: training.schedule.rawValue) ?? .linear
+        settings.warmupRatio = training.warmupRatio
+        settings.maxGradientNorm = training.maxGradNorm
+        settings.hiddenDropout = Float(training.dropout.hidden)
+        settings.attentionDropout = Float(training.dropout.attention)
+        settings.classifierDropout = Float(training.dropout.classifier)
+        settings.patience = training.patience
+        settings.seed = seed
+        return settings
+    }
+
+    static func environment(threads: Int) -> EnvironmentInfo {
+        let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let cpu = cpuInfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        var system = utsname()
+        uname(&system)
+        let osName = withUnsafeBytes(of: system.sysname) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let release = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return EnvironmentInfo(cpu: cpu, threads: threads, blasCore: String(cString: openblas_get_corename()),
+                               operatingSystem: "\(osName) \(release)", evalharnessVersion: EvalHarnessVersion.current)
+    }
+}
+
+public enum EvalHarnessVersion {
+    public static let current = "0.1.0"
+}
+
+extension String {
+    /// FNV-1a of the UTF-8 bytes: a per-candidate seed offset that, unlike `hashValue`, is the
+    /// same in every process.
+    var hashValueStable: UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+}
+
+/// Peak resident memory of this process, resettable between candidates (Linux: VmHWM, reset by
+/// writing 5 to /proc/self/clear_refs).
+public enum PeakMemory {
+    public static func reset() {
+        if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+            handle.write(Data("5".utf8))
+            try? handle.close()
+        }
+    }
+
+    public static func bytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) * 1024
+        }
+        return 0
+    }
+}

@@ -1,0 +1,99 @@
+import Adapters
+import Foundation
+import Model
+
+/// Saves a trained candidate so Hugging Face tools load it:
+/// - LoRA / QLoRA / prompt tuning: PEFT's layout for `task_type: SEQ_CLS` — `adapter_config.json` +
+///   `adapter_model.safetensors`, the classifier saved as a module to save — so
+///   `PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(BASE, num_labels=K), DIR)`
+///   predicts what evalharness predicts (for QLoRA, with the base loaded in 4-bit NF4);
+/// - full fine-tuning: a model folder `AutoModelForSequenceClassification.from_pretrained(DIR)` loads.
+/// Files are written to a temporary folder, then renamed into place.
+public enum AdapterExport {
+    public static func save(_ model: TrainableModel, labels: [String], baseModelDirectory: URL, to directory: URL) throws {
+        let fileManager = FileManager.default
+        let staging = directory.deletingLastPathComponent()
+            .appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        try? fileManager.removeItem(at: staging)
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        let head = model.classifier.head
+        let C = head.hiddenSize, K = head.classCount
+        let classifierWeight = Array(UnsafeBufferPointer(start: head.classifierWeight, count: K * C))
+        let classifierBias = Array(UnsafeBufferPointer(start: head.classifierBias, count: K))
+
+        switch model.method {
+        case .full:
+            var tensors = model.classifier.encoder.parameters.namedTensors().map { (name: "bert." + $0.name, shape: $0.shape, values: $0.values) }
+            tensors.append(("bert.pooler.dense.weight", [C, C], Array(UnsafeBufferPointer(start: head.poolerWeight, count: C * C))))
+            tensors.append(("bert.pooler.dense.bias", [C], Array(UnsafeBufferPointer(start: head.poolerBias, count: C))))
+            tensors.append(("classifier.weight", [K, C], classifierWeight))
+            tensors.append(("classifier.bias", [K], classifierBias))
+            try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent("model.safetensors"))
+            try writeSequenceClassificationConfig(base: baseModelDirectory, labels: labels, to: staging.appendingPathComponent("config.json"))
+            for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] {
+                let source = baseModelDirectory.appendingPathComponent(name)
+                if fileManager.fileExists(atPath: source.path) {
+                    try fileManager.copyItem(at: source, to: staging.appendingPathComponent(name))
+                }
+            }
+        case .lora(let configuration), .qlora(let configuration, _):
+            var tensors = model.lora!.peftTensors()
+            tensors.append(("base_model.model.classifier.weight", [K, C], classifierWeight))
+            tensors.append(("base_model.model.classifier.bias", [K], classifierBias))
+            try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent("adapter_model.safetensors"))
+            let config: [String: Any] = [
+                "peft_type": "LORA", "task_type": "SEQ_CLS", "base_model_name_or_path": baseModelDirectory.path,
+                "r": configuration.rank, "lora_alpha": Double(configuration.alpha), "lora_dropout": Double(configuration.dropout),
+                "target_modules": configuration.targets.map(\.modulePath), "bias": "none", "fan_in_fan_out": false,
+                "modules_to_save": ["classifier", "score"], "inference_mode": true, "init_lora_weights": true,
+                "use_rslora": false, "use_dora": false,
+            ]
+            try writeJSON(config, to: staging.appendingPathComponent("adapter_config.json"))
+        case .prompt(let virtualTokens, let initialization):
+            let prompt = model.prompt!
+            var tensors: [(name: String, shape: [Int], values: [Float])] = [
+                ("base_model.classifier.weight", [K, C], classifierWeight),
+                ("base_model.classifier.bias", [K], classifierBias),
+            ]
+            if virtualTokens > 0 {
+                tensors.append(("prompt_embeddings", [virtualTokens, C], Array(UnsafeBufferPointer(start: prompt.parameters.pointer, count: virtualTokens * C))))
+            }
+            try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent("adapter_model.safetensors"))
+            let config = model.classifier.encoder.config
+            var peftConfig: [String: Any] = [
+                "peft_type": "PROMPT_TUNING", "task_type": "SEQ_CLS", "base_model_name_or_path": baseModelDirectory.path,
+                "num_virtual_tokens": virtualTokens, "token_dim": C, "num_transformer_submodules": 1,
+                "num_attention_heads": config.numAttentionHeads, "num_layers": config.numHiddenLayers,
+                "inference_mode": true, "modules_to_save": ["classifier", "score"],
+            ]
+            switch initialization {
+            case .randomVocabulary: peftConfig["prompt_tuning_init"] = "SAMPLE_VOCAB"
+            case .text(let text):
+                peftConfig["prompt_tuning_init"] = "TEXT"
+                peftConfig["prompt_tuning_init_text"] = text
+                peftConfig["tokenizer_name_or_path"] = baseModelDirectory.path
+            }
+            try writeJSON(peftConfig, to: staging.appendingPathComponent("adapter_config.json"))
+        }
+        if fileManager.fileExists(atPath: directory.path) { try fileManager.removeItem(at: directory) }
+        try fileManager.moveItem(at: staging, to: directory)
+    }
+
+    /// The base config.json turned into a BertForSequenceClassification config with the suite's labels.
+    static func writeSequenceClassificationConfig(base: URL, labels: [String], to url: URL) throws {
+        let data = try Data(contentsOf: base.appendingPathComponent("config.json"))
+        guard var config = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelInputError(file: base.appendingPathComponent("config.json").path, detail: "expected a JSON object")
+        }
+        config["architectures"] = ["BertForSequenceClassification"]
+        config["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ("\($0.offset)", $0.element) })
+        config["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
+        config["problem_type"] = "single_label_classification"
+        try writeJSON(config, to: url)
+    }
+
+    static func writeJSON(_ object: [String: Any], to url: URL) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try data.write(to: url, options: .atomic)
+    }
+}

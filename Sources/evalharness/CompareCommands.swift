@@ -1,0 +1,164 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Reports
+import Runner
+import Suites
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Train every candidate of a suite, evaluate them, apply the checks and write the reports.",
+        discussion: """
+        Writes DIR/results.json, DIR/junit.xml, DIR/report.html and DIR/summary.md (default
+        reports/<suite name>/) and the trained adapters under DIR/adapters/. Exit codes: 0 every
+        check passed, 1 a check failed, 2 bad input or usage, 3 a run failed.
+
+        Example:
+          evalharness compare suites/sentiment.yaml --baseline main-results.json
+        """
+    )
+
+    @Argument(help: "The suite file (YAML; see suites/README.md).") var suite: String
+    @Option(help: "Output folder (default: reports/<suite name>).") var out: String?
+    @Option(help: "A stored results.json to compare with (overrides the suite's baseline).") var baseline: String?
+    @Option(help: "Only these candidates, comma-separated.") var candidates: String?
+    @Option(help: "Override the suite's seed.") var seed: UInt64?
+    @Option(help: "Worker threads (default: the number of cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "No progress output.") var quiet = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        var verdict = Verdict.passed
+        try reportingErrors {
+            let spec = try SuiteSpec.load(path: suite)
+            let baselinePath = baseline ?? spec.baseline
+            let baselineRun = try baselinePath.map(loadResults)
+            let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let printer = ProgressPrinter(quiet: quiet)
+            let options = RunOptions(adaptersDirectory: directory.appendingPathComponent("adapters"),
+                                     candidates: candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
+                                     seed: seed, threads: threads, baseline: baselineRun)
+            let runner = SuiteRunner(spec: spec, options: options, observer: printer)
+            let result = try runner.run()
+            try writeReports(result, baseline: baselineRun, to: directory)
+            verdict = Gate.verdict(for: result)
+            if !quiet { FileHandle.standardError.write(Data(verdictLine(result, directory: directory).utf8)) }
+        }
+        if verdict != .passed { throw ExitCode(verdict.exitCode) }
+    }
+}
+
+struct GateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gate",
+        abstract: "Re-judge stored results against a suite's checks, without training.",
+        discussion: """
+        Use it after changing thresholds. Prints each check and exits 0 (all passed), 1 (a check
+        failed) or 3 (a candidate's run had failed); with --out, rewrites the reports there.
+
+        Example:
+          evalharness gate reports/sentiment/results.json --suite suites/sentiment.yaml
+        """
+    )
+
+    @Argument(help: "A results.json written by compare.") var results: String
+    @Option(help: "The suite whose checks apply.") var suite: String
+    @Option(help: "A stored baseline results.json (overrides the suite's baseline).") var baseline: String?
+    @Option(help: "Rewrite results.json and the reports in this folder.") var out: String?
+
+    func run() throws {
+        var verdict = Verdict.passed
+        try reportingErrors {
+            let spec = try SuiteSpec.load(path: suite)
+            var result = try loadResults(results)
+            let baselineRun = try (baseline ?? spec.baseline).map(loadResults)
+            result.checks = Gate.evaluate(spec.checks, result: result, baseline: baselineRun,
+                                          resamples: spec.comparison.bootstrapResamples,
+                                          confidence: spec.comparison.confidence, seed: result.seed)
+            for check in result.checks {
+                let mark = check.status == .passed ? "PASS" : check.status.rawValue.uppercased()
+                print("\(mark)  \(check.candidate): \(check.name)\(check.message.map { " — \($0)" } ?? "")")
+            }
+            if let out {
+                let directory = URL(fileURLWithPath: out)
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try writeReports(result, baseline: baselineRun, to: directory)
+            }
+            verdict = Gate.verdict(for: result)
+        }
+        if verdict != .passed { throw ExitCode(verdict.exitCode) }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Re-render junit.xml, report.html and summary.md from a results.json.",
+        discussion: """
+        Example:
+          evalharness report reports/sentiment/results.json --out /tmp/sentiment-report
+        """
+    )
+
+    @Argument(help: "A results.json written by compare.") var results: String
+    @Option(help: "Output folder (default: the results file's folder).") var out: String?
+    @Option(help: "A stored baseline results.json for the report's comparison section.") var baseline: String?
+
+    func run() throws {
+        try reportingErrors {
+            let result = try loadResults(results)
+            let directory = URL(fileURLWithPath: out ?? URL(fileURLWithPath: results).deletingLastPathComponent().path)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try writeReports(result, baseline: try baseline.map(loadResults), to: directory, includeResults: out != nil)
+            print("wrote \(directory.path)/report.html, junit.xml, summary.md")
+        }
+    }
+}
+
+/// Reads a results.json; errors name the file and what was wrong.
+func loadResults(_ path: String) throws -> RunResult {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw InputError(description: "\(path): results file not found or not readable")
+    }
+    do {
+        let result = try JSONDecoder().decode(RunResult.self, from: data)
+        guard result.schemaVersion == RunResult.currentSchemaVersion else {
+            throw InputError(description: "\(path): schema_version \(result.schemaVersion) is not supported (expected \(RunResult.currentSchemaVersion))")
+        }
+        return result
+    } catch let error as InputError {
+        throw error
+    } catch let DecodingError.keyNotFound(key, context) {
+        throw InputError(description: "\(path): missing field \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\"")
+    } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+        throw InputError(description: "\(path): field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\": \(context.debugDescription)")
+    } catch {
+        throw InputError(description: "\(path): not a results.json (\(error.localizedDescription))")
+    }
+}
+
+/// results.json, junit.xml, report.html and summary.md, each written atomically.
+func writeReports(_ result: RunResult, baseline: RunResult?, to directory: URL, includeResults: Bool = true) throws {
+    if includeResults {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(result).write(to: directory.appendingPathComponent("results.json"), options: .atomic)
+    }
+    try JUnitWriter.write(result: result, to: directory.appendingPathComponent("junit.xml"))
+    try HTMLReport.write(result: result, baseline: baseline, to: directory.appendingPathComponent("report.html"))
+    try Data(MarkdownSummary.render(result: result).utf8).write(to: directory.appendingPathComponent("summary.md"), options: .atomic)
+}
+
+func verdictLine(_ result: RunResult, directory: URL) -> String {
+    let verdict = Gate.verdict(for: result)
+    let failed = result.checks.filter { $0.status == .failed || $0.status == .error }
+    var text = "\nverdict: \(verdict.rawValue.uppercased()) — \(result.checks.filter(\.passed).count)/\(result.checks.count) checks passed"
+    for check in failed { text += "\n  ✗ \(check.candidate): \(check.name) — \(check.message ?? "")" }
+    text += "\nreports: \(directory.path)/report.html\n"
+    return text
+}
