@@ -7,20 +7,27 @@ import Model
 /// backward pass. Embeddings, biases and LayerNorms stay in fp32, as bitsandbytes leaves them.
 public final class QLoRAAdapter: LoRAAdapter, @unchecked Sendable {
     public let doubleQuantize: Bool
-    /// NF4 copies of every linear weight, indexed [tensor][layer].
-    private let quantized: [EncoderParameterLayout.Tensor: [NF4Tensor]]
+    /// NF4 copies of every linear weight, indexed [tensor][layer][piece]. The fused query/key/value
+    /// weight is three pieces, quantised separately as bitsandbytes quantises three nn.Linear
+    /// modules (with double quantisation, each piece has its own absmax offset), so a Hugging Face
+    /// user loading the base in 4-bit gets exactly the weights evalharness trained on.
+    private let quantized: [EncoderParameterLayout.Tensor: [[NF4Tensor]]]
     /// One weight's worth of dequantised floats; sized for the largest linear weight.
     private let dequantized: FloatBuffer
 
     public init(configuration: LoRAConfiguration, base: EncoderParameters, doubleQuantize: Bool, seed: UInt64) {
         self.doubleQuantize = doubleQuantize
-        var quantized: [EncoderParameterLayout.Tensor: [NF4Tensor]] = [:]
+        var quantized: [EncoderParameterLayout.Tensor: [[NF4Tensor]]] = [:]
         var largest = 0
         for tensor in EncoderParameterLayout.Tensor.allCases where tensor.isLinearWeight {
             let count = base.layout.count(of: tensor)
+            let pieces = tensor == .qkvWeight ? 3 : 1
             largest = max(largest, count)
             quantized[tensor] = (0..<base.config.numHiddenLayers).map { layer in
-                NF4Tensor.quantize(base.pointer(tensor, layer: layer), count: count, blockSize: 64, doubleQuantize: doubleQuantize)
+                (0..<pieces).map { piece in
+                    NF4Tensor.quantize(base.pointer(tensor, layer: layer) + piece * count / pieces, count: count / pieces,
+                                       blockSize: 64, doubleQuantize: doubleQuantize)
+                }
             }
         }
         self.quantized = quantized
@@ -32,12 +39,18 @@ public final class QLoRAAdapter: LoRAAdapter, @unchecked Sendable {
     /// weight in one matmul before asking for the next, so one buffer serves every layer.
     public override func linearWeight(_ tensor: EncoderParameterLayout.Tensor, layer: Int, base: UnsafePointer<Float>) -> UnsafePointer<Float> {
         guard let weights = quantized[tensor] else { return base }
-        weights[layer].dequantize(into: dequantized.pointer)
+        var offset = 0
+        for piece in weights[layer] {
+            piece.dequantize(into: dequantized.pointer + offset)
+            offset += piece.count
+        }
         return UnsafePointer(dequantized.pointer)
     }
 
     /// Bytes of the 4-bit base linear weights (codes, absmax and double-quantisation state).
-    public var quantizedBaseBytes: Int { quantized.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.byteCount } } }
+    public var quantizedBaseBytes: Int { pieces.reduce(0) { $0 + $1.byteCount } }
     /// Bytes the same weights take in fp32.
-    public var fullPrecisionBaseBytes: Int { quantized.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count * 4 } } }
+    public var fullPrecisionBaseBytes: Int { pieces.reduce(0) { $0 + $1.count * 4 } }
+
+    private var pieces: [NF4Tensor] { quantized.values.flatMap { $0.flatMap { $0 } } }
 }

@@ -7,7 +7,18 @@ import Model
 enum Entry {
     static func main() {
         BLASKernelSelection.reexecIfBeneficial()
-        EvalHarness.main()
+        do {
+            var command = try EvalHarness.parseAsRoot()
+            try command.run()
+        } catch {
+            // Usage errors exit 2 (bad input or usage), not ArgumentParser's 64; help and
+            // explicit exit codes pass through unchanged.
+            if EvalHarness.exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((EvalHarness.fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            EvalHarness.exit(withError: error)
+        }
     }
 }
 

@@ -1,0 +1,505 @@
+import Foundation
+
+/// The outcome of a whole run's gate, and the exit code `evalharness` returns for it.
+///
+/// A run error takes precedence over a failed check: when a candidate could not be trained or
+/// measured, the run did not answer the question the gate asks, so "a run failed" (3) is the
+/// honest summary even if some other check also failed (1). Skipped checks (no baseline run yet)
+/// neither pass nor fail the gate.
+public enum Verdict: String, Codable, Sendable {
+    case passed, failed, error
+
+    /// 0 every gated check passed (or was skipped) · 1 a gated check failed · 3 a run failed.
+    public var exitCode: Int32 {
+        switch self {
+        case .passed: 0
+        case .failed: 1
+        case .error: 3
+        }
+    }
+}
+
+/// Applies a suite's checks to a run: each check × candidate it applies to becomes one
+/// `CheckResult` (one JUnit testcase).
+///
+/// - Threshold checks compare the candidate's metric (its value, or with `bound` an end of its
+///   confidence interval) with the suite's `min` or `max`.
+/// - Non-inferiority checks pair the candidate's test predictions with the reference's by example
+///   `id` (only ids both have), bootstrap the difference (candidate − reference) of the metric with
+///   `PairedBootstrap`, recomputing it on every resample as `ClassificationMetrics` does, and
+///   decide with `NonInferiority.decide`. The reference is the run's prompt-tuned candidate (the
+///   first with method "prompt") for `prompt`, or the candidate of the same name in the stored
+///   baseline run for `baseline`. Metrics that have no per-example form in results.json
+///   (forgetting, overfitting, training) are compared on their point values: the interval
+///   collapses to the difference itself, and the message says so.
+///
+/// Every result carries a message describing what was measured; for failed, skipped and errored
+/// checks it says why, e.g. "accuracy 0.842 < 0.85 (95% CI 0.821–0.861)".
+public enum Gate {
+    /// The per-candidate results of `checks`, in suite order, then in the run's candidate order.
+    ///
+    /// - Parameters:
+    ///   - checks: the suite's checks.
+    ///   - result: the run being gated; its candidates' metrics, predictions and so on must be filled.
+    ///   - baseline: the stored baseline run (e.g. main's results.json), if there is one.
+    ///   - resamples: bootstrap resamples for non-inferiority comparisons.
+    ///   - confidence: the level of those intervals; also the level quoted for the run's own
+    ///     metric intervals in messages ("95% CI"), which the runner computes at the same level.
+    ///   - seed: seed of every paired bootstrap (the same seed for each comparison, so results do
+    ///     not depend on the order of the checks).
+    public static func evaluate(
+        _ checks: [CheckSpec], result: RunResult, baseline: RunResult?,
+        resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
+    ) -> [CheckResult] {
+        let settings = Settings(resamples: resamples, confidence: confidence, seed: seed)
+        var results: [CheckResult] = []
+        for check in checks {
+            for target in targets(of: check, in: result) {
+                results.append(evaluate(check, target: target, result: result, baseline: baseline, settings: settings))
+            }
+        }
+        return results
+    }
+
+    /// The gate's outcome for a list of check results: `.error` if any errored, else `.failed` if
+    /// any failed, else `.passed` (skipped checks count as neither).
+    public static func verdict(_ results: [CheckResult]) -> Verdict {
+        if results.contains(where: { $0.status == .error }) { return .error }
+        if results.contains(where: { $0.status == .failed }) { return .failed }
+        return .passed
+    }
+
+    /// The outcome of a whole run: `verdict(run.checks)`, except that a candidate whose run failed
+    /// makes it `.error` even when no check applies to that candidate (a failure is never hidden).
+    public static func verdict(for run: RunResult) -> Verdict {
+        if run.candidates.contains(where: { $0.status == .failed }) { return .error }
+        return verdict(run.checks)
+    }
+
+    // MARK: Metric names
+
+    /// Headline metrics: measured on the test split, each with a confidence interval.
+    public static let headlineMetricNames = ["accuracy", "precision_macro", "recall_macro", "f1_macro", "log_loss", "ece"]
+    /// Fields of `forgetting.<check name>.<field>`.
+    public static let forgettingFields = ["absolute_drop", "relative_drop", "candidate"]
+    public static let overfittingMetricNames = ["overfitting.loss_gap", "overfitting.accuracy_gap"]
+    public static let trainingMetricNames = ["training.examples_per_s", "training.seconds", "training.peak_rss_bytes"]
+
+    /// Whether `name` is a metric a check may name (the forgetting check's name itself is not
+    /// verified here: it depends on the suite).
+    public static func isValidMetricName(_ name: String) -> Bool {
+        if headlineMetricNames.contains(name) || overfittingMetricNames.contains(name) || trainingMetricNames.contains(name) {
+            return true
+        }
+        return forgettingReference(name) != nil
+    }
+
+    /// The valid metric names in words, for error messages.
+    public static var validMetricNamesDescription: String {
+        (headlineMetricNames
+            + ["forgetting.<check name>.(\(forgettingFields.joined(separator: "|")))"]
+            + overfittingMetricNames + trainingMetricNames).joined(separator: ", ")
+    }
+
+    // MARK: Internals
+
+    struct Settings {
+        let resamples: Int
+        let confidence: Double
+        let seed: UInt64
+    }
+
+    /// A candidate a check applies to; `candidate` is nil when the suite names one the run lacks.
+    struct Target {
+        let name: String
+        let candidate: CandidateResult?
+    }
+
+    /// A metric's value and, for headline metrics, its confidence interval.
+    struct Measurement {
+        let value: Double
+        let interval: (low: Double, high: Double)?
+    }
+
+    enum Lookup {
+        case found(Measurement)
+        /// A valid metric name the candidate has no value for; the text says why.
+        case missing(String)
+        case unknownName
+    }
+
+    /// The prompt-tuned candidate non-inferiority checks against "prompt" compare with.
+    static func promptReference(in run: RunResult) -> CandidateResult? {
+        run.candidates.first { $0.method == "prompt" }
+    }
+
+    static func targets(of check: CheckSpec, in run: RunResult) -> [Target] {
+        if let names = check.candidates {
+            let present = run.candidates.filter { names.contains($0.name) }.map { Target(name: $0.name, candidate: $0) }
+            var seen = Set(present.map(\.name))
+            var absent: [Target] = []
+            for name in names where !seen.contains(name) {
+                seen.insert(name)
+                absent.append(Target(name: name, candidate: nil))
+            }
+            return present + absent
+        }
+        var candidates = run.candidates
+        if case .nonInferior(let reference, _) = check.kind, reference == "prompt",
+            let prompt = promptReference(in: run)
+        {
+            candidates.removeAll { $0.name == prompt.name }
+        }
+        return candidates.map { Target(name: $0.name, candidate: $0) }
+    }
+
+    static func evaluate(
+        _ check: CheckSpec, target: Target, result run: RunResult, baseline: RunResult?, settings: Settings
+    ) -> CheckResult {
+        let threshold: Double
+        switch check.kind {
+        case .minimum(let value), .maximum(let value): threshold = value
+        case .nonInferior(_, let margin): threshold = margin
+        }
+        func outcome(_ status: CheckResult.Status, _ message: String) -> CheckResult {
+            CheckResult(candidate: target.name, name: check.displayName, metric: check.metric, value: nil,
+                        threshold: threshold, passed: false, status: status, message: message)
+        }
+
+        guard isValidMetricName(check.metric) else {
+            return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
+        }
+        guard let candidate = target.candidate else {
+            let names = run.candidates.map(\.name).joined(separator: ", ")
+            return outcome(.error, "the run has no candidate named \"\(target.name)\" (candidates: \(names))")
+        }
+        guard candidate.status == .ok else {
+            return outcome(.error, candidate.error ?? "the candidate's run failed")
+        }
+
+        switch check.kind {
+        case .minimum, .maximum:
+            return thresholdCheck(check, candidate: candidate, threshold: threshold, settings: settings, outcome: outcome)
+        case .nonInferior(let reference, let margin):
+            return nonInferiorityCheck(
+                check, candidate: candidate, referenceName: reference, margin: margin, run: run, baseline: baseline,
+                settings: settings, outcome: outcome)
+        }
+    }
+
+    // MARK: Threshold checks
+
+    static func thresholdCheck(
+        _ check: CheckSpec, candidate: CandidateResult, threshold: Double, settings: Settings,
+        outcome: (CheckResult.Status, String) -> CheckResult
+    ) -> CheckResult {
+        let measurement: Measurement
+        switch measure(check.metric, of: candidate) {
+        case .found(let found): measurement = found
+        case .missing(let why): return outcome(.error, why)
+        case .unknownName:
+            return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
+        }
+
+        let compared: Double
+        switch check.bound {
+        case .value:
+            compared = measurement.value
+        case .ciLow, .ciHigh:
+            guard let interval = measurement.interval else {
+                return outcome(.error, "\(check.metric) has no confidence interval, so \(check.bound.rawValue) cannot be checked")
+            }
+            compared = check.bound == .ciLow ? interval.low : interval.high
+        }
+
+        let isMinimum: Bool
+        if case .minimum = check.kind { isMinimum = true } else { isMinimum = false }
+        let passed = isMinimum ? compared >= threshold : compared <= threshold
+        let relation = isMinimum ? (passed ? ">=" : "<") : (passed ? "<=" : ">")
+
+        let subject = check.bound == .value ? check.metric : "\(check.bound.rawValue)(\(check.metric))"
+        var details: [String] = []
+        if check.bound != .value {
+            details.append("\(check.metric) \(formatMeasured(measurement.value))")
+        }
+        if let interval = measurement.interval {
+            details.append("\(levelText(settings.confidence)) CI \(formatMeasured(interval.low))–\(formatMeasured(interval.high))")
+        }
+        var message = "\(subject) \(formatMeasured(compared)) \(relation) \(formatThreshold(threshold))"
+        if !details.isEmpty {
+            message += " (\(details.joined(separator: ", ")))"
+        }
+        return CheckResult(
+            candidate: candidate.name, name: check.displayName, metric: check.metric, value: measurement.value,
+            threshold: threshold, ciLow: measurement.interval?.low, ciHigh: measurement.interval?.high,
+            passed: passed, status: passed ? .passed : .failed, message: message)
+    }
+
+    /// Looks `metric` up in a candidate's results.
+    static func measure(_ metric: String, of candidate: CandidateResult) -> Lookup {
+        if headlineMetricNames.contains(metric) {
+            guard let metrics = candidate.metrics else {
+                return .missing("candidate \(candidate.name) has no test metrics")
+            }
+            let value: MetricValue
+            switch metric {
+            case "accuracy": value = metrics.accuracy
+            case "precision_macro": value = metrics.precisionMacro
+            case "recall_macro": value = metrics.recallMacro
+            case "f1_macro": value = metrics.f1Macro
+            case "log_loss": value = metrics.logLoss
+            default: value = metrics.expectedCalibrationError
+            }
+            return .found(Measurement(value: value.value, interval: (value.low, value.high)))
+        }
+        if let (checkName, field) = forgettingReference(metric) {
+            guard let check = candidate.forgetting.first(where: { $0.name == checkName }) else {
+                let names = candidate.forgetting.map(\.name)
+                let known = names.isEmpty ? "it has none" : "it has: " + names.joined(separator: ", ")
+                return .missing("candidate \(candidate.name) has no forgetting check \"\(checkName)\" (\(known))")
+            }
+            switch field {
+            case "absolute_drop": return .found(Measurement(value: check.result.absoluteDrop, interval: nil))
+            case "candidate": return .found(Measurement(value: check.result.candidate, interval: nil))
+            default:
+                guard let relative = check.result.relativeDrop else {
+                    return .missing("\(metric) is undefined: the base score of \(checkName) is 0")
+                }
+                return .found(Measurement(value: relative, interval: nil))
+            }
+        }
+        if overfittingMetricNames.contains(metric) {
+            guard let overfitting = candidate.overfitting else {
+                return .missing("candidate \(candidate.name) has no overfitting analysis")
+            }
+            let gap = overfitting.gapAtBestEpoch
+            return .found(Measurement(value: metric == "overfitting.loss_gap" ? gap.lossGap : gap.accuracyGap, interval: nil))
+        }
+        if trainingMetricNames.contains(metric) {
+            guard let training = candidate.training else {
+                return .missing("candidate \(candidate.name) has no training summary")
+            }
+            let value: Double
+            switch metric {
+            case "training.examples_per_s": value = training.examplesPerSecond
+            case "training.seconds": value = training.seconds
+            default: value = Double(training.peakRSSBytes)
+            }
+            return .found(Measurement(value: value, interval: nil))
+        }
+        return .unknownName
+    }
+
+    /// (check name, field) of "forgetting.<check name>.<field>"; the check name may contain dots.
+    static func forgettingReference(_ metric: String) -> (String, String)? {
+        let prefix = "forgetting."
+        guard metric.hasPrefix(prefix), let lastDot = metric.lastIndex(of: ".") else { return nil }
+        let nameStart = metric.index(metric.startIndex, offsetBy: prefix.count)
+        guard lastDot > nameStart else { return nil }
+        let field = String(metric[metric.index(after: lastDot)...])
+        guard forgettingFields.contains(field) else { return nil }
+        return (String(metric[nameStart..<lastDot]), field)
+    }
+
+    // MARK: Non-inferiority checks
+
+    static func nonInferiorityCheck(
+        _ check: CheckSpec, candidate: CandidateResult, referenceName: String, margin: Double,
+        run: RunResult, baseline: RunResult?, settings: Settings,
+        outcome: (CheckResult.Status, String) -> CheckResult
+    ) -> CheckResult {
+        guard margin >= 0, margin.isFinite else {
+            return outcome(.error, "the non-inferiority margin must be a non-negative number, not \(margin)")
+        }
+        // The reference candidate, the run it belongs to, and how the message names it.
+        let reference: CandidateResult
+        let referenceRun: RunResult
+        let referenceText: String
+        switch referenceName {
+        case "prompt":
+            guard let prompt = promptReference(in: run) else {
+                return outcome(.error, "the run has no prompt-tuned candidate (method prompt) to compare with")
+            }
+            guard prompt.status == .ok else {
+                return outcome(.error, "the prompt-tuned reference \(prompt.name) failed: \(prompt.error ?? "no reason given")")
+            }
+            reference = prompt
+            referenceRun = run
+            referenceText = "prompt candidate \(prompt.name)"
+        case "baseline":
+            guard let baseline else {
+                return outcome(.skipped, "no baseline run yet")
+            }
+            guard let stored = baseline.candidate(named: candidate.name) else {
+                return outcome(.skipped, "the baseline run has no candidate named \(candidate.name)")
+            }
+            guard stored.status == .ok else {
+                return outcome(.skipped, "candidate \(candidate.name) failed in the baseline run: \(stored.error ?? "no reason given")")
+            }
+            guard baseline.labels == run.labels else {
+                return outcome(.skipped, "the baseline run has different labels (\(baseline.labels.joined(separator: ", ")))")
+            }
+            reference = stored
+            referenceRun = baseline
+            referenceText = "baseline run's \(stored.name)"
+        default:
+            return outcome(.error, "unknown non-inferiority reference \"\(referenceName)\" (use prompt or baseline)")
+        }
+
+        let higherIsBetter = check.higherIsBetter
+        let difference: PairedDifference
+        var basis: String
+        if headlineMetricNames.contains(check.metric) {
+            switch pairedDifference(
+                metric: check.metric, candidate: candidate, reference: reference, classCount: run.labels.count,
+                referenceClassCount: referenceRun.labels.count, settings: settings)
+            {
+            case .success(let (paired, count)):
+                difference = paired
+                basis = "on \(count) paired examples, \(levelText(settings.confidence)) CI "
+                    + "\(formatSigned(paired.low)) to \(formatSigned(paired.high))"
+            case .failure(let problem):
+                return outcome(.error, problem.message)
+            }
+        } else {
+            // No per-example data: compare the point values.
+            let candidateValue: Double
+            let referenceValue: Double
+            switch (measure(check.metric, of: candidate), measure(check.metric, of: reference)) {
+            case (.found(let a), .found(let b)):
+                candidateValue = a.value
+                referenceValue = b.value
+            case (.missing(let why), _):
+                return outcome(.error, why)
+            case (_, .missing(let why)):
+                return outcome(referenceName == "baseline" ? .skipped : .error, "reference: " + why)
+            default:
+                return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
+            }
+            let point = candidateValue - referenceValue
+            difference = PairedDifference(
+                candidate: candidateValue, baseline: referenceValue, difference: point, low: point, high: point,
+                pValue: point == 0 ? 1 : 0, level: settings.confidence, resamples: 0)
+            basis = "point values, no per-example data"
+        }
+
+        let decision = NonInferiority.decide(difference, margin: margin, higherIsBetter: higherIsBetter)
+        let conclusion: String
+        if decision.nonInferior {
+            conclusion = "non-inferior"
+        } else {
+            let side = higherIsBetter ? "lower bound" : "upper bound"
+            let relation = higherIsBetter ? "<=" : ">="
+            let limit = higherIsBetter ? -margin : margin
+            conclusion = "\(side) \(formatSigned(decision.bound)) \(relation) \(formatSigned(limit)): "
+                + (higherIsBetter ? "worse by more than the margin" : "higher by more than the margin")
+        }
+        let message = "\(check.metric) \(formatSigned(difference.difference)) vs \(referenceText) "
+            + "(\(basis); margin \(formatThreshold(margin))): \(conclusion)"
+        return CheckResult(
+            candidate: candidate.name, name: check.displayName, metric: check.metric, value: difference.difference,
+            threshold: margin, ciLow: difference.low, ciHigh: difference.high, passed: decision.nonInferior,
+            status: decision.nonInferior ? .passed : .failed, message: message)
+    }
+
+    struct Problem: Error {
+        let message: String
+    }
+
+    /// The paired bootstrap of (candidate − reference) for a headline metric over the examples both
+    /// predicted (matched by id, in the candidate's order), and the number of such examples.
+    static func pairedDifference(
+        metric: String, candidate: CandidateResult, reference: CandidateResult, classCount: Int,
+        referenceClassCount: Int, settings: Settings
+    ) -> Result<(PairedDifference, Int), Problem> {
+        guard classCount >= 2, referenceClassCount == classCount else {
+            return .failure(Problem(message: "cannot compare \(metric): the runs need the same two or more labels"))
+        }
+        if let problem = invalidPrediction(in: candidate, classCount: classCount)
+            ?? invalidPrediction(in: reference, classCount: classCount)
+        {
+            return .failure(Problem(message: problem))
+        }
+        var referenceByID: [String: Prediction] = [:]
+        for prediction in reference.predictions where referenceByID[prediction.id] == nil {
+            referenceByID[prediction.id] = prediction
+        }
+        var seen = Set<String>()
+        var candidateRows: [Prediction] = []
+        var referenceRows: [Prediction] = []
+        for prediction in candidate.predictions where !seen.contains(prediction.id) {
+            seen.insert(prediction.id)
+            if let match = referenceByID[prediction.id] {
+                candidateRows.append(prediction)
+                referenceRows.append(match)
+            }
+        }
+        guard !candidateRows.isEmpty else {
+            return .failure(Problem(message:
+                "\(candidate.name) and the reference \(reference.name) have no test example ids in common"))
+        }
+        let paired = PairedBootstrap.compare(
+            count: candidateRows.count, resamples: settings.resamples, level: settings.confidence, seed: settings.seed,
+            candidate: { exampleMetric(metric, of: candidateRows, at: $0, classCount: classCount) },
+            baseline: { exampleMetric(metric, of: referenceRows, at: $0, classCount: classCount) })
+        return .success((paired, candidateRows.count))
+    }
+
+    /// A description of the first prediction `ClassificationMetrics` could not accept, if any.
+    static func invalidPrediction(in candidate: CandidateResult, classCount: Int) -> String? {
+        for prediction in candidate.predictions {
+            let classes = 0..<classCount
+            if !classes.contains(prediction.label) || !classes.contains(prediction.predicted)
+                || prediction.probabilities.count != classCount
+            {
+                return "candidate \(candidate.name): prediction \(prediction.id) does not fit \(classCount) classes"
+            }
+        }
+        return nil
+    }
+
+    /// A headline metric of the examples at `indices` (with repetitions), as `ClassificationMetrics`
+    /// computes it.
+    static func exampleMetric(_ metric: String, of rows: [Prediction], at indices: [Int], classCount: Int) -> Double {
+        switch metric {
+        case "accuracy":
+            return Double(indices.count { rows[$0].predicted == rows[$0].label }) / Double(indices.count)
+        case "log_loss":
+            return LogLoss.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
+        case "ece":
+            return ExpectedCalibrationError.compute(
+                labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
+        default:
+            let report = ClassificationMetrics.compute(
+                labels: indices.map { rows[$0].label }, predicted: indices.map { rows[$0].predicted },
+                probabilities: indices.map { rows[$0].probabilities }, classCount: classCount)
+            switch metric {
+            case "precision_macro": return report.macro.precision
+            case "recall_macro": return report.macro.recall
+            default: return report.macro.f1
+            }
+        }
+    }
+
+    // MARK: Formatting
+
+    /// Three decimals ("0.842"); whole numbers for large magnitudes (bytes, examples per second
+    /// above 10 000), where decimals say nothing.
+    static func formatMeasured(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf") }
+        if abs(value) >= 10_000 { return String(format: "%.0f", value) }
+        let text = String(format: "%.3f", value)
+        return text == "-0.000" ? "0.000" : text
+    }
+
+    /// A difference with its sign: "+0.012", "-0.024", "+0.000".
+    static func formatSigned(_ value: Double) -> String {
+        let text = formatMeasured(value)
+        return text.hasPrefix("-") || text.hasPrefix("n") ? text : "+" + text
+    }
+
+    /// "95%" for 0.95, "97.5%" for 0.975.
+    static func levelText(_ level: Double) -> String {
+        formatThreshold((level * 100 * 1000).rounded() / 1000) + "%"
+    }
+}

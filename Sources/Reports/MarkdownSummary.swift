@@ -1,0 +1,79 @@
+import Evaluation
+
+/// A short GitHub-flavoured Markdown summary for a pull-request comment or `$GITHUB_STEP_SUMMARY`:
+/// the verdict, one compact row per candidate, and the checks that failed or errored.
+public enum MarkdownSummary {
+    /// At most this many failed checks are listed; the rest are counted.
+    static let listedCheckLimit = 20
+
+    public static func render(result: RunResult) -> String {
+        let verdict = Gate.verdict(for: result)
+        let tally = CheckTally(result.checks)
+        let symbol: String
+        switch verdict {
+        case .passed: symbol = "✅ passed"
+        case .failed: symbol = "❌ failed"
+        case .error: symbol = "⚠️ run error"
+        }
+        let level = Format.level(result.intervalLevel)
+        var lines = [
+            "### evalharness · \(inline(result.suite.name)): \(symbol)",
+            "",
+            "\(tally.summary) · \(result.candidates.count) candidates · \(Format.duration(result.durationSeconds)) · exit code \(verdict.exitCode)",
+            "",
+            "| candidate | method | accuracy (\(level) CI) | F1 macro | forgetting | trainable params | time |",
+            "|---|---|---|---|---|---:|---:|",
+        ]
+        for candidate in result.candidates {
+            let name = cell(candidate.name), method = cell(candidate.method)
+            guard candidate.status == .ok else {
+                lines.append("| \(name) | \(method) | ⚠️ failed: \(cell(candidate.error ?? "no reason given")) | | | "
+                    + "\(Format.compactCount(candidate.trainableParameters)) | |")
+                continue
+            }
+            let accuracy = candidate.metrics.map { Format.withInterval($0.accuracy) } ?? "—"
+            let f1 = candidate.metrics.map { Format.fixed($0.f1Macro.value) } ?? "—"
+            let forgetting = candidate.meanForgetting.map { Format.signed($0) } ?? "—"
+            let time = candidate.training.map { Format.duration($0.seconds) } ?? "—"
+            lines.append("| \(name) | \(method) | \(accuracy) | \(f1) | \(forgetting) | "
+                + "\(Format.compactCount(candidate.trainableParameters)) | \(time) |")
+        }
+        if result.candidates.contains(where: { !$0.forgetting.isEmpty }) {
+            lines += ["", "_forgetting: mean absolute drop over the retention checks (positive = forgot)._"]
+        }
+
+        let problems = result.problems.map { problem in
+            "- \(problem.status == .failed ? "❌" : "⚠️") **\(inline(problem.candidate))** — \(inline(problem.subject))"
+                + (problem.message.isEmpty ? "" : ": " + inline(problem.message))
+        }
+        if !problems.isEmpty {
+            lines += ["", "**Failed checks and errors**", ""]
+            lines += problems.prefix(listedCheckLimit)
+            if problems.count > listedCheckLimit {
+                lines.append("- … and \(problems.count - listedCheckLimit) more (see the HTML report or JUnit results)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Text for a table cell: as `inline`, which also escapes the pipes that would split the cell.
+    static func cell(_ text: String) -> String { inline(text) }
+
+    /// Text for running Markdown: one line, backslashes and Markdown emphasis characters escaped,
+    /// angle brackets as entities so a name cannot open an HTML tag.
+    static func inline(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "*", "_", "`", "[", "]", "|": escaped += "\\" + String(character)
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "&": escaped += "&amp;"
+            case "\n", "\r", "\r\n": escaped += " "
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}

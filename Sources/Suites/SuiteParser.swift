@@ -1,0 +1,501 @@
+import Evaluation
+import Foundation
+import Yams
+
+extension SuiteSpec {
+    /// Reads and validates a suite file. Data files are not opened (see `validateFiles()` and
+    /// `TaskData.load`). Every error names the file, the line and the field.
+    public static func load(path: String) throws(SuiteError) -> SuiteSpec {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SuiteError(file: path, message: "no such file" + SuitePaths.relativeNote(path))
+        }
+        guard !isDirectory.boolValue else { throw SuiteError(file: path, message: "is a directory, expected a suite file (.yaml)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SuiteError(file: path, message: "cannot be read (permissions?)")
+        }
+        return try parse(data: data, path: path)
+    }
+
+    /// Parses suite text; `path` is used in messages and as `sourcePath` (tests, or a suite read
+    /// from elsewhere).
+    public static func parse(data: Data, path: String) throws(SuiteError) -> SuiteSpec {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SuiteError(file: path, line: SuitePaths.firstInvalidUTF8Line(data), message: "is not valid UTF-8")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw SuiteParser.convert(error, file: path, text: text)
+        } catch {
+            throw SuiteError(file: path, message: "invalid YAML: \(error)")
+        }
+        guard let root, !Field.isNull(root) else {
+            throw SuiteError(file: path, line: 1, message: "the file is empty; expected a mapping with name, model, task and candidates")
+        }
+        var spec = try SuiteParser(file: path).suite(root)
+        spec.sourcePath = path
+        spec.contentSHA256 = SHA256.hex(of: data)
+        return spec
+    }
+
+    /// Parses suite text given as a string.
+    public static func parse(yaml: String, path: String) throws(SuiteError) -> SuiteSpec {
+        try parse(data: Data(yaml.utf8), path: path)
+    }
+}
+
+/// The suite schema: which keys each mapping may have, what each value must be.
+struct SuiteParser {
+    let context: YAMLReadContext
+
+    init(file: String) { context = YAMLReadContext(file: file) }
+
+    static let topKeys = ["name", "description", "seed", "model", "task", "retention", "training", "candidates",
+                          "checks", "baseline", "comparison"]
+    static let trainingKeys = ["epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "warmup_ratio",
+                               "max_grad_norm", "dropout", "patience"]
+    static let candidateOwnKeys = ["name", "method", "freeze_embeddings", "rank", "alpha", "target_modules",
+                                   "double_quantization", "num_virtual_tokens", "init", "init_text"]
+    /// Module names LoRA may target (as the Adapters module accepts them).
+    static let loraTargets = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
+                              "attention.self.query", "attention.self.key", "attention.self.value"]
+
+    func suite(_ rootNode: Node) throws(SuiteError) -> SuiteSpec {
+        let root = Field(node: rootNode, path: "", line: rootNode.mark?.line ?? 1, context: context)
+        let top = try root.mapping(allowed: Self.topKeys, what: "a mapping with name, model, task and candidates")
+
+        let name = try top.required("name", "a name of letters, digits, '.', '_' or '-'").name()
+        let description = try top.field("description")?.string()
+        let seed = try top.field("seed")?.uint64() ?? 42
+        let model = try self.model(try top.required("model", "a mapping with path (and max_length)"))
+        let task = try self.task(try top.required("task", "a mapping with train, validation, test and labels"))
+        let retention = try top.field("retention").map { (f: Field) throws(SuiteError) in try self.retention(f) } ?? RetentionSpec()
+        let defaults = try top.field("training").map { (f: Field) throws(SuiteError) in
+            try self.trainingBlock(f.mapping(allowed: Self.trainingKeys))
+        } ?? TrainingDefaults()
+        let candidates = try self.candidates(try top.required("candidates", "a list of candidates"), defaults: defaults, seed: seed)
+        let baseline = try top.field("baseline")?.nonEmptyString()
+        let comparison = try top.field("comparison").map { (f: Field) throws(SuiteError) in try self.comparison(f) }
+            ?? ComparisonSettings()
+        let checks = try top.field("checks").map { (f: Field) throws(SuiteError) in
+            try self.checks(f, candidates: candidates, retention: retention, hasBaseline: baseline != nil)
+        } ?? []
+
+        return SuiteSpec(name: name, description: description, seed: seed, model: model, task: task,
+                         retention: retention, trainingDefaults: defaults, candidates: candidates, checks: checks,
+                         baseline: baseline, comparison: comparison, lines: context.lines)
+    }
+
+    // MARK: model, task
+
+    func model(_ field: Field) throws(SuiteError) -> ModelSpec {
+        let map = try field.mapping(allowed: ["path", "max_length"])
+        let path = try map.required("path", "the model folder (Hugging Face layout)").nonEmptyString()
+        let maxLength = try map.field("max_length")?.int(2...512, expected: "an integer from 2 to 512") ?? 128
+        return ModelSpec(path: path, maxLength: maxLength)
+    }
+
+    func task(_ field: Field) throws(SuiteError) -> TaskSpec {
+        let map = try field.mapping(allowed: ["train", "validation", "test", "format", "id_field", "text_field",
+                                              "label_field", "labels", "limit"])
+        let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
+        let train = try dataFile(map.required("train", "a .jsonl, .csv or .tsv file"), format: format)
+        let validation = try dataFile(map.required("validation", "a .jsonl, .csv or .tsv file"), format: format)
+        let test = try dataFile(map.required("test", "a .jsonl, .csv or .tsv file"), format: format)
+        let idField = try map.field("id_field")?.nonEmptyString() ?? "id"
+        let textField = try map.field("text_field")?.nonEmptyString() ?? "text"
+        let labelField = try map.field("label_field")?.nonEmptyString() ?? "label"
+        let labels = try self.labels(map.required("labels", "a list of at least 2 distinct class names"))
+        let limit = try map.field("limit").map { (f: Field) throws(SuiteError) in
+            try limits(f, keys: ["train", "validation", "test"])
+        } ?? SplitLimits()
+        return TaskSpec(train: train, validation: validation, test: test, idField: idField, textField: textField,
+                        labelField: labelField, labels: labels, limit: limit)
+    }
+
+    static func format(_ field: Field) throws(SuiteError) -> DataFormat {
+        DataFormat(rawValue: try field.choice(DataFormat.allCases.map(\.rawValue)))!
+    }
+
+    /// A path whose format comes from `format` or its extension.
+    func dataFile(_ field: Field, format: DataFormat?) throws(SuiteError) -> DataFile {
+        let path = try field.nonEmptyString()
+        if let format { return DataFile(path: path, format: format) }
+        guard let inferred = DataFormat.inferred(fromPath: path) else {
+            throw field.error("cannot tell the format of \(Field.quoted(path)) from its extension; use .jsonl, .csv or .tsv, or set format: jsonl | csv | tsv")
+        }
+        return DataFile(path: path, format: inferred)
+    }
+
+    func labels(_ field: Field) throws(SuiteError) -> [String] {
+        let items = try field.list(expected: "a list of at least 2 distinct class names")
+        var labels: [String] = []
+        for item in items {
+            let label = try item.nonEmptyString()
+            if let first = labels.firstIndex(of: label) {
+                throw item.error("duplicate label \(Field.quoted(label)) (also \(field.path)[\(first)])")
+            }
+            labels.append(label)
+        }
+        guard labels.count >= 2 else {
+            throw field.error("expected at least 2 distinct class names, got \(labels.count)")
+        }
+        return labels
+    }
+
+    func limits(_ field: Field, keys: [String]) throws(SuiteError) -> SplitLimits {
+        let map = try field.mapping(allowed: keys, what: "a mapping of " + keys.joined(separator: ", ") + " to example counts")
+        return SplitLimits(train: try map.field("train")?.positiveInt(),
+                           validation: try map.field("validation")?.positiveInt(),
+                           test: try map.field("test")?.positiveInt())
+    }
+
+    // MARK: retention
+
+    func retention(_ field: Field) throws(SuiteError) -> RetentionSpec {
+        let map = try field.mapping(allowed: ["similarity", "probes"])
+        var spec = RetentionSpec()
+        if let list = map.field("similarity") {
+            for item in try list.list(expected: "a list of similarity sets") {
+                let set = try similaritySet(item)
+                if let first = spec.similarity.firstIndex(where: { $0.name == set.name }) {
+                    throw context.error(context.lines["\(item.path).name"], "\(item.path).name",
+                                        "duplicate similarity set name \(Field.quoted(set.name)) (also \(list.path)[\(first)])")
+                }
+                spec.similarity.append(set)
+            }
+        }
+        if let list = map.field("probes") {
+            for item in try list.list(expected: "a list of probes") {
+                let probe = try self.probe(item)
+                if let first = spec.probes.firstIndex(where: { $0.name == probe.name }) {
+                    throw context.error(context.lines["\(item.path).name"], "\(item.path).name",
+                                        "duplicate probe name \(Field.quoted(probe.name)) (also \(list.path)[\(first)])")
+                }
+                spec.probes.append(probe)
+            }
+        }
+        return spec
+    }
+
+    func similaritySet(_ field: Field) throws(SuiteError) -> SimilaritySetSpec {
+        let map = try field.mapping(allowed: ["name", "path", "format", "id_field", "text_a_field", "text_b_field",
+                                              "score_field", "limit"])
+        let name = try map.required("name", "a name of letters, digits, '_' or '-'").name(allowDot: false)
+        let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
+        let file = try dataFile(map.required("path", "a .jsonl, .csv or .tsv file of text pairs with scores"), format: format)
+        return SimilaritySetSpec(
+            name: name, file: file, idField: try map.field("id_field")?.nonEmptyString() ?? "id",
+            textAField: try map.field("text_a_field")?.nonEmptyString() ?? "text_a",
+            textBField: try map.field("text_b_field")?.nonEmptyString() ?? "text_b",
+            scoreField: try map.field("score_field")?.nonEmptyString() ?? "score",
+            limit: try map.field("limit")?.positiveInt())
+    }
+
+    func probe(_ field: Field) throws(SuiteError) -> ProbeSpec {
+        let map = try field.mapping(allowed: ["name", "train", "test", "format", "id_field", "text_field", "label_field",
+                                              "labels", "limit"])
+        let name = try map.required("name", "a name of letters, digits, '_' or '-'").name(allowDot: false)
+        let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
+        let train = try dataFile(map.required("train", "a .jsonl, .csv or .tsv file"), format: format)
+        let test = try dataFile(map.required("test", "a .jsonl, .csv or .tsv file"), format: format)
+        let labels = try map.field("labels").map { (f: Field) throws(SuiteError) in try self.labels(f) }
+        let limit = try map.field("limit").map { (f: Field) throws(SuiteError) in try limits(f, keys: ["train", "test"]) }
+            ?? SplitLimits()
+        return ProbeSpec(name: name, train: train, test: test,
+                         idField: try map.field("id_field")?.nonEmptyString() ?? "id",
+                         textField: try map.field("text_field")?.nonEmptyString() ?? "text",
+                         labelField: try map.field("label_field")?.nonEmptyString() ?? "label",
+                         labels: labels, limit: limit)
+    }
+
+    // MARK: training
+
+    /// The training keys of a `training:` block or a candidate (whose `dropout` may instead be a
+    /// number: the LoRA dropout, read by the caller).
+    func trainingBlock(_ map: Mapping) throws(SuiteError) -> TrainingDefaults {
+        var out = TrainingDefaults()
+        out.epochs = try map.field("epochs")?.positiveInt()
+        out.batchSize = try map.field("batch_size")?.positiveInt()
+        out.learningRate = try map.field("learning_rate")?.positiveNumber()
+        out.weightDecay = try map.field("weight_decay")?.nonNegativeNumber()
+        if let field = map.field("schedule") {
+            out.schedule = LearningRateScheduleName(rawValue: try field.choice(LearningRateScheduleName.allCases.map(\.rawValue)))
+        }
+        out.warmupRatio = try map.field("warmup_ratio")?.fraction()
+        out.maxGradNorm = try map.field("max_grad_norm")?.nonNegativeNumber()
+        out.patience = try map.field("patience")?.nonNegativeInt()
+        if let field = map.field("dropout"), case .mapping = field.node {
+            let dropout = try field.mapping(allowed: ["hidden", "attention", "classifier"])
+            out.hiddenDropout = try dropout.field("hidden")?.fraction()
+            out.attentionDropout = try dropout.field("attention")?.fraction()
+            out.classifierDropout = try dropout.field("classifier")?.fraction()
+        } else if let field = map.field("dropout") {
+            throw field.typeError("a mapping with hidden, attention and classifier")
+        }
+        return out
+    }
+
+    // MARK: candidates
+
+    func candidates(_ field: Field, defaults: TrainingDefaults, seed: UInt64) throws(SuiteError) -> [CandidateSpec] {
+        let items = try field.list(expected: "a list of candidates")
+        guard !items.isEmpty else { throw field.error("expected at least one candidate") }
+        var out: [CandidateSpec] = []
+        var nameLines: [String: Int] = [:]
+        for item in items {
+            let candidate = try self.candidate(item, defaults: defaults, seed: seed)
+            let nameLine = context.lines["\(item.path).name"] ?? item.line
+            if let firstLine = nameLines[candidate.name] {
+                throw context.error(nameLine, "\(item.path).name",
+                                    "duplicate candidate name \(Field.quoted(candidate.name)) (first used on line \(firstLine))")
+            }
+            nameLines[candidate.name] = nameLine
+            out.append(candidate)
+        }
+        return out
+    }
+
+    func candidate(_ field: Field, defaults: TrainingDefaults, seed: UInt64) throws(SuiteError) -> CandidateSpec {
+        let map = try field.mapping(allowed: Self.candidateOwnKeys + Self.trainingKeys, what: "a mapping with name and method")
+        let name = try map.required("name", "a name of letters, digits, '.', '_' or '-'").name()
+        let methodField = try map.required("method", "one of full, lora, qlora, prompt")
+        let method = CandidateSpec.Method(rawValue: try methodField.choice(CandidateSpec.Method.allCases.map(\.rawValue)))!
+
+        // Which keys each method takes; any other method key is an error on its own line.
+        let methodKeys: [String: [CandidateSpec.Method]] = [
+            "freeze_embeddings": [.full], "rank": [.lora, .qlora], "alpha": [.lora, .qlora],
+            "target_modules": [.lora, .qlora], "double_quantization": [.qlora],
+            "num_virtual_tokens": [.prompt], "init": [.prompt], "init_text": [.prompt],
+        ]
+        for key in Self.candidateOwnKeys where map.entries[key] != nil {
+            guard let methods = methodKeys[key], !methods.contains(method) else { continue }
+            throw context.error(map.keyLine(key), Field.child(field.path, key),
+                                "only used with method \(methods.map(\.rawValue).joined(separator: " or ")) (this candidate's method is \(method.rawValue))")
+        }
+
+        // `dropout`: a number is the LoRA dropout; a mapping overrides the training dropouts.
+        var loraDropout: Double?
+        var trainingOverrides: TrainingDefaults
+        if let dropout = map.field("dropout"), case .scalar = dropout.node {
+            guard method == .lora || method == .qlora else {
+                throw dropout.error("a number is the LoRA dropout, only used with method lora or qlora; to override the training dropouts write a mapping with hidden, attention, classifier")
+            }
+            loraDropout = try dropout.fraction()
+            var withoutDropout = map.entries
+            withoutDropout["dropout"] = nil
+            trainingOverrides = try trainingBlock(Mapping(path: map.path, line: map.line, entries: withoutDropout, context: context))
+        } else {
+            trainingOverrides = try trainingBlock(map)
+        }
+        let training = trainingOverrides.overriding(defaults).resolved(method: method, seed: seed)
+        var spec = CandidateSpec(name: name, method: method, training: training)
+
+        switch method {
+        case .full:
+            spec.freezeEmbeddings = try map.field("freeze_embeddings")?.bool() ?? false
+        case .lora, .qlora:
+            spec.rank = try map.field("rank")?.positiveInt() ?? 8
+            spec.alpha = try map.field("alpha")?.positiveNumber() ?? 16
+            spec.loraDropout = loraDropout ?? 0
+            spec.targetModules = try map.field("target_modules").map { (f: Field) throws(SuiteError) in try targetModules(f) }
+                ?? ["query", "value"]
+            if method == .qlora { spec.doubleQuantization = try map.field("double_quantization")?.bool() ?? false }
+        case .prompt:
+            spec.numVirtualTokens = try map.field("num_virtual_tokens")?.int(1...256, expected: "an integer from 1 to 256") ?? 20
+            let initKind = try map.field("init")?.choice(["vocab", "text"]) ?? "vocab"
+            if initKind == "text" {
+                guard let text = map.field("init_text") else {
+                    throw context.error(map.keyLine("init"), Field.child(field.path, "init_text"),
+                                        "required when init is text; expected the text whose token embeddings start the prompt")
+                }
+                spec.promptInit = .text(try text.nonEmptyString())
+            } else {
+                if map.entries["init_text"] != nil {
+                    throw context.error(map.keyLine("init_text"), Field.child(field.path, "init_text"),
+                                        "only used with init: text (init is vocab)")
+                }
+                spec.promptInit = .vocab
+            }
+        }
+        return spec
+    }
+
+    func targetModules(_ field: Field) throws(SuiteError) -> [String] {
+        let items = try field.list(expected: "a list of module names or [all-linear]")
+        guard !items.isEmpty else { throw field.error("expected at least one module name, or all-linear") }
+        var out: [String] = []
+        for item in items {
+            let name = try item.nonEmptyString()
+            if name == "all-linear" {
+                guard items.count == 1 else { throw item.error("all-linear stands alone; it already names every linear layer") }
+                return ["all-linear"]
+            }
+            guard Self.loraTargets.contains(name) else {
+                throw item.error("unknown module \(Field.quoted(name)); expected query, key, value, attention.output.dense, intermediate.dense, output.dense or all-linear"
+                                 + Suggestions.hint(name, Self.loraTargets + ["all-linear"]))
+            }
+            guard !out.contains(name) else { throw item.error("module \(Field.quoted(name)) is listed twice") }
+            out.append(name)
+        }
+        return out
+    }
+
+    // MARK: comparison, checks
+
+    func comparison(_ field: Field) throws(SuiteError) -> ComparisonSettings {
+        let map = try field.mapping(allowed: ["bootstrap_resamples", "confidence"])
+        return ComparisonSettings(
+            bootstrapResamples: try map.field("bootstrap_resamples")?.int(100...1_000_000, expected: "an integer from 100 to 1000000") ?? 1000,
+            confidence: try map.field("confidence")?.number(expected: "a number between 0.5 and 1 (exclusive)") { $0 > 0.5 && $0 < 1 } ?? 0.95)
+    }
+
+    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, hasBaseline: Bool) throws(SuiteError) -> [CheckSpec] {
+        let items = try field.list(expected: "a list of checks")
+        var out: [CheckSpec] = []
+        for item in items {
+            out.append(try check(item, candidates: candidates, retention: retention, hasBaseline: hasBaseline))
+        }
+        return out
+    }
+
+    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, hasBaseline: Bool) throws(SuiteError) -> CheckSpec {
+        let map = try field.mapping(allowed: ["metric", "min", "max", "non_inferior_to", "margin", "bound", "candidates"],
+                                    what: "a mapping with metric and one of min, max or non_inferior_to")
+        let metricField = try map.required("metric", "a metric name such as accuracy")
+        let metric = try metricField.nonEmptyString()
+        try validateMetric(metric, field: metricField, retention: retention)
+
+        let kinds = ["min", "max", "non_inferior_to"].filter { map.has($0) }
+        guard kinds.count == 1 else {
+            let message = kinds.isEmpty
+                ? "expected one of min, max or non_inferior_to"
+                : "give only one of min, max or non_inferior_to (got \(kinds.joined(separator: " and "))); write one check for each"
+            throw context.error(kinds.isEmpty ? field.line : map.keyLine(kinds[1]), field.path, message)
+        }
+        let kind: CheckSpec.Kind
+        var bound = CheckSpec.Bound.value
+        let promptNames = candidates.filter { $0.method == .prompt }.map(\.name)
+        var reference: String?
+        switch kinds[0] {
+        case "min", "max":
+            let value = try map.field(kinds[0])!.anyNumber()
+            kind = kinds[0] == "min" ? .minimum(value) : .maximum(value)
+            if map.entries["margin"] != nil {
+                throw context.error(map.keyLine("margin"), Field.child(field.path, "margin"), "only used with non_inferior_to")
+            }
+            if let boundField = map.field("bound") {
+                bound = CheckSpec.Bound(rawValue: try boundField.choice(["value", "ci_low", "ci_high"]))!
+                if bound != .value, !CheckMetrics.hasConfidenceInterval(metric) {
+                    throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.headline.joined(separator: ", "))")
+                }
+            }
+        default:
+            let referenceField = map.field("non_inferior_to")!
+            let name = try referenceField.choice(["prompt", "baseline"])
+            if map.entries["bound"] != nil {
+                throw context.error(map.keyLine("bound"), Field.child(field.path, "bound"),
+                                    "not used with non_inferior_to (the decision uses the paired-bootstrap interval of the difference)")
+            }
+            if name == "prompt" {
+                guard promptNames.count == 1 else {
+                    throw referenceField.error(promptNames.isEmpty
+                        ? "needs a candidate with method: prompt; the suite has none"
+                        : "is ambiguous: candidates \(promptNames.joined(separator: ", ")) all use method prompt")
+                }
+                reference = promptNames[0]
+            } else if !hasBaseline {
+                throw referenceField.error("needs the suite's baseline: key (a stored results.json); it is not set")
+            }
+            let margin = try map.required("margin", "the largest tolerated loss, a non-negative number").nonNegativeNumber()
+            kind = .nonInferior(reference: name, margin: margin)
+        }
+
+        var names: [String]?
+        if let listField = map.field("candidates") {
+            let items = try listField.list(expected: "a list of candidate names")
+            guard !items.isEmpty else { throw listField.error("expected at least one candidate name (omit the key for every candidate)") }
+            var list: [String] = []
+            let known = candidates.map(\.name)
+            for item in items {
+                let name = try item.nonEmptyString()
+                guard known.contains(name) else {
+                    throw item.error("no candidate named \(Field.quoted(name))" + Suggestions.hint(name, known)
+                                     + " (candidates: \(known.joined(separator: ", ")))")
+                }
+                guard !list.contains(name) else { throw item.error("candidate \(Field.quoted(name)) is listed twice") }
+                if let reference, name == reference {
+                    throw item.error("\(Field.quoted(name)) is the prompt reference itself; it cannot be non-inferior to itself")
+                }
+                list.append(name)
+            }
+            names = list
+        }
+        return CheckSpec(metric: metric, kind: kind, bound: bound, candidates: names)
+    }
+
+    func validateMetric(_ metric: String, field: Field, retention: RetentionSpec) throws(SuiteError) {
+        let known = CheckMetrics.all(retentionChecks: retention.checkNames)
+        if known.contains(metric) { return }
+        if metric.hasPrefix("forgetting.") {
+            guard let parts = CheckMetrics.forgettingParts(metric) else {
+                throw field.error("unknown metric \(Field.quoted(metric)); forgetting metrics are forgetting.<similarity:NAME | probe:NAME>.<absolute_drop | relative_drop | candidate>"
+                                  + Suggestions.hint(metric, known))
+            }
+            let defined = retention.checkNames.isEmpty ? "the suite defines no retention checks"
+                : "defined: " + retention.checkNames.joined(separator: ", ")
+            throw field.error("no retention check named \(Field.quoted(parts.check))" + Suggestions.hint(parts.check, retention.checkNames)
+                              + " (\(defined))")
+        }
+        let listed = CheckMetrics.headline + CheckMetrics.overfitting + CheckMetrics.training
+        throw field.error("unknown metric \(Field.quoted(metric))" + Suggestions.hint(metric, known)
+                          + " (known: \(listed.joined(separator: ", ")), forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
+    }
+
+    // MARK: YAML syntax errors
+
+    static func convert(_ error: YamlError, file: String, text: String) -> SuiteError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            var message = "invalid YAML: \(problem)"
+            if let context { message += " (\(context.text) on line \(context.mark.line))" }
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if mark.line >= 1, mark.line <= lines.count, lines[mark.line - 1].prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
+                message += "; indent with spaces, not tabs"
+            }
+            return SuiteError(file: file, line: mark.line, message: message)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { Field.quoted($0) }.joined(separator: ", ")
+            let line = secondOccurrenceLine(of: duplicates.first ?? "", after: context.mark.line, in: text) ?? context.mark.line
+            return SuiteError(file: file, line: line, field: duplicates.first,
+                              message: "duplicate key \(keys) in one mapping (first on line \(context.mark.line))")
+        case .reader(let problem, let offset, _, _):
+            let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
+            return SuiteError(file: file, line: line, message: "unreadable YAML: \(problem)")
+        default:
+            return SuiteError(file: file, message: "invalid YAML: \(error)")
+        }
+    }
+
+    /// The line where a duplicated key appears again at the same indentation (best effort).
+    static func secondOccurrenceLine(of key: String, after firstLine: Int, in text: String) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard firstLine >= 1, firstLine <= lines.count, !key.isEmpty else { return nil }
+        func keyColumn(_ line: Substring) -> Int? {
+            var rest = line[...]
+            var column = 0
+            while let c = rest.first, c == " " || c == "-" { rest = rest.dropFirst(); column += 1 }
+            guard rest.hasPrefix(key) else { return nil }
+            let after = rest.dropFirst(key.count).drop { $0 == " " }
+            return after.first == ":" ? column : nil
+        }
+        guard let column = keyColumn(lines[firstLine - 1]) else { return nil }
+        for index in firstLine..<lines.count where keyColumn(lines[index]) == column {
+            return index + 1
+        }
+        return nil
+    }
+}

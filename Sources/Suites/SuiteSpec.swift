@@ -1,0 +1,392 @@
+import Evaluation
+
+/// A suite file (`suites/*.yaml`) after parsing and validation: what to train, on which data, how
+/// to measure it and which checks gate a merge. `suites/README.md` documents every key.
+///
+/// Paths are kept as written. Relative paths resolve against the current working directory of the
+/// process (not the suite file's folder); the shipped suites assume the repository root.
+public struct SuiteSpec: Sendable, Equatable {
+    /// `[A-Za-z0-9._-]+`.
+    public var name: String
+    public var description: String?
+    /// Seed of every random choice of the run (initialisation, shuffling, dropout, bootstrap).
+    public var seed: UInt64
+    public var model: ModelSpec
+    public var task: TaskSpec
+    public var retention: RetentionSpec
+    /// The `training:` block as written (unset keys nil); each candidate's `training` is resolved.
+    public var trainingDefaults: TrainingDefaults
+    public var candidates: [CandidateSpec]
+    public var checks: [CheckSpec]
+    /// A stored results.json to compare against (`non_inferior_to: baseline`).
+    public var baseline: String?
+    public var comparison: ComparisonSettings
+    /// The suite file's path as given to `SuiteSpec.load(path:)`.
+    public var sourcePath: String
+    /// SHA-256 (lowercase hex) of the suite file's bytes.
+    public var contentSHA256: String
+    /// The 1-based line of each field in the suite file, keyed by its path as error messages write
+    /// it (`task.train`, `retention.similarity[0].path`, `candidates[1]`, `checks[2]`): for errors
+    /// found after parsing, such as a missing file or a model that does not load.
+    public var lines: [String: Int]
+
+    public init(name: String, description: String? = nil, seed: UInt64 = 42, model: ModelSpec, task: TaskSpec,
+                retention: RetentionSpec = RetentionSpec(), trainingDefaults: TrainingDefaults = TrainingDefaults(),
+                candidates: [CandidateSpec], checks: [CheckSpec] = [], baseline: String? = nil,
+                comparison: ComparisonSettings = ComparisonSettings(), sourcePath: String = "",
+                contentSHA256: String = "", lines: [String: Int] = [:]) {
+        self.name = name; self.description = description; self.seed = seed; self.model = model; self.task = task
+        self.retention = retention; self.trainingDefaults = trainingDefaults; self.candidates = candidates
+        self.checks = checks; self.baseline = baseline; self.comparison = comparison; self.sourcePath = sourcePath
+        self.contentSHA256 = contentSHA256; self.lines = lines
+    }
+
+    /// The candidate with this name.
+    public func candidate(named name: String) -> CandidateSpec? { candidates.first { $0.name == name } }
+
+    /// The name of the candidate a `non_inferior_to: prompt` check compares with: the suite's only
+    /// candidate with `method: prompt` (validation guarantees there is exactly one when such a
+    /// check exists); nil when the suite has none or several.
+    public var promptReference: String? {
+        let prompts = candidates.filter { $0.method == .prompt }
+        return prompts.count == 1 ? prompts[0].name : nil
+    }
+
+    /// The candidates a check applies to, in suite order: its `candidates:` list, or every
+    /// candidate (for `non_inferior_to: prompt`, every candidate but the prompt reference).
+    public func candidates(for check: CheckSpec) -> [String] {
+        var names = candidates.map(\.name)
+        if let only = check.candidates { names = names.filter { only.contains($0) } }
+        if case .nonInferior(let reference, _) = check.kind, reference == "prompt", check.candidates == nil {
+            names.removeAll { $0 == promptReference }
+        }
+        return names
+    }
+}
+
+public struct ModelSpec: Sendable, Equatable {
+    /// A folder in the Hugging Face layout (config.json, model.safetensors, vocab.txt).
+    public var path: String
+    /// Token sequences are cut to this length ([CLS] and [SEP] included); 2…512, default 128.
+    public var maxLength: Int
+    public init(path: String, maxLength: Int = 128) { self.path = path; self.maxLength = maxLength }
+}
+
+/// File format of a data set.
+public enum DataFormat: String, Sendable, Equatable, CaseIterable {
+    /// One JSON object a line.
+    case jsonl
+    /// Comma-separated, RFC 4180 quoting, header row.
+    case csv
+    /// Tab-separated, no quoting, header row.
+    case tsv
+
+    /// The format an extension implies: .jsonl/.ndjson, .csv, .tsv/.tab (case-insensitive).
+    public static func inferred(fromPath path: String) -> DataFormat? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        switch name[name.index(after: dot)...].lowercased() {
+        case "jsonl", "ndjson": return .jsonl
+        case "csv": return .csv
+        case "tsv", "tab": return .tsv
+        default: return nil
+        }
+    }
+}
+
+/// A data file and its format (from `format:` or the extension).
+public struct DataFile: Sendable, Equatable {
+    public var path: String
+    public var format: DataFormat
+    public init(path: String, format: DataFormat) { self.path = path; self.format = format }
+    /// A file whose format follows from its extension (jsonl when the extension says nothing).
+    public init(_ path: String) { self.path = path; self.format = DataFormat.inferred(fromPath: path) ?? .jsonl }
+}
+
+/// Per-split example limits (nil: keep every example).
+public struct SplitLimits: Sendable, Equatable {
+    public var train: Int?
+    public var validation: Int?
+    public var test: Int?
+    public init(train: Int? = nil, validation: Int? = nil, test: Int? = nil) {
+        self.train = train; self.validation = validation; self.test = test
+    }
+}
+
+/// The classification task: three splits and the class names.
+public struct TaskSpec: Sendable, Equatable {
+    public var train: DataFile
+    public var validation: DataFile
+    public var test: DataFile
+    public var idField: String
+    public var textField: String
+    public var labelField: String
+    /// Class names; the index in this list is the class id.
+    public var labels: [String]
+    /// Keep the first N examples of a split in SHA-256(id) order (see `Subset.first`).
+    public var limit: SplitLimits
+
+    public init(train: DataFile, validation: DataFile, test: DataFile, idField: String = "id",
+                textField: String = "text", labelField: String = "label", labels: [String],
+                limit: SplitLimits = SplitLimits()) {
+        self.train = train; self.validation = validation; self.test = test; self.idField = idField
+        self.textField = textField; self.labelField = labelField; self.labels = labels; self.limit = limit
+    }
+}
+
+/// Retention checks: what the base model could do that fine-tuning should not destroy.
+public struct RetentionSpec: Sendable, Equatable {
+    public var similarity: [SimilaritySetSpec]
+    public var probes: [ProbeSpec]
+    public init(similarity: [SimilaritySetSpec] = [], probes: [ProbeSpec] = []) {
+        self.similarity = similarity; self.probes = probes
+    }
+    /// The checks' names as `forgetting.*` metrics and results.json use them, in suite order:
+    /// `similarity:<name>` then `probe:<name>`.
+    public var checkNames: [String] { similarity.map(\.checkName) + probes.map(\.checkName) }
+    public var isEmpty: Bool { similarity.isEmpty && probes.isEmpty }
+}
+
+/// Pairs of texts with a human similarity score: the Spearman correlation between the encoder's
+/// cosine similarities and the scores, for the base model and with each adapter.
+public struct SimilaritySetSpec: Sendable, Equatable {
+    /// `[A-Za-z0-9_-]+`.
+    public var name: String
+    public var file: DataFile
+    public var idField: String
+    public var textAField: String
+    public var textBField: String
+    public var scoreField: String
+    /// Keep the first N pairs in SHA-256(id) order.
+    public var limit: Int?
+    public init(name: String, file: DataFile, idField: String = "id", textAField: String = "text_a",
+                textBField: String = "text_b", scoreField: String = "score", limit: Int? = nil) {
+        self.name = name; self.file = file; self.idField = idField; self.textAField = textAField
+        self.textBField = textBField; self.scoreField = scoreField; self.limit = limit
+    }
+    /// `similarity:<name>`.
+    public var checkName: String { "similarity:\(name)" }
+}
+
+/// A frozen probe: a logistic regression fitted on the base model's embeddings of `train`, then
+/// scored on `test` with the base model and with each adapter's embeddings.
+public struct ProbeSpec: Sendable, Equatable {
+    /// `[A-Za-z0-9_-]+`.
+    public var name: String
+    public var train: DataFile
+    public var test: DataFile
+    public var idField: String
+    public var textField: String
+    public var labelField: String
+    /// Class names in class-index order; nil: the sorted distinct labels of the probe's train file.
+    public var labels: [String]?
+    /// Only `train` and `test` are used.
+    public var limit: SplitLimits
+    public init(name: String, train: DataFile, test: DataFile, idField: String = "id", textField: String = "text",
+                labelField: String = "label", labels: [String]? = nil, limit: SplitLimits = SplitLimits()) {
+        self.name = name; self.train = train; self.test = test; self.idField = idField; self.textField = textField
+        self.labelField = labelField; self.labels = labels; self.limit = limit
+    }
+    /// `probe:<name>`.
+    public var checkName: String { "probe:\(name)" }
+}
+
+/// Learning-rate schedule after warm-up.
+public enum LearningRateScheduleName: String, Sendable, Equatable, CaseIterable {
+    case linear, cosine, constant
+}
+
+public struct DropoutSettings: Sendable, Equatable {
+    /// After attention output and feed-forward projections (BERT's hidden_dropout_prob).
+    public var hidden: Double
+    /// On attention probabilities.
+    public var attention: Double
+    /// Before the classification head.
+    public var classifier: Double
+    public init(hidden: Double = 0.1, attention: Double = 0.1, classifier: Double = 0.1) {
+        self.hidden = hidden; self.attention = attention; self.classifier = classifier
+    }
+}
+
+/// How one candidate trains, every value resolved.
+public struct TrainingSettings: Sendable, Equatable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Double
+    /// AdamW decoupled weight decay.
+    public var weightDecay: Double
+    public var schedule: LearningRateScheduleName
+    /// Fraction of all steps spent warming up linearly from 0.
+    public var warmupRatio: Double
+    /// Global gradient-norm clip; 0 turns clipping off.
+    public var maxGradNorm: Double
+    public var dropout: DropoutSettings
+    /// Stop after this many epochs without a lower validation loss; 0: never stop early.
+    public var patience: Int
+    /// The suite's seed.
+    public var seed: UInt64
+
+    public init(epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 5e-4, weightDecay: Double = 0.01,
+                schedule: LearningRateScheduleName = .linear, warmupRatio: Double = 0.1, maxGradNorm: Double = 1.0,
+                dropout: DropoutSettings = DropoutSettings(), patience: Int = 2, seed: UInt64 = 42) {
+        self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
+        self.weightDecay = weightDecay; self.schedule = schedule; self.warmupRatio = warmupRatio
+        self.maxGradNorm = maxGradNorm; self.dropout = dropout; self.patience = patience; self.seed = seed
+    }
+}
+
+/// Training keys as a `training:` block or a candidate wrote them (nil: not set).
+public struct TrainingDefaults: Sendable, Equatable {
+    public var epochs: Int?
+    public var batchSize: Int?
+    public var learningRate: Double?
+    public var weightDecay: Double?
+    public var schedule: LearningRateScheduleName?
+    public var warmupRatio: Double?
+    public var maxGradNorm: Double?
+    public var hiddenDropout: Double?
+    public var attentionDropout: Double?
+    public var classifierDropout: Double?
+    public var patience: Int?
+
+    public init(epochs: Int? = nil, batchSize: Int? = nil, learningRate: Double? = nil, weightDecay: Double? = nil,
+                schedule: LearningRateScheduleName? = nil, warmupRatio: Double? = nil, maxGradNorm: Double? = nil,
+                hiddenDropout: Double? = nil, attentionDropout: Double? = nil, classifierDropout: Double? = nil,
+                patience: Int? = nil) {
+        self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
+        self.weightDecay = weightDecay; self.schedule = schedule; self.warmupRatio = warmupRatio
+        self.maxGradNorm = maxGradNorm; self.hiddenDropout = hiddenDropout; self.attentionDropout = attentionDropout
+        self.classifierDropout = classifierDropout; self.patience = patience
+    }
+
+    /// Keys set here win over `base`.
+    public func overriding(_ base: TrainingDefaults) -> TrainingDefaults {
+        TrainingDefaults(
+            epochs: epochs ?? base.epochs, batchSize: batchSize ?? base.batchSize,
+            learningRate: learningRate ?? base.learningRate, weightDecay: weightDecay ?? base.weightDecay,
+            schedule: schedule ?? base.schedule, warmupRatio: warmupRatio ?? base.warmupRatio,
+            maxGradNorm: maxGradNorm ?? base.maxGradNorm, hiddenDropout: hiddenDropout ?? base.hiddenDropout,
+            attentionDropout: attentionDropout ?? base.attentionDropout,
+            classifierDropout: classifierDropout ?? base.classifierDropout, patience: patience ?? base.patience)
+    }
+
+    /// Fills unset keys with the built-in defaults; the learning rate's default depends on the
+    /// method (`CandidateSpec.Method.defaultLearningRate`).
+    public func resolved(method: CandidateSpec.Method, seed: UInt64) -> TrainingSettings {
+        let builtIn = DropoutSettings()
+        return TrainingSettings(
+            epochs: epochs ?? 3, batchSize: batchSize ?? 32, learningRate: learningRate ?? method.defaultLearningRate,
+            weightDecay: weightDecay ?? 0.01, schedule: schedule ?? .linear, warmupRatio: warmupRatio ?? 0.1,
+            maxGradNorm: maxGradNorm ?? 1.0,
+            dropout: DropoutSettings(hidden: hiddenDropout ?? builtIn.hidden, attention: attentionDropout ?? builtIn.attention,
+                                     classifier: classifierDropout ?? builtIn.classifier),
+            patience: patience ?? 2, seed: seed)
+    }
+}
+
+/// One fine-tuning candidate: a method, its options and its resolved training settings.
+public struct CandidateSpec: Sendable, Equatable {
+    public enum Method: String, Sendable, Equatable, CaseIterable {
+        case full, lora, qlora, prompt
+
+        /// The learning rate when neither the candidate nor `training:` sets one.
+        public var defaultLearningRate: Double {
+            switch self {
+            case .full: return 3e-5
+            case .lora, .qlora: return 5e-4
+            case .prompt: return 3e-2
+            }
+        }
+    }
+
+    /// How prompt-tuning vectors start.
+    public enum PromptInit: Sendable, Equatable {
+        /// Word embeddings of random vocabulary entries.
+        case vocab
+        /// Word embeddings of this text's tokens, repeated or cut to `numVirtualTokens`.
+        case text(String)
+    }
+
+    public var name: String
+    public var method: Method
+    /// `training:` merged with this candidate's overrides, then the built-in defaults.
+    public var training: TrainingSettings
+    /// full only (default false): keep the embedding tables and their LayerNorm frozen.
+    public var freezeEmbeddings: Bool?
+    /// lora and qlora only (defaults 8, 16, 0.0, [query, value]).
+    public var rank: Int?
+    public var alpha: Double?
+    public var loraDropout: Double?
+    /// Hugging Face module names (query, key, value, attention.output.dense, intermediate.dense,
+    /// output.dense, or the attention.self.* forms) or the single entry `all-linear`.
+    public var targetModules: [String]?
+    /// qlora only (default false): quantise the NF4 blocks' scales too.
+    public var doubleQuantization: Bool?
+    /// prompt only (defaults 20, vocab).
+    public var numVirtualTokens: Int?
+    public var promptInit: PromptInit?
+
+    public init(name: String, method: Method, training: TrainingSettings, freezeEmbeddings: Bool? = nil,
+                rank: Int? = nil, alpha: Double? = nil, loraDropout: Double? = nil, targetModules: [String]? = nil,
+                doubleQuantization: Bool? = nil, numVirtualTokens: Int? = nil, promptInit: PromptInit? = nil) {
+        self.name = name; self.method = method; self.training = training; self.freezeEmbeddings = freezeEmbeddings
+        self.rank = rank; self.alpha = alpha; self.loraDropout = loraDropout; self.targetModules = targetModules
+        self.doubleQuantization = doubleQuantization; self.numVirtualTokens = numVirtualTokens; self.promptInit = promptInit
+    }
+
+    /// Every resolved setting as text, keyed by its suite-file name (results.json's
+    /// `candidates[].settings`), e.g. "rank": "8", "learning_rate": "0.0005", "dropout.hidden": "0.1".
+    public var settings: [String: String] {
+        let t = training
+        var out: [String: String] = [
+            "method": method.rawValue, "epochs": String(t.epochs), "batch_size": String(t.batchSize),
+            "learning_rate": SettingText.number(t.learningRate), "weight_decay": SettingText.number(t.weightDecay),
+            "schedule": t.schedule.rawValue, "warmup_ratio": SettingText.number(t.warmupRatio),
+            "max_grad_norm": SettingText.number(t.maxGradNorm), "dropout.hidden": SettingText.number(t.dropout.hidden),
+            "dropout.attention": SettingText.number(t.dropout.attention),
+            "dropout.classifier": SettingText.number(t.dropout.classifier), "patience": String(t.patience),
+            "seed": String(t.seed),
+        ]
+        if let freezeEmbeddings { out["freeze_embeddings"] = String(freezeEmbeddings) }
+        if let rank { out["rank"] = String(rank) }
+        if let alpha { out["alpha"] = SettingText.number(alpha) }
+        if let loraDropout { out["dropout"] = SettingText.number(loraDropout) }
+        if let targetModules { out["target_modules"] = targetModules.joined(separator: ",") }
+        if let doubleQuantization { out["double_quantization"] = String(doubleQuantization) }
+        if let numVirtualTokens { out["num_virtual_tokens"] = String(numVirtualTokens) }
+        switch promptInit {
+        case .vocab?: out["init"] = "vocab"
+        case .text(let text)?: out["init"] = "text"; out["init_text"] = text
+        case nil: break
+        }
+        return out
+    }
+
+    /// SHA-256 of the canonical settings text: `key=value` lines of `settings` sorted by key, each
+    /// ending in a newline. Two candidates with the same hash train the same way (given the data
+    /// and the model).
+    public var configHash: String {
+        let text = settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
+        return SHA256.hex(of: text)
+    }
+}
+
+/// Settings of the paired comparisons and confidence intervals.
+public struct ComparisonSettings: Sendable, Equatable {
+    /// Bootstrap resamples (default 1000).
+    public var bootstrapResamples: Int
+    /// Confidence level of every interval (default 0.95).
+    public var confidence: Double
+    public init(bootstrapResamples: Int = 1000, confidence: Double = 0.95) {
+        self.bootstrapResamples = bootstrapResamples; self.confidence = confidence
+    }
+}
+
+enum SettingText {
+    /// Shortest text that reads back as the same Double: 0.0005, 3e-05, 16 (not 16.0).
+    static func number(_ value: Double) -> String {
+        var text = String(value)
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
+}

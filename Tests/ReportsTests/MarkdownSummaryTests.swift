@@ -1,0 +1,76 @@
+import Evaluation
+import Foundation
+@testable import Reports
+import XCTest
+
+final class MarkdownSummaryTests: XCTestCase {
+    func testVerdictTableAndFailedChecks() throws {
+        let (result, _) = ReportFixture.standard
+        let markdown = MarkdownSummary.render(result: result)
+        let lines = markdown.components(separatedBy: "\n")
+
+        XCTAssertEqual(lines[0], "### evalharness · sentiment: ⚠️ run error")
+        XCTAssertTrue(lines[2].hasPrefix(CheckTally(result.checks).summary + " · 4 candidates · 10 min 55 s · exit code 3"), lines[2])
+        XCTAssertEqual(lines[4], "| candidate | method | accuracy (95% CI) | F1 macro | forgetting | trainable params | time |")
+
+        let lora = try XCTUnwrap(result.candidate(named: "lora-r8"))
+        let metrics = try XCTUnwrap(lora.metrics)
+        let drop = (0.821 - 0.806 + 0.912 - 0.897) / 2
+        XCTAssertTrue(lines.contains(
+            "| lora-r8 | lora | \(Format.withInterval(metrics.accuracy)) | \(Format.fixed(metrics.f1Macro.value)) | "
+                + "\(Format.signed(drop)) | 296k | 2 min 12 s |"), markdown)
+        XCTAssertTrue(lines.contains("| qlora-nf4 | qlora | ⚠️ failed: loss became NaN at epoch 2, step 14 | | | 296k | |"),
+                      markdown)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("| full-ft | full | ") && $0.hasSuffix(" | 22.7M | 6 min 53 s |") }, markdown)
+
+        // Each failed or errored check is listed with its message, except that the NaN run's
+        // checks are summed up in one line; no passed check is listed.
+        XCTAssertTrue(lines.contains("**Failed checks and errors**"))
+        let listed = lines.filter { $0.hasPrefix("- ") }
+        XCTAssertEqual(listed.count, result.checks.count { $0.status == .failed } + 1)
+        let failure = try XCTUnwrap(result.checks.first { $0.status == .failed && $0.candidate == "prompt-tuning" })
+        XCTAssertTrue(listed.contains("- ❌ **prompt-tuning** — accuracy &gt;= 0.85: "
+            + MarkdownSummary.inline(failure.message!)), listed.joined(separator: "\n"))
+        XCTAssertTrue(listed.contains("- ⚠️ **qlora-nf4** — run failed: loss became NaN at epoch 2, step 14 (4 checks not evaluated)"),
+                      listed.joined(separator: "\n"))
+
+        // Short enough for a pull-request comment.
+        XCTAssertLessThan(lines.count, 40)
+        XCTAssertLessThan(markdown.utf8.count, 4_000)
+    }
+
+    func testEscapesPipesAndMarkup() {
+        var fixture = ReportFixture()
+        fixture.loraName = "lora|r8 <b>x</b>"
+        fixture.suiteName = "suite_with *stars*"
+        let (result, _) = fixture.make()
+        let markdown = MarkdownSummary.render(result: result)
+        XCTAssertTrue(markdown.contains("| lora\\|r8 &lt;b&gt;x&lt;/b&gt; | lora | "), markdown)
+        XCTAssertFalse(markdown.contains("lora|r8"))
+        XCTAssertFalse(markdown.contains("<b>"))
+        XCTAssertTrue(markdown.hasPrefix("### evalharness · suite\\_with \\*stars\\*: "))
+        // Each table row still has exactly the header's eight unescaped pipes.
+        for line in markdown.components(separatedBy: "\n") where line.hasPrefix("| ") {
+            let cells = line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count
+            XCTAssertEqual(cells, 8, line)
+        }
+        XCTAssertEqual(MarkdownSummary.inline("a\nb|c"), "a b\\|c")
+    }
+
+    func testPassedRunAndTruncatedList() {
+        var (result, _) = ReportFixture.standard
+        result.candidates.removeLast()
+        result.checks = result.checks.filter { $0.status == .passed }
+        let passed = MarkdownSummary.render(result: result)
+        XCTAssertTrue(passed.hasPrefix("### evalharness · sentiment: ✅ passed\n"))
+        XCTAssertFalse(passed.contains("Failed checks"))
+
+        let failing = CheckResult(candidate: "lora-r8", name: "accuracy >= 0.99", metric: "accuracy", value: 0.8,
+                                  threshold: 0.99, passed: false, status: .failed, message: "accuracy 0.800 < 0.99")
+        result.checks = Array(repeating: failing, count: 25)
+        let failed = MarkdownSummary.render(result: result)
+        XCTAssertTrue(failed.hasPrefix("### evalharness · sentiment: ❌ failed\n"))
+        XCTAssertEqual(failed.components(separatedBy: "\n").filter { $0.hasPrefix("- ❌") }.count, 20)
+        XCTAssertTrue(failed.contains("- … and 5 more (see the HTML report or JUnit results)"))
+    }
+}

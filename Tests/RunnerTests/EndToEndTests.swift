@@ -1,0 +1,134 @@
+import Evaluation
+import Foundation
+import Reports
+import Runner
+import Suites
+import XCTest
+
+/// The whole pipeline on suites/ci.yaml with the real model and data, then the command-line tool's
+/// exit codes on its outputs. Needs scripts/fetch_model.sh and scripts/fetch_data.sh (CI runs both).
+final class EndToEndTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    nonisolated(unsafe) static var cached: RunResult?
+
+    override func setUp() {
+        FileManager.default.changeCurrentDirectoryPath(Self.root.path)
+    }
+
+    func ciRun() throws -> RunResult {
+        if let cached = Self.cached { return cached }
+        for required in ["models/all-MiniLM-L6-v2/model.safetensors", "data/vader/movie/train.jsonl", "data/wordnet/probe_train.jsonl"]
+        where !FileManager.default.fileExists(atPath: required) {
+            XCTFail("\(required) is missing: run scripts/fetch_model.sh and scripts/fetch_data.sh")
+            throw XCTSkip("inputs missing")
+        }
+        let spec = try SuiteSpec.load(path: "suites/ci.yaml")
+        let result = try SuiteRunner(spec: spec, options: RunOptions(threads: 2)).run()
+        Self.cached = result
+        return result
+    }
+
+    func testCISuiteMeasuresEveryCandidate() throws {
+        let result = try ciRun()
+        XCTAssertEqual(result.candidates.map(\.name), ["full", "lora", "qlora", "prompt"])
+        for candidate in result.candidates {
+            XCTAssertEqual(candidate.status, .ok, "\(candidate.name): \(candidate.error ?? "")")
+            XCTAssertEqual(candidate.predictions.count, 128)
+            XCTAssertEqual(Set(candidate.predictions.map(\.id)).count, 128)
+            let metrics = try XCTUnwrap(candidate.metrics)
+            XCTAssertTrue(metrics.accuracy.low <= metrics.accuracy.value && metrics.accuracy.value <= metrics.accuracy.high)
+            XCTAssertEqual(candidate.forgetting.map(\.name), ["similarity:lee", "similarity:wordsim353", "probe:wordnet"])
+            XCTAssertEqual(candidate.training?.epochsRun, 2)
+            XCTAssertGreaterThan(candidate.trainableParameters, 0)
+            XCTAssertNotNil(candidate.overfitting)
+            // The base model's scores are the same for every candidate.
+            XCTAssertEqual(candidate.forgetting.map(\.result.base), result.candidates[0].forgetting.map(\.result.base))
+        }
+        // Every candidate but the prompt-tuned one is compared with it.
+        XCTAssertEqual(result.candidates.map { $0.comparisons.map(\.against) },
+                       [["prompt-baseline"], ["prompt-baseline"], ["prompt-baseline"], []])
+        let qlora = try XCTUnwrap(result.candidate(named: "qlora"))
+        XCTAssertLessThan(qlora.baseWeightBytes, result.candidate(named: "lora")!.baseWeightBytes, "QLoRA stores its base in 4 bits")
+        // The base's similarity scores are real correlations.
+        let lee = result.candidates[0].forgetting[0].result.base
+        XCTAssertGreaterThan(lee, 0.3, "all-MiniLM-L6-v2 correlates with the Lee judgements")
+        XCTAssertEqual(result.checks.count, 21)
+    }
+
+    // MARK: the command-line tool
+
+    var binary: URL {
+        get throws {
+            // The test bundle sits in (or is) the folder of the built products.
+            let bundle = Bundle(for: EndToEndTests.self).bundleURL
+            let candidates = [bundle.appendingPathComponent("evalharness"),
+                              bundle.deletingLastPathComponent().appendingPathComponent("evalharness")]
+            guard let url = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                XCTFail("evalharness binary not found next to \(bundle.path)")
+                throw XCTSkip("binary missing")
+            }
+            return url
+        }
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = try binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("evalharness-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func testGateExitCodesFollowTheChecks() throws {
+        let result = try ciRun()
+        let directory = try temporaryDirectory()
+        let encoder = JSONEncoder()
+        try encoder.encode(result).write(to: directory.appendingPathComponent("results.json"))
+        let resultsPath = directory.appendingPathComponent("results.json").path
+
+        let passing = try run(["gate", resultsPath, "--suite", "suites/ci.yaml"])
+        XCTAssertEqual(passing.status, Gate.verdict(for: result).exitCode, passing.stdout + passing.stderr)
+
+        // Raise a threshold past what any model reaches: exit 1 and the failure message.
+        let strict = try String(contentsOfFile: "suites/ci.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "{metric: log_loss, max: 2.0}", with: "{metric: accuracy, min: 0.999}")
+        let strictPath = directory.appendingPathComponent("strict.yaml").path
+        try strict.write(toFile: strictPath, atomically: true, encoding: .utf8)
+        let failing = try run(["gate", resultsPath, "--suite", strictPath, "--out", directory.path])
+        XCTAssertEqual(failing.status, 1, failing.stdout + failing.stderr)
+        XCTAssertTrue(failing.stdout.contains("FAILED  full: accuracy >= 0.999 — accuracy "), failing.stdout)
+        for name in ["junit.xml", "report.html", "summary.md", "results.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), name)
+        }
+    }
+
+    func testBadInputExitsTwoNamingTheFileAndLine() throws {
+        let directory = try temporaryDirectory()
+        let path = directory.appendingPathComponent("bad.yaml").path
+        try "name: bad\nmodel:\n  path: models/all-MiniLM-L6-v2\n  max_lenght: 64\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let bad = try run(["compare", path, "--quiet"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("\(path):4"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("max_lenght"), bad.stderr)
+
+        let missing = try run(["gate", directory.appendingPathComponent("nothing.json").path, "--suite", "suites/ci.yaml"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("nothing.json: results file not found"), missing.stderr)
+
+        let usage = try run(["compare"])
+        XCTAssertEqual(usage.status, 2, "a usage error is bad input")
+        XCTAssertTrue(usage.stderr.contains("Missing expected argument"), usage.stderr)
+    }
+}

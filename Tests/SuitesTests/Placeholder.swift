@@ -1,2 +1,0 @@
-import XCTest
-final class SuitesPlaceholderTests: XCTestCase { func testNothing() {} }
