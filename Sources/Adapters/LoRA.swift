@@ -100,7 +100,7 @@ public class LoRAAdapter: EncoderAdapter, @unchecked Sendable {
     private var projected = FloatBuffer(count: 0)       // (rows, r) scratch: dropout(x)·Aᵀ
     private var dProjected = FloatBuffer(count: 0)      // (rows, r) scratch
     private var droppedInputs: [Int: FloatBuffer] = [:] // slot → (rows, in) dropout(x) of the last training forward
-    private var dropoutMasks: [Int: FloatBuffer] = [:]  // slot → (rows, in) its mask
+    private var dropoutMasks: [Int: MaskBuffer] = [:]   // slot → (rows, in) its mask
     private var dropoutActive = false
 
     public init(configuration: LoRAConfiguration, config: BertConfig, seed: UInt64) {
@@ -169,16 +169,16 @@ public class LoRAAdapter: EncoderAdapter, @unchecked Sendable {
                 // PEFT draws a separate dropout mask for each adapted module.
                 let count = rows * slot.inFeatures
                 var buffer = droppedInputs[i] ?? FloatBuffer(count: 0)
-                var mask = dropoutMasks[i] ?? FloatBuffer(count: 0)
+                var mask = dropoutMasks[i] ?? MaskBuffer(count: 0)
                 if buffer.count < count {
                     buffer = FloatBuffer(count: count, zeroed: false)
-                    mask = FloatBuffer(count: count, zeroed: false)
+                    mask = MaskBuffer(count: count)
                 }
                 droppedInputs[i] = buffer
                 dropoutMasks[i] = mask
                 dropoutMaskFill(mask: mask.pointer, count: count, probability: configuration.dropout, seed: seed &+ UInt64(i) &* 0x9E37)
                 buffer.pointer.update(from: input, count: count)
-                multiplyInPlace(buffer.pointer, mask.pointer, count: count)
+                applyDropoutMask(buffer.pointer, mask.pointer, scale: dropoutScale(probability: configuration.dropout), count: count)
                 x = UnsafePointer(buffer.pointer)
             }
             // projected (rows, r) = x · Aᵀ
@@ -223,7 +223,8 @@ public class LoRAAdapter: EncoderAdapter, @unchecked Sendable {
                 stridedGEMM(transposeLeft: false, m: rows, n: slot.inFeatures, k: r, alpha: 1,
                             left: dProjected.pointer, leftStride: r, right: parameters.pointer + slot.a, rightStride: slot.inFeatures,
                             beta: 0, out: &contribution, outStride: slot.inFeatures)
-                multiplyInPlace(&contribution, dropoutMasks[i]!.pointer, count: contribution.count)
+                applyDropoutMask(&contribution, dropoutMasks[i]!.pointer, scale: dropoutScale(probability: configuration.dropout),
+                                 count: contribution.count)
                 addInPlace(dInput, contribution, count: contribution.count)
             } else {
                 stridedGEMM(transposeLeft: false, m: rows, n: slot.inFeatures, k: r, alpha: 1,

@@ -13,7 +13,8 @@ public func attentionForward(
     probs: UnsafeMutablePointer<Float>,     // (B, NH, T, T)
     qkv: UnsafePointer<Float>,              // (B, T, 3C): query | key | value, heads contiguous in each
     lengths: UnsafePointer<Int32>,          // (B) real tokens per item, right-padded
-    dropoutMask: UnsafePointer<Float>? = nil, // (B, NH, T, T) or nil
+    dropoutMask: UnsafePointer<UInt8>? = nil, // (B, NH, T, T) 1 keep / 0 drop, or nil
+    dropoutScale: Float = 1,                // 1/(1 − p) for kept probabilities
     scratch: UnsafeMutablePointer<Float>? = nil, // (Parallel.threadCount, T, T), needed with a mask
     batch B: Int, tokens T: Int, channels C: Int, heads NH: Int
 ) {
@@ -42,7 +43,7 @@ public func attentionForward(
             var used = UnsafePointer(p)
             if let dropoutMask, let scratch {
                 let dropped = scratch + worker * T * T
-                applyMask(dropped, p, dropoutMask + bh * T * T, rows: L, columns: L, stride: T)
+                applyMask(dropped, p, dropoutMask + bh * T * T, scale: dropoutScale, rows: L, columns: L, stride: T)
                 used = UnsafePointer(dropped)
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(L), Int32(hs), Int32(L),
@@ -51,12 +52,12 @@ public func attentionForward(
     }
 }
 
-/// out[r, c] = p[r, c] · mask[r, c] over an L×L block of (T, T) matrices.
+/// out[r, c] = p[r, c] · mask[r, c] · scale over an L×L block of (T, T) matrices.
 @inline(__always)
-private func applyMask(_ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ mask: UnsafePointer<Float>,
-                       rows: Int, columns: Int, stride: Int) {
+private func applyMask(_ out: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ mask: UnsafePointer<UInt8>,
+                       scale: Float, rows: Int, columns: Int, stride: Int) {
     for r in 0..<rows {
-        for c in 0..<columns { out[r * stride + c] = p[r * stride + c] * mask[r * stride + c] }
+        for c in 0..<columns { out[r * stride + c] = p[r * stride + c] * (Float(mask[r * stride + c]) * scale) }
     }
 }
 
@@ -70,7 +71,8 @@ public func attentionBackward(
     qkv: UnsafePointer<Float>,              // (B, T, 3C)
     probs: UnsafePointer<Float>,            // (B, NH, T, T)
     lengths: UnsafePointer<Int32>,          // (B)
-    dropoutMask: UnsafePointer<Float>? = nil, // (B, NH, T, T) or nil
+    dropoutMask: UnsafePointer<UInt8>? = nil, // (B, NH, T, T) 1 keep / 0 drop, or nil
+    dropoutScale: Float = 1,
     scratch: UnsafeMutablePointer<Float>,   // (Parallel.threadCount, 2, T, T)
     batch B: Int, tokens T: Int, channels C: Int, heads NH: Int
 ) {
@@ -92,7 +94,7 @@ public func attentionBackward(
             let mask = dropoutMask.map { $0 + bh * T * T }
             var used = p
             if let mask {
-                applyMask(dropped, p, mask, rows: L, columns: L, stride: T)
+                applyMask(dropped, p, mask, scale: dropoutScale, rows: L, columns: L, stride: T)
                 used = UnsafePointer(dropped)
             }
             // dV[L, hs] += (P ⊙ M)ᵀ[L, L] · dO[L, hs]
@@ -101,7 +103,7 @@ public func attentionBackward(
             // dP[L, L] = (dO[L, hs] · V[L, hs]ᵀ) ⊙ M
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(L), Int32(L), Int32(hs),
                         1, dO, Int32(C), v, Int32(C3), 0, dp, Int32(T))
-            if let mask { applyMask(dp, dp, mask, rows: L, columns: L, stride: T) }
+            if let mask { applyMask(dp, dp, mask, scale: dropoutScale, rows: L, columns: L, stride: T) }
             // softmax backward in place: dS = P ⊙ (dP − Σ_j dP·P)
             for t in 0..<L {
                 let prow = p + t * T, drow = dp + t * T

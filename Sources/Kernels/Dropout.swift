@@ -1,31 +1,47 @@
 /// Inverted dropout, as `torch.nn.Dropout` in training mode: each element is kept with
 /// probability 1 − p and scaled by 1/(1 − p).
 ///
-/// The mask is a pure function of (seed, index): a counter-based hash rather than a sequential
-/// generator, so it can be filled in parallel and is identical for any thread count.
+/// Masks are bytes (1 keep, 0 drop) — a quarter of the memory of float masks, which matters
+/// because training keeps one per dropout site and layer — and a pure function of (seed, index):
+/// a counter-based hash rather than a sequential generator, so they can be filled in parallel and
+/// are identical for any thread count.
 public func dropoutMaskFill(
-    mask: UnsafeMutablePointer<Float>,      // (N) 0 or 1/(1 − p)
+    mask: UnsafeMutablePointer<UInt8>,      // (N) 1 keep, 0 drop
     count N: Int, probability p: Float, seed: UInt64
 ) {
     precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
-    let keep = 1 / (1 - p)
     // Compare 24 random bits with p · 2²⁴.
     let threshold = UInt64(Double(p) * 16_777_216)
     Parallel.forEachRange(N, minimumChunk: 16384) { range in
         for i in range {
-            mask[i] = (counterHash(seed, UInt64(i)) >> 40) < threshold ? 0 : keep
+            mask[i] = (counterHash(seed, UInt64(i)) >> 40) < threshold ? 0 : 1
         }
     }
 }
 
-/// x[i] *= mask[i]: applies a dropout mask in place (forward), or to a gradient (backward —
-/// dropout's backward is the same multiplication).
-public func multiplyInPlace(_ x: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<Float>, count N: Int) {
+/// The factor kept elements are scaled by: 1/(1 − p).
+@inline(__always)
+public func dropoutScale(probability p: Float) -> Float { 1 / (1 - p) }
+
+/// x[i] *= mask[i] · scale: applies a dropout mask in place (forward), or to a gradient
+/// (backward — dropout's backward is the same multiplication).
+public func applyDropoutMask(_ x: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<UInt8>, scale: Float, count N: Int) {
     Parallel.forEachRange(N, minimumChunk: 16384) { range in
-        var i = range.lowerBound
-        while i + 16 <= range.upperBound { x.storeVector(x.loadVector(at: i) * mask.loadVector(at: i), at: i); i += 16 }
-        while i < range.upperBound { x[i] *= mask[i]; i += 1 }
+        for i in range { x[i] *= Float(mask[i]) * scale }
     }
+}
+
+/// A float buffer's worth of dropout masks: bytes, 64-byte aligned, reused across steps.
+public final class MaskBuffer: @unchecked Sendable {
+    public let count: Int
+    public let pointer: UnsafeMutablePointer<UInt8>
+
+    public init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64).bindMemory(to: UInt8.self, capacity: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
 }
 
 /// SplitMix64's finaliser over (seed, counter): statistically good, stateless random bits.

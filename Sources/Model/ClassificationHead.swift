@@ -18,7 +18,8 @@ public final class ClassificationHead: @unchecked Sendable {
     private var first = [Float]()          // (B, C) h[:, 0]
     private var pooled = [Float]()         // (B, C) tanh(pooler(first))
     private var dropped = [Float]()        // (B, C) dropout(pooled)
-    private var dropoutMask: [Float]? = nil // (B, C)
+    private var dropoutMask: [UInt8]? = nil // (B, C) 1 keep / 0 drop
+    private var dropoutScaleFactor: Float = 1
     public private(set) var logits = [Float]()        // (B, K)
     public private(set) var probabilities = [Float]() // (B, K)
     private var labels = [Int32]()
@@ -67,9 +68,10 @@ public final class ClassificationHead: @unchecked Sendable {
         tanhForward(out: &pooled, inp: preActivation, count: B * C)
         dropped = pooled
         if dropout > 0 {
-            var mask = [Float](repeating: 0, count: B * C)
+            var mask = [UInt8](repeating: 0, count: B * C)
             dropoutMaskFill(mask: &mask, count: B * C, probability: dropout, seed: seed)
-            multiplyInPlace(&dropped, mask, count: B * C)
+            dropoutScaleFactor = dropoutScale(probability: dropout)
+            applyDropoutMask(&dropped, mask, scale: dropoutScaleFactor, count: B * C)
             dropoutMask = mask
         } else {
             dropoutMask = nil
@@ -102,7 +104,7 @@ public final class ClassificationHead: @unchecked Sendable {
         let g = gradients.pointer
         matmulBackward(dinp: &dDropped, dweight: g + classifierOffset, dbias: g + classifierOffset + K * C,
                        dout: dLogits, inp: dropped, weight: classifierWeight, rows: B, inFeatures: C, outFeatures: K)
-        if let dropoutMask { multiplyInPlace(&dDropped, dropoutMask, count: B * C) }
+        if let dropoutMask { applyDropoutMask(&dDropped, dropoutMask, scale: dropoutScaleFactor, count: B * C) }
         var dPre = [Float](repeating: 0, count: B * C)
         tanhBackward(dinp: &dPre, out: pooled, dout: dDropped, count: B * C)
         var dFirst = [Float](repeating: 0, count: B * C)

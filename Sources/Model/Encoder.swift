@@ -41,7 +41,10 @@ public final class BertEncoder: @unchecked Sendable {
         let eps = config.layerNormEps
         precondition(T <= config.maxPositionEmbeddings, "sequence of \(T) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
         // Each dropout site draws from its own stream: seed ⊕ a site number.
-        func mask(_ pointer: UnsafeMutablePointer<Float>?, count: Int, probability: Float, site: UInt64) {
+        a.hiddenDropoutScale = dropoutScale(probability: dropout.hidden)
+        a.attentionDropoutScale = dropoutScale(probability: dropout.attention)
+        let hiddenScale = a.hiddenDropoutScale
+        func mask(_ pointer: UnsafeMutablePointer<UInt8>?, count: Int, probability: Float, site: UInt64) {
             guard let pointer else { return }
             dropoutMaskFill(mask: pointer, count: count, probability: probability, seed: dropout.seed &+ site &* 0x1000_0000_01B3)
         }
@@ -55,7 +58,7 @@ public final class BertEncoder: @unchecked Sendable {
                          rows: BT, channels: C, eps: eps)
         if let embeddingDropout = a.embeddingDropout {
             mask(embeddingDropout, count: BT * C, probability: dropout.hidden, site: 1)
-            multiplyInPlace(a.embeddingNorm, embeddingDropout, count: BT * C)
+            applyDropoutMask(a.embeddingNorm, embeddingDropout, scale: hiddenScale, count: BT * C)
         }
 
         for l in 0..<config.numHiddenLayers {
@@ -66,13 +69,13 @@ public final class BertEncoder: @unchecked Sendable {
             linear(.qkvWeight, .qkvBias, layer: l, input: input, output: act.qkv, rows: BT, training: training, seed: dropout.seed &+ site)
             mask(act.probsDropout, count: B * NH * T * T, probability: dropout.attention, site: site + 1)
             attentionForward(out: act.context, probs: act.probs, qkv: act.qkv, lengths: a.lengths,
-                             dropoutMask: act.probsDropout, scratch: a.attentionScratch,
+                             dropoutMask: act.probsDropout, dropoutScale: a.attentionDropoutScale, scratch: a.attentionScratch,
                              batch: B, tokens: T, channels: C, heads: NH)
             linear(.attentionOutputWeight, .attentionOutputBias, layer: l, input: act.context, output: act.attentionResidual,
                    rows: BT, training: training, seed: dropout.seed &+ site + 2)
             if let m = act.attentionOutputDropout {
                 mask(m, count: BT * C, probability: dropout.hidden, site: site + 3)
-                multiplyInPlace(act.attentionResidual, m, count: BT * C)
+                applyDropoutMask(act.attentionResidual, m, scale: hiddenScale, count: BT * C)
             }
             addInPlace(act.attentionResidual, input, count: BT * C)
             layerNormForward(out: act.attentionNorm, mean: act.attentionMean, rstd: act.attentionRstd,
@@ -86,7 +89,7 @@ public final class BertEncoder: @unchecked Sendable {
                    rows: BT, training: training, seed: dropout.seed &+ site + 5)
             if let m = act.outputDropout {
                 mask(m, count: BT * C, probability: dropout.hidden, site: site + 6)
-                multiplyInPlace(act.outputResidual, m, count: BT * C)
+                applyDropoutMask(act.outputResidual, m, scale: hiddenScale, count: BT * C)
             }
             addInPlace(act.outputResidual, act.attentionNorm, count: BT * C)
             layerNormForward(out: act.outputNorm, mean: act.outputMean, rstd: act.outputRstd,
@@ -144,7 +147,7 @@ public final class BertEncoder: @unchecked Sendable {
                               mean: act.outputMean, rstd: act.outputRstd, rows: BT, channels: C)
             // residual: the attention block's output receives the gradient unchanged
             dAttentionNorm.update(from: dOutputResidual, count: BT * C)
-            if let m = act.outputDropout { multiplyInPlace(dOutputResidual, m, count: BT * C) }
+            if let m = act.outputDropout { applyDropoutMask(dOutputResidual, m, scale: a.hiddenDropoutScale, count: BT * C) }
             // output dense (its input, the GELU output, is recomputed: layers share one buffer), GELU, intermediate dense
             geluForward(out: act.gelu, inp: act.intermediate, count: BT * FF)
             dGelu.update(repeating: 0, count: BT * FF)
@@ -161,13 +164,13 @@ public final class BertEncoder: @unchecked Sendable {
             // residual: the layer input receives the gradient unchanged; dOut's buffer is free now
             dInput = dOut
             dInput.update(from: dAttentionResidual, count: BT * C)
-            if let m = act.attentionOutputDropout { multiplyInPlace(dAttentionResidual, m, count: BT * C) }
+            if let m = act.attentionOutputDropout { applyDropoutMask(dAttentionResidual, m, scale: a.hiddenDropoutScale, count: BT * C) }
             dContext.update(repeating: 0, count: BT * C)
             linearBackward(.attentionOutputWeight, .attentionOutputBias, layer: l, input: act.context, dInput: dContext,
                            dOutput: dAttentionResidual, rows: BT, gradients: g)
             dQKV.update(repeating: 0, count: 3 * BT * C)
             attentionBackward(dqkv: dQKV, dout: dContext, qkv: act.qkv, probs: act.probs, lengths: a.lengths,
-                              dropoutMask: act.probsDropout, scratch: a.attentionScratch, batch: B, tokens: T, channels: C, heads: NH)
+                              dropoutMask: act.probsDropout, dropoutScale: a.attentionDropoutScale, scratch: a.attentionScratch, batch: B, tokens: T, channels: C, heads: NH)
             linearBackward(.qkvWeight, .qkvBias, layer: l, input: input, dInput: dInput, dOutput: dQKV, rows: BT, gradients: g)
             dOut = dInput
         }
@@ -175,7 +178,7 @@ public final class BertEncoder: @unchecked Sendable {
         // embeddings: dropout, LayerNorm, lookup
         let trainsTables = g != nil && trainEmbeddings
         guard trainsTables || adapter?.promptGradients != nil else { return }
-        if let m = a.embeddingDropout { multiplyInPlace(dOut, m, count: BT * C) }
+        if let m = a.embeddingDropout { applyDropoutMask(dOut, m, scale: a.hiddenDropoutScale, count: BT * C) }
         let dEmbeddingSum = dOutputResidual
         dEmbeddingSum.update(repeating: 0, count: BT * C)
         layerNormBackward(dinp: dEmbeddingSum, dweight: trainsTables ? g?.pointer(.embeddingNormWeight) : nil,

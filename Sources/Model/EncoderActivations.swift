@@ -25,9 +25,9 @@ public final class EncoderActivations: @unchecked Sendable {
         public var outputNorm: UnsafeMutablePointer<Float>         // (B, T, C) the layer's output
         public var outputMean: UnsafeMutablePointer<Float>         // (B, T)
         public var outputRstd: UnsafeMutablePointer<Float>         // (B, T)
-        public var probsDropout: UnsafeMutablePointer<Float>?      // (B, NH, T, T)
-        public var attentionOutputDropout: UnsafeMutablePointer<Float>? // (B, T, C)
-        public var outputDropout: UnsafeMutablePointer<Float>?     // (B, T, C)
+        public var probsDropout: UnsafeMutablePointer<UInt8>?      // (B, NH, T, T) 1 keep / 0 drop
+        public var attentionOutputDropout: UnsafeMutablePointer<UInt8>? // (B, T, C)
+        public var outputDropout: UnsafeMutablePointer<UInt8>?     // (B, T, C)
     }
 
     public let config: BertConfig
@@ -43,7 +43,10 @@ public final class EncoderActivations: @unchecked Sendable {
     public private(set) var embeddingNorm: UnsafeMutablePointer<Float>  // (B, T, C) input of layer 0 (after dropout)
     public private(set) var embeddingMean: UnsafeMutablePointer<Float>  // (B, T)
     public private(set) var embeddingRstd: UnsafeMutablePointer<Float>  // (B, T)
-    public private(set) var embeddingDropout: UnsafeMutablePointer<Float>? // (B, T, C)
+    public private(set) var embeddingDropout: UnsafeMutablePointer<UInt8>? // (B, T, C)
+    /// 1/(1 − p) of the hidden and attention dropout of the last training forward.
+    public var hiddenDropoutScale: Float = 1
+    public var attentionDropoutScale: Float = 1
     /// (threads, 2, T, T) per-worker blocks for attention with dropout and its backward.
     public private(set) var attentionScratch: UnsafeMutablePointer<Float>
     public private(set) var layers: [Layer] = []
@@ -52,6 +55,7 @@ public final class EncoderActivations: @unchecked Sendable {
     public private(set) var lengths: UnsafeMutablePointer<Int32>
 
     private var arena: FloatBuffer
+    private var maskArena = MaskBuffer(count: 0)
     private var idArena: UnsafeMutablePointer<Int32>
     private var idCapacity = 0
 
@@ -71,10 +75,15 @@ public final class EncoderActivations: @unchecked Sendable {
     public static func floatCount(config: BertConfig, batch B: Int, tokens T: Int, keepAllLayers: Bool, dropout: Bool) -> Int {
         let C = config.hiddenSize, NH = config.numAttentionHeads, FF = config.intermediateSize
         let BT = B * T
-        var perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + BT * FF + 4 * BT
-        if dropout { perLayer += B * NH * T * T + 2 * BT * C }
+        let perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + BT * FF + 4 * BT
         let slots = keepAllLayers ? config.numHiddenLayers : 1
-        return (dropout ? 3 : 2) * BT * C + 2 * BT + Parallel.threadCount * 2 * T * T + BT * FF + slots * perLayer
+        return 2 * BT * C + 2 * BT + Parallel.threadCount * 2 * T * T + BT * FF + slots * perLayer
+    }
+
+    /// Dropout-mask bytes one batch of this shape needs (training with dropout only).
+    static func maskCount(config: BertConfig, batch B: Int, tokens T: Int, slots: Int) -> Int {
+        let BT = B * T, C = config.hiddenSize
+        return BT * C + slots * (B * config.numAttentionHeads * T * T + 2 * BT * C)
     }
 
     /// Points every tensor at its place for a (B, P + T) batch, growing the arena if needed, and
@@ -83,6 +92,9 @@ public final class EncoderActivations: @unchecked Sendable {
         let B = batch.batchSize, T = batch.tokens + P
         let needed = Self.floatCount(config: config, batch: B, tokens: T, keepAllLayers: keepAllLayers, dropout: dropout)
         if needed > arena.count { arena = FloatBuffer(count: needed, zeroed: false) }
+        let slotCount = keepAllLayers ? config.numHiddenLayers : 1
+        let masksNeeded = dropout ? Self.maskCount(config: config, batch: B, tokens: T, slots: slotCount) : 0
+        if masksNeeded > maskArena.count { maskArena = MaskBuffer(count: masksNeeded) }
         if B * T + B > idCapacity {
             idArena.deallocate()
             idCapacity = B * T + B
@@ -102,11 +114,17 @@ public final class EncoderActivations: @unchecked Sendable {
         let BT = B * T
         var next = arena.pointer
         func take(_ count: Int) -> UnsafeMutablePointer<Float> { defer { next += count }; return next }
+        var nextMask = maskArena.pointer
+        func takeMask(_ count: Int) -> UnsafeMutablePointer<UInt8>? {
+            guard dropout else { return nil }
+            defer { nextMask += count }
+            return nextMask
+        }
         embeddingSum = take(BT * C)
         embeddingNorm = take(BT * C)
         embeddingMean = take(BT)
         embeddingRstd = take(BT)
-        embeddingDropout = dropout ? take(BT * C) : nil
+        embeddingDropout = takeMask(BT * C)
         attentionScratch = take(Parallel.threadCount * 2 * T * T)
         let gelu = take(BT * FF)
         let slots = keepAllLayers ? config.numHiddenLayers : 1
@@ -117,9 +135,9 @@ public final class EncoderActivations: @unchecked Sendable {
                   intermediate: take(BT * FF), gelu: gelu,
                   outputResidual: take(BT * C), outputNorm: take(BT * C),
                   outputMean: take(BT), outputRstd: take(BT),
-                  probsDropout: dropout ? take(B * NH * T * T) : nil,
-                  attentionOutputDropout: dropout ? take(BT * C) : nil,
-                  outputDropout: dropout ? take(BT * C) : nil)
+                  probsDropout: takeMask(B * NH * T * T),
+                  attentionOutputDropout: takeMask(BT * C),
+                  outputDropout: takeMask(BT * C))
         }
     }
 

@@ -23,7 +23,8 @@ public enum FineTuningMethod: Sendable, Equatable {
 }
 
 /// A classifier set up for one method: which weights it owns, which train, and their gradients.
-/// Methods that freeze the base share the caller's base parameters; full fine-tuning copies them.
+/// Methods that freeze the base share the caller's base parameters; full fine-tuning copies them,
+/// unless the caller hands the base over (`takingOwnershipOfBase`) because nothing else uses it.
 public final class TrainableModel: @unchecked Sendable {
     public let method: FineTuningMethod
     public let classifier: SequenceClassifier
@@ -37,7 +38,7 @@ public final class TrainableModel: @unchecked Sendable {
     private let trainsEmbeddings: Bool
 
     public init(method: FineTuningMethod, base: EncoderParameters, head: ClassificationHead,
-                tokenizer: WordPieceTokenizer?, seed: UInt64) throws {
+                tokenizer: WordPieceTokenizer?, seed: UInt64, takingOwnershipOfBase: Bool = false) throws {
         self.method = method
         let C = base.config.hiddenSize
         let headGradients = FloatBuffer(count: head.parameters.count)
@@ -50,7 +51,7 @@ public final class TrainableModel: @unchecked Sendable {
         let encoder: BertEncoder
         switch method {
         case .full(let freezeEmbeddings):
-            let parameters = base.copy()
+            let parameters = takingOwnershipOfBase ? base : base.copy()
             let gradients = EncoderParameters(layout: base.layout)
             encoder = BertEncoder(parameters: parameters)
             for tensor in EncoderParameterLayout.Tensor.allCases {

@@ -51,7 +51,9 @@ struct TrainBench: ParsableCommand {
             case "qlora": fineTuning = .qlora(try LoRAConfiguration(rank: 8, alpha: 16, targets: [.query, .value]), doubleQuantize: true)
             default: fineTuning = .prompt(virtualTokens: 20, initialization: .randomVocabulary)
             }
-            let model = try TrainableModel(method: fineTuning, base: base, head: head, tokenizer: nil, seed: 1)
+            // One candidate per process: full fine-tuning may train the loaded weights in place.
+            let model = try TrainableModel(method: fineTuning, base: base, head: head, tokenizer: nil, seed: 1,
+                                           takingOwnershipOfBase: true)
             let optimizer = AdamWOptimizer(tensors: model.trainable, settings: AdamWSettings(learningRate: 1e-4))
             var generator = SeededGenerator(seed: 42)
             let sequences = (0..<batch).map { _ in

@@ -102,27 +102,28 @@ final class KernelGradientTests: XCTestCase {
         let lengths: [Int32] = [4, 3]
         var qkv = check.random(B * T * 3 * C)
         let g = check.random(B * T * C)
-        var mask = [Float](repeating: 0, count: B * NH * T * T)
+        var mask = [UInt8](repeating: 0, count: B * NH * T * T)
         dropoutMaskFill(mask: &mask, count: mask.count, probability: 0.3, seed: 11)
-        XCTAssertTrue(mask.contains(0) && mask.contains { $0 > 1 }, "the mask should drop some and scale the rest")
+        XCTAssertTrue(mask.contains(0) && mask.contains(1), "the mask should drop some and keep the rest")
+        let scale = dropoutScale(probability: 0.3)
         var forwardScratch = [Float](repeating: 0, count: Parallel.threadCount * T * T)
         func forward(_ qkv: [Float]) -> ([Float], [Float]) {
             var out = [Float](repeating: 0, count: B * T * C), probs = [Float](repeating: 0, count: B * NH * T * T)
-            attentionForward(out: &out, probs: &probs, qkv: qkv, lengths: lengths, dropoutMask: mask, scratch: &forwardScratch,
+            attentionForward(out: &out, probs: &probs, qkv: qkv, lengths: lengths, dropoutMask: mask, dropoutScale: scale, scratch: &forwardScratch,
                              batch: B, tokens: T, channels: C, heads: NH)
             return (out, probs)
         }
         let (_, probs) = forward(qkv)
         var dqkv = [Float](repeating: 0, count: B * T * 3 * C)
         var scratch = [Float](repeating: 0, count: Parallel.threadCount * 2 * T * T)
-        attentionBackward(dqkv: &dqkv, dout: g, qkv: qkv, probs: probs, lengths: lengths, dropoutMask: mask, scratch: &scratch,
+        attentionBackward(dqkv: &dqkv, dout: g, qkv: qkv, probs: probs, lengths: lengths, dropoutMask: mask, dropoutScale: scale, scratch: &scratch,
                           batch: B, tokens: T, channels: C, heads: NH)
         GradientCheck.compare("dqkv", x: &qkv, analytic: dqkv, step: 1e-3) { dot(forward($0).0, g) }
     }
 
     func testDropoutMaskIsReproducibleAndHasTheRightRate() {
         let n = 100_000
-        var a = [Float](repeating: 0, count: n), b = a
+        var a = [UInt8](repeating: 0, count: n), b = a
         dropoutMaskFill(mask: &a, count: n, probability: 0.1, seed: 5)
         Parallel.configure(threads: 1)
         dropoutMaskFill(mask: &b, count: n, probability: 0.1, seed: 5)
@@ -130,7 +131,10 @@ final class KernelGradientTests: XCTestCase {
         XCTAssertEqual(a, b, "the mask must not depend on the thread count")
         let dropped = Double(a.filter { $0 == 0 }.count) / Double(n)
         XCTAssertEqual(dropped, 0.1, accuracy: 0.005)
-        XCTAssertEqual(a.first { $0 != 0 }!, 1 / 0.9, accuracy: 1e-6)
+        XCTAssertEqual(dropoutScale(probability: 0.1), 1 / 0.9, accuracy: 1e-6)
+        var x = [Float](repeating: 2, count: 4)
+        applyDropoutMask(&x, [1, 0, 1, 0], scale: 1.25, count: 4)
+        XCTAssertEqual(x, [2.5, 0, 2.5, 0])
     }
 
     func testCrossEntropyAndTanhBackward() {
