@@ -43,15 +43,29 @@ public final class ClassificationHead: @unchecked Sendable {
     /// The checkpoint's pooler and a fresh classifier: weights N(0, 0.02) as `transformers`
     /// initialises them (initializer_range), bias zero.
     public static func load(from file: SafeTensorsFile, config: BertConfig, classCount: Int, seed: UInt64) throws -> ClassificationHead {
-        let head = ClassificationHead(hiddenSize: config.hiddenSize, classCount: classCount)
-        let C = config.hiddenSize
-        let weight = try file.floats("pooler.dense.weight", shape: [C, C])
-        let bias = try file.floats("pooler.dense.bias", shape: [C])
-        head.poolerWeight.update(from: weight, count: C * C)
-        head.poolerBias.update(from: bias, count: C)
+        let pooler = try Pooler(from: file, config: config)
+        return ClassificationHead(pooler: pooler, classCount: classCount, seed: seed)
+    }
+
+    /// A head with the given pooler and a fresh classifier (see `load`).
+    public convenience init(pooler: Pooler, classCount: Int, seed: UInt64) {
+        let C = pooler.bias.count
+        self.init(hiddenSize: C, classCount: classCount)
+        poolerWeight.update(from: pooler.weight, count: C * C)
+        poolerBias.update(from: pooler.bias, count: C)
         var generator = SeededGenerator(seed: seed)
-        for i in 0..<(classCount * C) { head.classifierWeight[i] = 0.02 * generator.nextNormal() }
-        return head
+        for i in 0..<(classCount * C) { classifierWeight[i] = 0.02 * generator.nextNormal() }
+    }
+
+    /// The checkpoint's `pooler.dense` weights, read once and shared by every candidate's head.
+    public struct Pooler: Sendable {
+        public let weight: [Float]  // (C, C)
+        public let bias: [Float]    // (C)
+        public init(from file: SafeTensorsFile, config: BertConfig) throws {
+            let C = config.hiddenSize
+            weight = try file.floats("pooler.dense.weight", shape: [C, C])
+            bias = try file.floats("pooler.dense.bias", shape: [C])
+        }
     }
 
     /// Logits and softmax probabilities for the encoder's current batch; with `labels`, also the

@@ -123,15 +123,14 @@ public final class BertEncoder: @unchecked Sendable {
         let B = a.batchSize, T = a.tokens, C = config.hiddenSize
         let BT = B * T, FF = config.intermediateSize, NH = config.numAttentionHeads
         let g = gradients
-        let needed = 7 * BT * C + 2 * BT * FF // the buffers carved below
+        let needed = 7 * BT * C + BT * FF // the buffers carved below
         if gradientScratch.count < needed { gradientScratch = FloatBuffer(count: needed, zeroed: false) }
         var next = gradientScratch.pointer
         func take(_ count: Int) -> UnsafeMutablePointer<Float> { defer { next += count }; return next }
         var dOut = dLastHidden                      // (B, T, C) gradient of the current layer's output
         let dOutputResidual = take(BT * C)          // (B, T, C)
         let dAttentionNorm = take(BT * C)           // (B, T, C)
-        let dGelu = take(BT * FF)                   // (B, T, FF)
-        let dIntermediate = take(BT * FF)           // (B, T, FF)
+        let dIntermediate = take(BT * FF)           // (B, T, FF) holds dGelu until the GELU backward
         let dAttentionResidual = take(BT * C)       // (B, T, C)
         let dContext = take(BT * C)                 // (B, T, C)
         let dQKV = take(3 * BT * C)                 // (B, T, 3C)
@@ -150,10 +149,9 @@ public final class BertEncoder: @unchecked Sendable {
             if let m = act.outputDropout { applyDropoutMask(dOutputResidual, m, scale: a.hiddenDropoutScale, count: BT * C) }
             // output dense (its input, the GELU output, is recomputed: layers share one buffer), GELU, intermediate dense
             geluForward(out: act.gelu, inp: act.intermediate, count: BT * FF)
-            dGelu.update(repeating: 0, count: BT * FF)
-            linearBackward(.outputWeight, .outputBias, layer: l, input: act.gelu, dInput: dGelu, dOutput: dOutputResidual, rows: BT, gradients: g)
             dIntermediate.update(repeating: 0, count: BT * FF)
-            geluBackward(dinp: dIntermediate, inp: act.intermediate, dout: dGelu, count: BT * FF)
+            linearBackward(.outputWeight, .outputBias, layer: l, input: act.gelu, dInput: dIntermediate, dOutput: dOutputResidual, rows: BT, gradients: g)
+            geluBackwardInPlace(dIntermediate, inp: act.intermediate, count: BT * FF)
             linearBackward(.intermediateWeight, .intermediateBias, layer: l, input: act.attentionNorm, dInput: dAttentionNorm,
                            dOutput: dIntermediate, rows: BT, gradients: g)
             // attention LayerNorm

@@ -59,8 +59,12 @@ public final class SuiteRunner {
         let modelDirectory = URL(fileURLWithPath: spec.model.path)
         let weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
         let config = try BertConfig.load(from: modelDirectory.appendingPathComponent("config.json"))
-        let file = try SafeTensorsFile(contentsOf: weightsURL)
-        let base = try EncoderParameters.load(from: file, config: config)
+        // The weights file is memory-mapped: read what is needed, then let it go (its pages would
+        // otherwise count in every candidate's peak memory).
+        let (base, pooler) = try { () throws -> (EncoderParameters, ClassificationHead.Pooler) in
+            let file = try SafeTensorsFile(contentsOf: weightsURL)
+            return (try EncoderParameters.load(from: file, config: config), try ClassificationHead.Pooler(from: file, config: config))
+        }()
         let tokenizer = try WordPieceTokenizer.load(modelDirectory: modelDirectory)
         let maxLength = min(spec.model.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
 
@@ -85,7 +89,7 @@ public final class SuiteRunner {
         var results: [CandidateResult] = []
         for (index, candidate) in candidates.enumerated() {
             observer?.candidateStarted(candidate.name, method: candidate.method.rawValue, index: index, count: candidates.count)
-            let result = runCandidate(candidate, seed: seed, base: base, file: file, config: config, tokenizer: tokenizer,
+            let result = runCandidate(candidate, seed: seed, base: base, pooler: pooler, config: config, tokenizer: tokenizer,
                                       train: train, validation: validation, test: test, testExamples: task.test,
                                       labelCount: task.labels.count, retention: retention)
             observer?.candidateFinished(candidate.name, status: result.status, seconds: result.training?.seconds ?? 0,
@@ -140,7 +144,7 @@ public final class SuiteRunner {
     }
 
     /// Trains and measures one candidate; failures become a failed `CandidateResult`.
-    private func runCandidate(_ candidate: CandidateSpec, seed: UInt64, base: EncoderParameters, file: SafeTensorsFile,
+    private func runCandidate(_ candidate: CandidateSpec, seed: UInt64, base: EncoderParameters, pooler: ClassificationHead.Pooler,
                               config: BertConfig, tokenizer: WordPieceTokenizer, train: [TrainingExample],
                               validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
                               labelCount: Int, retention: RetentionMeasurement) -> CandidateResult {
@@ -150,7 +154,7 @@ public final class SuiteRunner {
         do {
             PeakMemory.reset()
             let candidateSeed = seed ^ UInt64(truncatingIfNeeded: candidate.name.hashValueStable)
-            let head = try ClassificationHead.load(from: file, config: config, classCount: labelCount, seed: candidateSeed)
+            let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: candidateSeed)
             let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer, seed: candidateSeed)
             result.trainableParameters = model.trainableParameterCount
             if let qlora = model.lora as? QLoRAAdapter {

@@ -40,9 +40,13 @@ struct TrainBench: ParsableCommand {
             Parallel.configure(threads: modelOptions.threads)
             let directory = modelOptions.modelDirectory
             let config = try BertConfig.load(from: directory.appendingPathComponent("config.json"))
-            let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
-            let base = try EncoderParameters.load(from: file, config: config)
-            let head = try ClassificationHead.load(from: file, config: config, classCount: 2, seed: 1)
+            // The weights file is memory-mapped; a scope unmaps it before training so its pages
+            // do not count towards the peak.
+            let (base, head) = try { () throws -> (EncoderParameters, ClassificationHead) in
+                let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+                return (try EncoderParameters.load(from: file, config: config),
+                        try ClassificationHead.load(from: file, config: config, classCount: 2, seed: 1))
+            }()
             let fineTuning: FineTuningMethod
             switch method {
             case "full": fineTuning = .full(freezeEmbeddings: false)

@@ -69,6 +69,9 @@ final class KernelGradientTests: XCTestCase {
         var dx = [Float](repeating: 0, count: N)
         geluBackward(dinp: &dx, inp: x, dout: g, count: N)
         GradientCheck.compare("dinp", x: &x, analytic: dx, step: 1e-3) { dot(forward($0), g) }
+        var inPlace = g
+        geluBackwardInPlace(&inPlace, inp: x, count: N)
+        XCTAssertEqual(inPlace, dx, "the in-place form computes the same gradient")
     }
 
     func testAttentionBackwardWithPadding() {
