@@ -42,15 +42,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Fixture and model locations shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Tokenizer"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Tokenizer", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Kernels"]),
         .testTarget(name: "SuitesTests", dependencies: ["Suites", "Evaluation"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "CLibXML2"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Suites", "Evaluation", "Reports"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels", "TestSupport"]),
     ]
 )
 

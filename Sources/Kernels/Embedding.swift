@@ -52,16 +52,3 @@ public func embeddingBackward(
         }
     }
 }
-
-/// out[i] = a[i] + b[i]: the residual connections.
-public func residualForward(
-    out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>, count N: Int
-) {
-    Parallel.forEachRange(N, minimumChunk: 8192) { range in
-        let o = out + range.lowerBound, x = a + range.lowerBound, y = b + range.lowerBound
-        var i = 0
-        let n = range.count
-        while i + 16 <= n { o.storeVector(x.loadVector(at: i) + y.loadVector(at: i), at: i); i += 16 }
-        while i < n { o[i] = x[i] + y[i]; i += 1 }
-    }
-}

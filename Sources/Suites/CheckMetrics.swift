@@ -1,11 +1,14 @@
-/// The metric names a check may use (see `CheckSpec`'s documentation and suites/README.md).
+import Evaluation
+
+/// The metric names a check may use (see `CheckSpec`'s documentation and suites/README.md), as
+/// the gate defines them: the suite parser validates against the same lists the gate looks up.
 public enum CheckMetrics {
     /// Test-set metrics with bootstrap confidence intervals (results.json `metrics`).
-    public static let headline = ["accuracy", "precision_macro", "recall_macro", "f1_macro", "log_loss", "ece"]
+    public static let headline = Gate.headlineMetricNames
     /// `forgetting.<retention check>.<suffix>`.
-    public static let forgettingSuffixes = ["absolute_drop", "relative_drop", "candidate"]
-    public static let overfitting = ["overfitting.loss_gap", "overfitting.accuracy_gap"]
-    public static let training = ["training.examples_per_s", "training.seconds", "training.peak_rss_bytes"]
+    public static let forgettingSuffixes = Gate.forgettingFields
+    public static let overfitting = Gate.overfittingMetricNames
+    public static let training = Gate.trainingMetricNames
 
     /// Every valid metric name for a suite with these retention checks (`similarity:lee`, …).
     public static func all(retentionChecks: [String]) -> [String] {

@@ -66,17 +66,16 @@ public final class TrainableModel: @unchecked Sendable {
             encoderGradients = gradients
             trainsPooler = true
             trainsEmbeddings = !freezeEmbeddings
-        case .lora(let configuration):
-            let adapter = LoRAAdapter(configuration: configuration, config: base.config, seed: seed)
-            encoder = BertEncoder(parameters: base, adapter: adapter)
-            trainable.append(TrainableTensor(name: "lora", values: adapter.parameters.pointer, gradients: adapter.gradients.pointer,
-                                             count: adapter.parameters.count))
-            lora = adapter
-            encoderGradients = nil
-            trainsPooler = false
-            trainsEmbeddings = false
-        case .qlora(let configuration, let doubleQuantize):
-            let adapter = QLoRAAdapter(configuration: configuration, base: base, doubleQuantize: doubleQuantize, seed: seed)
+        case .lora, .qlora:
+            // QLoRA is LoRA whose adapter also supplies the (dequantised NF4) base weights.
+            let adapter: LoRAAdapter
+            if case .qlora(let configuration, let doubleQuantize) = method {
+                adapter = QLoRAAdapter(configuration: configuration, base: base, doubleQuantize: doubleQuantize, seed: seed)
+            } else if case .lora(let configuration) = method {
+                adapter = LoRAAdapter(configuration: configuration, config: base.config, seed: seed)
+            } else {
+                preconditionFailure("unreachable")
+            }
             encoder = BertEncoder(parameters: base, adapter: adapter)
             trainable.append(TrainableTensor(name: "lora", values: adapter.parameters.pointer, gradients: adapter.gradients.pointer,
                                              count: adapter.parameters.count))

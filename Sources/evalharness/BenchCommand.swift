@@ -3,6 +3,7 @@ import COpenBLAS
 import Foundation
 import Kernels
 import Model
+import Runner
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -135,12 +136,5 @@ func measureSgemmCeiling(threads: Int, size n: Int = 2048) -> Double {
     return best
 }
 
-/// Peak resident set size of this process (VmHWM), in bytes; 0 where /proc is unavailable.
-func peakResidentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-        return kilobytes * 1024
-    }
-    return 0
-}
+/// Peak resident set size of this process, in bytes; 0 where /proc is unavailable.
+func peakResidentBytes() -> Int { PeakMemory.bytes() }

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Model
+import TestSupport
 import XCTest
 
 /// Parity with sentence-transformers / transformers on the real all-MiniLM-L6-v2, from fixtures

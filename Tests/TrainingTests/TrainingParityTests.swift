@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Model
 import Training
+import TestSupport
 import XCTest
 
 /// Parity with PyTorch + PEFT on the real all-MiniLM-L6-v2 with a classification head, from

@@ -1,17 +1,17 @@
 import Foundation
 import XCTest
 
-/// Locations shared by the model tests.
-enum TestPaths {
+/// Locations and JSON helpers shared by the test targets that read fixtures or the real model.
+public enum TestPaths {
     /// The repository root, found from this file's path.
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
+    public static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
     /// The real model: `$EVALHARNESS_MODEL_DIR` or `models/all-MiniLM-L6-v2`. CI always fetches it,
     /// so its absence is a failure with instructions, never a silent skip.
-    static func realModel() throws -> URL {
+    public static func realModel() throws -> URL {
         let directory = ProcessInfo.processInfo.environment["EVALHARNESS_MODEL_DIR"].map { URL(fileURLWithPath: $0) }
             ?? repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2")
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) else {
@@ -21,13 +21,13 @@ enum TestPaths {
         return directory
     }
 
-    static func json(_ relativePath: String) throws -> [String: Any] {
+    public static func json(_ relativePath: String) throws -> [String: Any] {
         let data = try Data(contentsOf: fixtures.appendingPathComponent(relativePath))
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 }
 
 extension Array where Element == Any {
-    var floats: [Float] { map { Float(($0 as! NSNumber).doubleValue) } }
-    var int32s: [Int32] { map { Int32(truncating: $0 as! NSNumber) } }
+    public var floats: [Float] { map { Float(($0 as! NSNumber).doubleValue) } }
+    public var int32s: [Int32] { map { Int32(truncating: $0 as! NSNumber) } }
 }
