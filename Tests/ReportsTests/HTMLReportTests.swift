@@ -155,24 +155,4 @@ final class HTMLReportTests: XCTestCase {
         // The failed run alone still makes it an error.
         XCTAssertTrue(html.contains("class=\"banner error\""))
     }
-
-    /// `EVALHARNESS_REPORT_DIR=/tmp swift test --filter testWriteFixtureReports` writes the fixture's
-    /// reports there (and a report whose names are markup) to look at, e.g. with a headless
-    /// browser; skipped otherwise.
-    func testWriteFixtureReports() throws {
-        guard let path = ProcessInfo.processInfo.environment["EVALHARNESS_REPORT_DIR"] else {
-            throw XCTSkip("set EVALHARNESS_REPORT_DIR to write the fixture's reports")
-        }
-        let folder = URL(fileURLWithPath: path)
-        let (result, baseline) = ReportFixture.standard
-        try HTMLReport.write(result: result, baseline: baseline, to: folder.appendingPathComponent("report.html"))
-        try JUnitWriter.write(result: result, to: folder.appendingPathComponent("junit.xml"))
-        try Data(MarkdownSummary.render(result: result).utf8).write(to: folder.appendingPathComponent("summary.md"))
-
-        var hostile = ReportFixture()
-        hostile.promptName = Self.hostile
-        hostile.labels = ["negative", Self.hostile, "positive"]
-        let (escaped, escapedBaseline) = hostile.make()
-        try HTMLReport.write(result: escaped, baseline: escapedBaseline, to: folder.appendingPathComponent("report-escaping.html"))
-    }
 }
