@@ -163,7 +163,8 @@ enum SVGChart {
     static func metricBars(title: String, bars: [Bar], domainMax: Double, thresholds: [(value: Double, label: String)],
                            digits: Int = 3) -> String {
         let width = 560.0, rowHeight = 30.0
-        let labelWidth = 150.0, right = 70.0, top = 26.0, bottom = 30.0
+        // Room for a second row of threshold labels when two thresholds are close.
+        let labelWidth = 150.0, right = 70.0, top = thresholds.count > 1 ? 38.0 : 26.0, bottom = 30.0
         let height = top + rowHeight * Double(max(bars.count, 1)) + bottom
         let x = Scale(domain: (0, domainMax), range: (labelWidth, width - right))
         var svg = open(width: Int(width), height: Int(height), label: title)
@@ -191,10 +192,14 @@ enum SVGChart {
             svg += text(Format.fixed(bar.value, digits), x: width - 6, y: center + 4, anchor: "end", className: "value")
             svg += "</g>"
         }
-        for threshold in thresholds where threshold.value >= 0 && threshold.value <= domainMax {
+        // Labels of thresholds closer than a label's width alternate between two rows.
+        var previous: (position: Double, row: Int)? = nil
+        for threshold in thresholds.sorted(by: { $0.value < $1.value }) where threshold.value >= 0 && threshold.value <= domainMax {
             let position = x(threshold.value)
+            let row = previous.map { position - $0.position < 64 ? 1 - $0.row : 0 } ?? 0
+            previous = (position, row)
             svg += line(position, top - 6, position, height - bottom, className: "threshold")
-            svg += text(threshold.label, x: position, y: top - 10, anchor: "middle", className: "note")
+            svg += text(threshold.label, x: position, y: top - 10 - Double(row) * 12, anchor: "middle", className: "note")
         }
         svg += "</svg>"
         return svg
