@@ -98,11 +98,11 @@ public final class Trainer {
                                               seed: counterHash(settings.seed, UInt64(step)))
                 let loss = model.lossAndGradients(batch, labels: labels, dropout: dropout, classifierDropout: settings.classifierDropout)
                 guard loss.isFinite else {
-                    throw TrainingFailure(description: "loss became \(loss) at epoch \(epoch + 1), step \(step + 1)")
+                    throw TrainingFailure(description: "loss became \(Self.describe(loss)) at epoch \(epoch + 1), step \(step + 1)")
                 }
                 let norm = settings.maxGradientNorm > 0 ? optimizer.clipGradients(maxNorm: settings.maxGradientNorm) : optimizer.gradientNorm()
                 guard norm.isFinite else {
-                    throw TrainingFailure(description: "gradient norm became \(norm) at epoch \(epoch + 1), step \(step + 1)")
+                    throw TrainingFailure(description: "gradient norm became \(Self.describe(norm)) at epoch \(epoch + 1), step \(step + 1)")
                 }
                 let factor = settings.schedule.factor(step: step, totalSteps: totalSteps, warmupSteps: warmupSteps)
                 optimizer.update(learningRate: settings.optimizer.learningRate * Float(factor))
@@ -155,6 +155,9 @@ public final class Trainer {
         }
         return (lossSum / Double(examples.count), Double(correct) / Double(examples.count))
     }
+
+    /// "NaN" or "inf"/"-inf": the sign of a NaN says nothing to a reader.
+    static func describe(_ value: Double) -> String { value.isNaN ? "NaN" : "\(value)" }
 
     private func countCorrect(_ probabilities: [Float], labels: [Int32]) -> Int {
         let K = model.classifier.classCount

@@ -114,6 +114,28 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    /// A candidate whose loss becomes NaN is reported as failed, with its error, in every output,
+    /// and the run exits 3 — never a silent garbage result.
+    func testADivergingCandidateFailsTheRunWithExitThree() throws {
+        let directory = try temporaryDirectory()
+        let suite = try String(contentsOfFile: "suites/ci.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "name: ci\n", with: "name: diverging\n")
+            .replacingOccurrences(of: "{name: lora, method: lora, rank: 4, alpha: 8, target_modules: [query, value], learning_rate: 1e-3}",
+                                  with: "{name: lora, method: lora, rank: 4, alpha: 8, target_modules: [query, value], learning_rate: 1e30, max_grad_norm: 0}")
+        let path = directory.appendingPathComponent("diverging.yaml").path
+        try suite.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = directory.appendingPathComponent("out")
+        let run = try run(["compare", path, "--candidates", "lora,prompt", "--out", out.path, "--quiet"])
+        XCTAssertEqual(run.status, 3, run.stderr)
+        let result = try JSONDecoder().decode(RunResult.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
+        let lora = try XCTUnwrap(result.candidate(named: "lora"))
+        XCTAssertEqual(lora.status, .failed)
+        XCTAssertTrue(lora.error?.contains("became NaN") ?? false, lora.error ?? "no error")
+        XCTAssertEqual(result.candidate(named: "prompt")?.status, .ok, "the other candidates still run")
+        let junit = try String(contentsOf: out.appendingPathComponent("junit.xml"), encoding: .utf8)
+        XCTAssertTrue(junit.contains("<error"), "the failed run is a JUnit error")
+    }
+
     func testBadInputExitsTwoNamingTheFileAndLine() throws {
         let directory = try temporaryDirectory()
         let path = directory.appendingPathComponent("bad.yaml").path

@@ -110,7 +110,7 @@ final class TrainerTests: XCTestCase {
         var settings = TrainerSettings()
         settings.batchSize = 8
         XCTAssertThrowsError(try Trainer(model: model, settings: settings).train(examples(16, seed: 1), validation: examples(8, seed: 2))) { error in
-            XCTAssertTrue("\(error)".contains("loss became nan at epoch 1, step 1"), "\(error)")
+            XCTAssertTrue("\(error)".contains("loss became NaN at epoch 1, step 1"), "\(error)")
         }
     }
 
