@@ -18,6 +18,8 @@ public struct RunResult: Codable, Equatable, Sendable {
     public var labels: [String]
     public var candidates: [CandidateResult]
     public var checks: [CheckResult]
+    /// Validation or test examples whose text exactly repeats a training text (absent: none checked).
+    public var contamination: [ContaminatedExample]?
 
     public init(schemaVersion: Int = RunResult.currentSchemaVersion, suite: SuiteIdentity, model: ModelIdentity,
                 data: [DataFileIdentity], environment: EnvironmentInfo, startedAt: String, durationSeconds: Double,
@@ -37,10 +39,20 @@ public struct RunResult: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", suite, model, data, environment
-        case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks
+        case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks, contamination
     }
 
     public func candidate(named name: String) -> CandidateResult? { candidates.first { $0.name == name } }
+}
+
+/// An evaluation example that is an exact duplicate of a training example's text.
+public struct ContaminatedExample: Codable, Equatable, Sendable {
+    /// "validation" or "test".
+    public var split: String
+    public var id: String
+    public var trainID: String
+    public init(split: String, id: String, trainID: String) { self.split = split; self.id = id; self.trainID = trainID }
+    enum CodingKeys: String, CodingKey { case split, id, trainID = "train_id" }
 }
 
 public struct SuiteIdentity: Codable, Equatable, Sendable {

@@ -591,6 +591,14 @@ struct HTMLReportPage {
             facts += "<dt>Baseline run</dt><dd>started \(h(baseline.startedAt)) · suite sha256 "
                 + "<code>\(h(baseline.suite.contentSHA256))</code> · model sha256 <code>\(h(baseline.model.sha256))</code></dd>\n"
         }
+        if let contamination = result.contamination {
+            let test = contamination.filter { $0.split == "test" }.count
+            let summary = contamination.isEmpty
+                ? "none: no validation or test text repeats a training text"
+                : "\(contamination.count) evaluation example\(contamination.count == 1 ? "" : "s") repeat a training text exactly (\(test) in test), e.g. "
+                    + contamination.prefix(5).map { "\(h($0.split)) <code>\(h($0.id))</code> = train <code>\(h($0.trainID))</code>" }.joined(separator: ", ")
+            facts += "<dt>Contamination</dt><dd>\(summary)</dd>\n"
+        }
         let dataTable = data.isEmpty ? "" : """
         <div class="table-wrap"><table>
         <thead><tr><th>Data</th><th>Path</th><th class="num">Examples</th><th>sha256</th></tr></thead>

@@ -41,6 +41,10 @@ public enum MarkdownSummary {
         if result.candidates.contains(where: { !$0.forgetting.isEmpty }) {
             lines += ["", "_forgetting: mean absolute drop over the retention checks (positive = forgot)._"]
         }
+        if let contamination = result.contamination, !contamination.isEmpty {
+            lines += ["", "⚠️ contamination: \(contamination.count) validation/test example(s) repeat a training text exactly"
+                + " (\(contamination.filter { $0.split == "test" }.count) in test)."]
+        }
 
         let problems = result.problems.map { problem in
             "- \(problem.status == .failed ? "❌" : "⚠️") **\(inline(problem.candidate))** — \(inline(problem.subject))"

@@ -124,6 +124,7 @@ public final class SuiteRunner {
             environment: Self.environment(threads: options.threads),
             startedAt: ISO8601DateFormatter().string(from: started),
             durationSeconds: 0, seed: seed, labels: task.labels, candidates: results, checks: [])
+        run.contamination = task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) }
         run.checks = Gate.evaluate(spec.checks, result: run, baseline: options.baseline,
                                    resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed)
         run.durationSeconds = Date().timeIntervalSince(started)

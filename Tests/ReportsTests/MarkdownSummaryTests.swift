@@ -74,3 +74,20 @@ final class MarkdownSummaryTests: XCTestCase {
         XCTAssertTrue(failed.contains("- … and 5 more (see the HTML report or JUnit results)"))
     }
 }
+
+final class ContaminationReportTests: XCTestCase {
+    /// Duplicates between training and evaluation texts are shown, escaped, wherever a reviewer looks.
+    func testContaminationIsReportedInHTMLAndMarkdown() {
+        var (result, _) = ReportFixture.standard
+        result.contamination = [ContaminatedExample(split: "test", id: "<b>t1</b>", trainID: "r9"),
+                                ContaminatedExample(split: "validation", id: "v2", trainID: "r3")]
+        let html = HTMLReport.render(result: result, baseline: nil)
+        XCTAssertTrue(html.contains("2 evaluation examples repeat a training text exactly (1 in test)"))
+        XCTAssertTrue(html.contains("&lt;b&gt;t1&lt;/b&gt;"))
+        XCTAssertFalse(html.contains("<b>t1</b>"))
+        XCTAssertTrue(MarkdownSummary.render(result: result).contains("contamination: 2 validation/test example(s)"))
+        result.contamination = []
+        XCTAssertTrue(HTMLReport.render(result: result, baseline: nil).contains("none: no validation or test text repeats a training text"))
+        XCTAssertFalse(MarkdownSummary.render(result: result).contains("contamination"))
+    }
+}
