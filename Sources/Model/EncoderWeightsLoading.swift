@@ -75,15 +75,17 @@ extension EncoderParameters {
         return tensors
     }
 
-    /// Random parameters for tests on tiny configurations: N(0, 0.02) weights as BERT initialises
-    /// them, LayerNorm weights near 1, small random biases (non-zero, so their gradients are checked).
+    /// Random parameters for tests on tiny configurations: weights N(0, 0.2) — ten times BERT's
+    /// initialisation, so a tiny model's non-linearities matter in gradient checks — LayerNorm
+    /// weights near 1, and small non-zero biases (so their gradients are checked too).
     public static func random(config: BertConfig, seed: UInt64) -> EncoderParameters {
         let parameters = EncoderParameters(layout: EncoderParameterLayout(config: config))
         var generator = SeededGenerator(seed: seed)
         for tensor in EncoderParameterLayout.Tensor.allCases {
             let range = parameters.layout.range(of: tensor)
             let isNormWeight = [.embeddingNormWeight, .attentionNormWeight, .outputNormWeight].contains(tensor)
-            let std: Float = tensor.isLinearWeight || range.count > 4 * config.hiddenSize ? 0.2 : 0.1
+            let isVector = EncoderParameterLayout.shape(of: tensor, config: config).count == 1
+            let std: Float = isVector ? 0.1 : 0.2
             for i in range {
                 parameters.storage.pointer[i] = (isNormWeight ? 1 : 0) + std * generator.nextNormal()
             }
