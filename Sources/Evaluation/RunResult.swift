@@ -87,12 +87,16 @@ public struct EnvironmentInfo: Codable, Equatable, Sendable {
     public var blasCore: String
     public var operatingSystem: String
     public var evalharnessVersion: String
-    public init(cpu: String, threads: Int, blasCore: String, operatingSystem: String, evalharnessVersion: String) {
+    /// The BLAS library's own description of its build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH …".
+    public var blasVersion: String?
+    public init(cpu: String, threads: Int, blasCore: String, operatingSystem: String, evalharnessVersion: String,
+                blasVersion: String? = nil) {
         self.cpu = cpu; self.threads = threads; self.blasCore = blasCore
-        self.operatingSystem = operatingSystem; self.evalharnessVersion = evalharnessVersion
+        self.operatingSystem = operatingSystem; self.evalharnessVersion = evalharnessVersion; self.blasVersion = blasVersion
     }
     enum CodingKeys: String, CodingKey {
         case cpu, threads, blasCore = "blas_core", operatingSystem = "os", evalharnessVersion = "evalharness_version"
+        case blasVersion = "blas_version"
     }
 }
 

@@ -584,7 +584,7 @@ struct HTMLReportPage {
         <dt>Suite</dt><dd>\(h(result.suite.name)) · <code>\(h(result.suite.path))</code> · sha256 <code>\(h(result.suite.contentSHA256))</code></dd>
         <dt>Model</dt><dd><code>\(h(result.model.path))</code> · \(Format.grouped(result.model.parameters)) parameters · sha256 <code>\(h(result.model.sha256))</code></dd>
         <dt>Run</dt><dd>started \(h(result.startedAt)) · \(Format.duration(result.durationSeconds)) · seed \(result.seed) · results schema v\(result.schemaVersion)</dd>
-        <dt>Environment</dt><dd>\(h(environment.cpu)) · \(environment.threads) thread\(environment.threads == 1 ? "" : "s") · BLAS core \(h(environment.blasCore)) · \(h(environment.operatingSystem)) · evalharness \(h(environment.evalharnessVersion))</dd>
+        <dt>Environment</dt><dd>\(h(environment.cpu)) · \(environment.threads) thread\(environment.threads == 1 ? "" : "s") · BLAS core \(h(environment.blasCore))\(environment.blasVersion.map { " (" + h($0) + ")" } ?? "") · \(h(environment.operatingSystem)) · evalharness \(h(environment.evalharnessVersion))</dd>
 
         """
         if let baseline {

@@ -254,7 +254,8 @@ public final class SuiteRunner {
         let osName = withUnsafeBytes(of: system.sysname) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         let release = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return EnvironmentInfo(cpu: cpu, threads: threads, blasCore: String(cString: openblas_get_corename()),
-                               operatingSystem: "\(osName) \(release)", evalharnessVersion: EvalHarnessVersion.current)
+                               operatingSystem: "\(osName) \(release)", evalharnessVersion: EvalHarnessVersion.current,
+                               blasVersion: String(cString: openblas_get_config()).trimmingCharacters(in: .whitespaces))
     }
 }
 
