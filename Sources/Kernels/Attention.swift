@@ -31,8 +31,10 @@ public func attentionForward(
             let k = q + C
             let v = q + 2 * C
             let o = out + b * T * C + h * hs
-            p.update(repeating: 0, count: T * T)
+            // Only the padded parts are zeroed: the L×L block is overwritten below.
             if L < T {
+                for t in 0..<L { (p + t * T + L).update(repeating: 0, count: T - L) }
+                (p + L * T).update(repeating: 0, count: (T - L) * T)
                 for t in L..<T { (o + t * C).update(repeating: 0, count: hs) }
             }
             guard L > 0 else { continue }
