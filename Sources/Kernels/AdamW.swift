@@ -42,7 +42,7 @@ public func sumOfSquares(_ x: UnsafePointer<Float>, count N: Int) -> Double {
     var i = 0
     while i + 16 <= N {
         let v = x.loadVector(at: i)
-        total += Double((v * v).sum())
+        total += Double(horizontalSum(v * v))
         i += 16
     }
     while i < N { total += Double(x[i] * x[i]); i += 1 }

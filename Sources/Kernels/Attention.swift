@@ -125,16 +125,18 @@ public func attentionBackward(
 /// Numerically stable softmax of `count` values in place.
 @inline(__always)
 public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    let vectorEnd = n - n % 16
+    // A scalar maximum: the generic SIMD `pointwiseMax` on half-vectors is not inlined here.
     var maxValue = -Float.infinity
     for i in 0..<n { maxValue = max(maxValue, x[i]) }
-    var sum: Float = 0
-    var i = 0
-    while i + 16 <= n {
+    var sumVector = FloatVector()
+    for i in stride(from: 0, to: vectorEnd, by: 16) {
         let e = FastMath.exp(x.loadVector(at: i) - maxValue)
         x.storeVector(e, at: i)
-        sum += e.sum()
-        i += 16
+        sumVector += e
     }
+    var sum = horizontalSum(sumVector)
+    var i = vectorEnd
     while i < n {
         var lane = FloatVector(repeating: -Float.infinity)
         lane[0] = x[i] - maxValue
@@ -144,5 +146,6 @@ public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         i += 1
     }
     let inv = 1 / sum
-    for j in 0..<n { x[j] *= inv }
+    for j in stride(from: 0, to: vectorEnd, by: 16) { x.storeVector(x.loadVector(at: j) * inv, at: j) }
+    for j in vectorEnd..<n { x[j] *= inv }
 }

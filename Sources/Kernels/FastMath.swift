@@ -61,6 +61,16 @@ public enum FastMath {
     }
 }
 
+/// Sum of the 16 lanes by halving (the standard library's generic `sum()` is a lane-by-lane loop
+/// that is not inlined into the kernels).
+@inline(__always)
+public func horizontalSum(_ v: FloatVector) -> Float {
+    let eight = v.lowHalf + v.highHalf
+    let four = eight.lowHalf + eight.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
+}
+
 extension UnsafeMutablePointer where Pointee == Float {
     @inline(__always) func loadVector(at offset: Int) -> FloatVector {
         UnsafeRawPointer(self + offset).loadUnaligned(as: FloatVector.self)

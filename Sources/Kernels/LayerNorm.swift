@@ -16,7 +16,7 @@ public func layerNormForward(
             let y = out + n * C
             var sumVector = FloatVector()
             for c in stride(from: 0, to: vectorEnd, by: 16) { sumVector += x.loadVector(at: c) }
-            var sum = sumVector.sum()
+            var sum = horizontalSum(sumVector)
             for c in vectorEnd..<C { sum += x[c] }
             let m = sum / Float(C)
             var squaresVector = FloatVector()
@@ -24,7 +24,7 @@ public func layerNormForward(
                 let d = x.loadVector(at: c) - m
                 squaresVector = squaresVector.addingProduct(d, d)
             }
-            var squares = squaresVector.sum()
+            var squares = horizontalSum(squaresVector)
             for c in vectorEnd..<C { let d = x[c] - m; squares += d * d }
             let s = 1 / (squares / Float(C) + eps).squareRoot()
             for c in stride(from: 0, to: vectorEnd, by: 16) {

@@ -43,4 +43,17 @@ final class FastMathTests: XCTestCase {
             XCTAssertEqual(Double(out[i]), reference, accuracy: 2e-6, "x = \(x)")
         }
     }
+
+    func testSoftmaxVectorAndTailPathsMatchTheDefinition() {
+        for n in [1, 5, 16, 37, 64] {
+            let input: [Float] = (0..<n).map { (i: Int) -> Float in Float(i % 7) * 1.3 - Float(i % 3) * 2.1 }
+            var x = input
+            softmaxInPlace(&x, count: n)
+            let maxValue = input.map(Double.init).max()!
+            let exps = input.map { Foundation.exp(Double($0) - maxValue) }
+            let total = exps.reduce(0, +)
+            for i in 0..<n { XCTAssertEqual(Double(x[i]), exps[i] / total, accuracy: 1e-6, "n = \(n), i = \(i)") }
+        }
+        XCTAssertEqual(horizontalSum(FloatVector((0..<16).map(Float.init))), 120)
+    }
 }
