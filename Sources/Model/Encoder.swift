@@ -117,6 +117,7 @@ public final class BertEncoder: @unchecked Sendable {
     /// (B, T, C). Base-weight gradients accumulate into `gradients` (nil: the base is frozen, as
     /// for LoRA, QLoRA and prompt tuning); adapter gradients accumulate inside the adapter.
     /// `trainEmbeddings` false skips the three embedding tables (full fine-tuning's freeze option).
+    /// `dLastHidden` is consumed: the pass reuses its memory for each layer's input gradient.
     public func backward(dLastHidden: UnsafeMutablePointer<Float>, gradients: EncoderParameters?, trainEmbeddings: Bool = true) {
         let a = activations, p = parameters
         precondition(a.keepsAllLayers, "backward needs a trainingForward first")
