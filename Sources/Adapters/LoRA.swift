@@ -249,19 +249,21 @@ public class LoRAAdapter: EncoderAdapter, @unchecked Sendable {
     }
 
     /// The adapter's tensors under PEFT's names for `task_type: SEQ_CLS` on a BERT model.
-    public func peftTensors() -> [(name: String, shape: [Int], values: [Float])] {
+    /// Where each tensor PEFT saves lives in `parameters` (and `gradients`): its PEFT name
+    /// (`task_type: SEQ_CLS` on a BERT model), shape, and offset.
+    public var peftLayout: [(name: String, shape: [Int], offset: Int)] {
         let r = configuration.rank
-        return slots.flatMap { slot -> [(name: String, shape: [Int], values: [Float])] in
+        return slots.flatMap { slot -> [(name: String, shape: [Int], offset: Int)] in
             let prefix = "base_model.model.bert.encoder.layer.\(slot.layer).\(slot.target.modulePath)"
-            let a = Array(UnsafeBufferPointer(start: parameters.pointer + slot.a, count: r * slot.inFeatures))
-            let b = Array(UnsafeBufferPointer(start: parameters.pointer + slot.b, count: slot.out * r))
-            return [(prefix + ".lora_A.weight", [r, slot.inFeatures], a), (prefix + ".lora_B.weight", [slot.out, r], b)]
+            return [(prefix + ".lora_A.weight", [r, slot.inFeatures], slot.a), (prefix + ".lora_B.weight", [slot.out, r], slot.b)]
         }
     }
 
-    /// Offset of A (then B) for one layer and target, for tests and loading.
-    public func offsets(layer: Int, target: LoRATarget) -> (a: Int, b: Int)? {
-        slots.first { $0.layer == layer && $0.target == target }.map { ($0.a, $0.b) }
+    /// The adapter's tensors under PEFT's names, for saving.
+    public func peftTensors() -> [(name: String, shape: [Int], values: [Float])] {
+        peftLayout.map { entry in
+            (entry.name, entry.shape, Array(UnsafeBufferPointer(start: parameters.pointer + entry.offset, count: entry.shape.reduce(1, *))))
+        }
     }
 }
 

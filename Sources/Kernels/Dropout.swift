@@ -44,10 +44,17 @@ public final class MaskBuffer: @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
-/// SplitMix64's finaliser over (seed, counter): statistically good, stateless random bits.
+/// Stateless random bits for (seed, counter): the value `SeededGenerator(seed:)` returns on its
+/// (counter + 1)-th call, computed directly.
 @inline(__always)
 public func counterHash(_ seed: UInt64, _ counter: UInt64) -> UInt64 {
-    var z = seed &+ (counter &+ 1) &* 0x9E37_79B9_7F4A_7C15
+    splitMix64Finalizer(seed &+ (counter &+ 1) &* 0x9E37_79B9_7F4A_7C15)
+}
+
+/// SplitMix64's output mix (Steele, Lea & Flood 2014).
+@inline(__always)
+func splitMix64Finalizer(_ x: UInt64) -> UInt64 {
+    var z = x
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)

@@ -104,9 +104,14 @@ private struct BenchResult {
             ("examples/s at ceiling", String(format: "%.1f", examplesPerSecond / fractionOfCeiling)),
             ("peak RSS", String(format: "%.0f MiB", Double(peakRSSBytes) / 1048576)),
         ]
-        let width = rows.map(\.0.count).max()!
-        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        return twoColumnTable(rows)
     }
+}
+
+/// Rows of (label, value) with the labels padded to one width: the bench commands' table.
+func twoColumnTable(_ rows: [(String, String)]) -> String {
+    let width = rows.map(\.0.count).max() ?? 0
+    return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
 }
 
 /// Floating-point operations of one encoder forward (multiply-adds count 2): the linear layers and

@@ -98,8 +98,7 @@ struct TrainBench: ParsableCommand {
                     ("trainable parameters", "\(model.trainableParameterCount)"),
                     ("peak RSS", String(format: "%.0f MiB", Double(peakResidentBytes()) / 1048576)),
                 ]
-                let width = rows.map(\.0.count).max()!
-                print(rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n"))
+                print(twoColumnTable(rows))
             }
         }
     }

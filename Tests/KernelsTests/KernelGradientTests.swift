@@ -140,6 +140,11 @@ final class KernelGradientTests: XCTestCase {
         XCTAssertEqual(x, [2.5, 0, 2.5, 0])
     }
 
+    func testCounterHashIsTheGeneratorsNthValue() {
+        var generator = SeededGenerator(seed: 99)
+        for counter in 0..<5 { XCTAssertEqual(counterHash(99, UInt64(counter)), generator.next()) }
+    }
+
     func testCrossEntropyAndTanhBackward() {
         var check = GradientCheck()
         let B = 3, K = 4

@@ -76,7 +76,6 @@ final class TrainerTests: XCTestCase {
 
             XCTAssertEqual(base.storage.array, baseBefore, "\(method.name): the shared base must never change")
             let head = model.classifier.head
-            let C = config.hiddenSize
             let headAfter = head.parameters.array
             XCTAssertNotEqual(Array(headAfter[head.classifierOffset...]), Array(headBefore[head.classifierOffset...]),
                               "\(method.name): the classifier trains for every method")
@@ -99,7 +98,6 @@ final class TrainerTests: XCTestCase {
                 let adapterValues = model.trainable.dropLast().flatMap { Array(UnsafeBufferPointer(start: $0.values, count: $0.count)) }
                 XCTAssertFalse(adapterValues.isEmpty)
             }
-            _ = C
         }
     }
 

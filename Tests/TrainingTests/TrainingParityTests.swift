@@ -132,12 +132,9 @@ final class TrainingParityTests: XCTestCase {
                                        head: try head(fixture, file: file, config: base.config), tokenizer: nil, seed: 0)
         let initial = try fixture.file("lora_init.safetensors")
         let adapter = try XCTUnwrap(model.lora)
-        for tensor in adapter.peftTensors() {
-            let values = try initial.floats(tensor.name)
-            let (a, b) = adapter.offsets(layer: Int(tensor.name.split(separator: ".")[5])!,
-                                         target: tensor.name.contains(".query.") ? .query : .value)!
-            let offset = tensor.name.hasSuffix("lora_A.weight") ? a : b
-            adapter.parameters.pointer.advanced(by: offset).update(from: values, count: values.count)
+        for entry in adapter.peftLayout {
+            let values = try initial.floats(entry.name, shape: entry.shape)
+            (adapter.parameters.pointer + entry.offset).update(from: values, count: values.count)
         }
         return model
     }
@@ -154,14 +151,11 @@ final class TrainingParityTests: XCTestCase {
         let gradients = try fixture.file("lora_grads.safetensors")
         let adapter = model.lora!
         var worst = 0.0
-        for tensor in adapter.peftTensors() {
-            let layer = Int(tensor.name.split(separator: ".")[5])!
-            let (a, b) = adapter.offsets(layer: layer, target: tensor.name.contains(".query.") ? .query : .value)!
-            let offset = tensor.name.hasSuffix("lora_A.weight") ? a : b
-            let ours = Array(UnsafeBufferPointer(start: adapter.gradients.pointer + offset, count: tensor.values.count))
-            let error = relativeError(ours, try gradients.floats(tensor.name))
+        for entry in adapter.peftLayout {
+            let ours = Array(UnsafeBufferPointer(start: adapter.gradients.pointer + entry.offset, count: entry.shape.reduce(1, *)))
+            let error = relativeError(ours, try gradients.floats(entry.name, shape: entry.shape))
             worst = max(worst, error)
-            XCTAssertLessThanOrEqual(error, 1e-3, tensor.name)
+            XCTAssertLessThanOrEqual(error, 1e-3, entry.name)
         }
         let C = baseParameters.config.hiddenSize
         let head = model.headGradients.array
