@@ -46,6 +46,14 @@ public enum Bootstrap {
         }
     }
 
+    /// The statistic on each resample, in order (no interval): for standard errors.
+    static func forEachStatistic(count: Int, resamples: Int, seed: UInt64, statistic: ([Int]) -> Double) -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(resamples)
+        forEachResample(count: count, resamples: resamples, seed: seed) { out.append(statistic($0)) }
+        return out
+    }
+
     /// Calls `body` with each of the `resamples` index lists described in the type's documentation.
     static func forEachResample(count: Int, resamples: Int, seed: UInt64, body: ([Int]) -> Void) {
         precondition(count >= 1, "the bootstrap needs at least one example")

@@ -1,5 +1,5 @@
 /// A candidate against a reference on the same test examples (paired by example id): McNemar's
-/// exact test for accuracy and a paired bootstrap of (candidate − reference) for every headline
+/// exact test for accuracy (single runs only) and a two-level paired bootstrap of (candidate − reference) for every headline
 /// metric — the `comparisons` entries of results.json and the report's comparison tables.
 public enum CandidateComparison {
     public static func compare(
@@ -7,17 +7,22 @@ public enum CandidateComparison {
         nonInferiorityMargin: Double? = nil, resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
     ) -> Comparison? {
         guard candidate.status == .ok, reference.status == .ok else { return nil }
-        var referenceByID: [String: Prediction] = [:]
-        for prediction in reference.predictions { referenceByID[prediction.id] = prediction }
-        let pairs = candidate.predictions.compactMap { prediction in referenceByID[prediction.id].map { (prediction, $0) } }
-        guard !pairs.isEmpty else { return nil }
-        let accuracy = McNemar.test(candidateCorrect: pairs.map { $0.0.predicted == $0.0.label },
+        // McNemar pairs two single runs; with several seeds the bootstrap below is the test.
+        var accuracy: McNemarResult?
+        let candidateRuns = candidate.completedSeedRuns, referenceRuns = reference.completedSeedRuns
+        if candidateRuns.count == 1, referenceRuns.count == 1 {
+            var referenceByID: [String: Prediction] = [:]
+            for prediction in referenceRuns[0].predictions { referenceByID[prediction.id] = prediction }
+            let pairs = candidateRuns[0].predictions.compactMap { prediction in referenceByID[prediction.id].map { (prediction, $0) } }
+            guard !pairs.isEmpty else { return nil }
+            accuracy = McNemar.test(candidateCorrect: pairs.map { $0.0.predicted == $0.0.label },
                                     baselineCorrect: pairs.map { $0.1.predicted == $0.1.label })
+        }
         let settings = Gate.Settings(resamples: resamples, confidence: confidence, seed: seed)
         var metrics: [String: PairedDifference] = [:]
         var decisions: [String: NonInferiorityDecision] = [:]
         for metric in Gate.headlineMetricNames {
-            guard case .success(let (difference, _)) = Gate.pairedDifference(
+            guard case .success(let (difference, _, _)) = Gate.pairedDifference(
                 metric: metric, candidate: candidate, reference: reference, classCount: classCount,
                 referenceClassCount: classCount, settings: settings) else { continue }
             metrics[metric] = difference

@@ -47,16 +47,29 @@ public enum Gate {
     ///     metric intervals in messages ("95% CI"), which the runner computes at the same level.
     ///   - seed: seed of every paired bootstrap (the same seed for each comparison, so results do
     ///     not depend on the order of the checks).
+    ///   - multipleTesting: `.holm` controls the family-wise error of the checks decided on an
+    ///     interval (see `MultipleTesting`).
+    ///   - calibration: a stored calibration; checks whose margin is below what the run's seed count
+    ///     can decide get a warning.
     public static func evaluate(
         _ checks: [CheckSpec], result: RunResult, baseline: RunResult?,
-        resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
+        resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64,
+        multipleTesting: MultipleTesting = .none, calibration: CalibrationResult? = nil
     ) -> [CheckResult] {
         let settings = Settings(resamples: resamples, confidence: confidence, seed: seed)
         var results: [CheckResult] = []
         for check in checks {
             for target in targets(of: check, in: result) {
-                results.append(evaluate(check, target: target, result: result, baseline: baseline, settings: settings))
+                var outcome = evaluate(check, target: target, result: result, baseline: baseline, settings: settings)
+                if let calibration, let warning = calibrationWarning(check, outcome: outcome, run: result,
+                                                                      baseline: baseline, calibration: calibration) {
+                    outcome.warnings = (outcome.warnings ?? []) + [warning]
+                }
+                results.append(outcome)
             }
+        }
+        if multipleTesting == .holm {
+            MultipleTesting.applyHolm(to: &results, level: (1 - confidence) / 2)
         }
         return results
     }
@@ -119,6 +132,8 @@ public enum Gate {
     struct Measurement {
         let value: Double
         let interval: (low: Double, high: Double)?
+        /// Training seeds the value averages (1 for a single run).
+        var seeds: SeedSpread? = nil
     }
 
     enum Lookup {
@@ -215,6 +230,13 @@ public enum Gate {
         let isMinimum: Bool
         if case .minimum = check.kind { isMinimum = true } else { isMinimum = false }
         let passed = isMinimum ? compared >= threshold : compared <= threshold
+        // A bound that makes passing harder (ci_low of a minimum, ci_high of a maximum) is a one-sided
+        // test; its p-value (the bootstrap mass on the failing side) feeds the multiple-testing correction.
+        var pValue: Double?
+        if (isMinimum && check.bound == .ciLow) || (!isMinimum && check.bound == .ciHigh),
+           let distribution = headlineDistribution(check.metric, of: candidate, settings: settings) {
+            pValue = isMinimum ? distribution.fraction(atMost: threshold) : distribution.fraction(atLeast: threshold)
+        }
         let relation = isMinimum ? (passed ? ">=" : "<") : (passed ? "<=" : ">")
 
         let subject = check.bound == .value ? check.metric : "\(check.bound.rawValue)(\(check.metric))"
@@ -225,14 +247,17 @@ public enum Gate {
         if let interval = measurement.interval {
             details.append("\(levelText(settings.confidence)) CI \(formatMeasured(interval.low))–\(formatMeasured(interval.high))")
         }
+        if let spread = measurement.seeds { details.append(spreadText(spread)) }
         var message = "\(subject) \(formatMeasured(compared)) \(relation) \(formatThreshold(threshold))"
         if !details.isEmpty {
             message += " (\(details.joined(separator: ", ")))"
         }
-        return CheckResult(
+        var result = CheckResult(
             candidate: candidate.name, name: check.displayName, metric: check.metric, value: measurement.value,
             threshold: threshold, ciLow: measurement.interval?.low, ciHigh: measurement.interval?.high,
             passed: passed, status: passed ? .passed : .failed, message: message)
+        result.pValue = pValue
+        return result
     }
 
     /// Looks `metric` up in a candidate's results.
@@ -241,16 +266,9 @@ public enum Gate {
             guard let metrics = candidate.metrics else {
                 return .missing("candidate \(candidate.name) has no test metrics")
             }
-            let value: MetricValue
-            switch metric {
-            case "accuracy": value = metrics.accuracy
-            case "precision_macro": value = metrics.precisionMacro
-            case "recall_macro": value = metrics.recallMacro
-            case "f1_macro": value = metrics.f1Macro
-            case "log_loss": value = metrics.logLoss
-            default: value = metrics.expectedCalibrationError
-            }
-            return .found(Measurement(value: value.value, interval: (value.low, value.high)))
+            let value = metrics.value(named: metric)!
+            return .found(Measurement(value: value.value, interval: (value.low, value.high),
+                                      seeds: value.seeds.flatMap { $0.count > 1 ? $0 : nil }))
         }
         if let (checkName, field) = forgettingReference(metric) {
             guard let check = candidate.forgetting.first(where: { $0.name == checkName }) else {
@@ -258,9 +276,12 @@ public enum Gate {
                 let known = names.isEmpty ? "it has none" : "it has: " + names.joined(separator: ", ")
                 return .missing("candidate \(candidate.name) has no forgetting check \"\(checkName)\" (\(known))")
             }
+            // With several seeds the candidate score is already their mean; the spread of the drop is
+            // the spread of the score (the base score is one number).
+            let spread = check.seeds.flatMap { $0.count > 1 ? $0 : nil }
             switch field {
-            case "absolute_drop": return .found(Measurement(value: check.result.absoluteDrop, interval: nil))
-            case "candidate": return .found(Measurement(value: check.result.candidate, interval: nil))
+            case "absolute_drop": return .found(Measurement(value: check.result.absoluteDrop, interval: nil, seeds: spread))
+            case "candidate": return .found(Measurement(value: check.result.candidate, interval: nil, seeds: spread))
             default:
                 guard let relative = check.result.relativeDrop else {
                     return .missing("\(metric) is undefined: the base score of \(checkName) is 0")
@@ -268,24 +289,26 @@ public enum Gate {
                 return .found(Measurement(value: relative, interval: nil))
             }
         }
+        // Per-run quantities: the mean over the candidate's seed runs (peak memory: the largest).
         if overfittingMetricNames.contains(metric) {
-            guard let overfitting = candidate.overfitting else {
+            let gaps = candidate.completedSeedRuns.compactMap(\.overfitting?.gapAtBestEpoch)
+            guard !gaps.isEmpty else {
                 return .missing("candidate \(candidate.name) has no overfitting analysis")
             }
-            let gap = overfitting.gapAtBestEpoch
-            return .found(Measurement(value: metric == "overfitting.loss_gap" ? gap.lossGap : gap.accuracyGap, interval: nil))
+            return .found(overSeeds(gaps.map { metric == "overfitting.loss_gap" ? $0.lossGap : $0.accuracyGap }))
         }
         if trainingMetricNames.contains(metric) {
-            guard let training = candidate.training else {
+            let runs = candidate.completedSeedRuns.compactMap(\.training)
+            guard !runs.isEmpty else {
                 return .missing("candidate \(candidate.name) has no training summary")
             }
-            let value: Double
             switch metric {
-            case "training.examples_per_s": value = training.examplesPerSecond
-            case "training.seconds": value = training.seconds
-            default: value = Double(training.peakRSSBytes)
+            case "training.examples_per_s": return .found(overSeeds(runs.map(\.examplesPerSecond)))
+            case "training.seconds": return .found(overSeeds(runs.map(\.seconds)))
+            default:
+                let peaks = runs.map { Double($0.peakRSSBytes) }
+                return .found(Measurement(value: peaks.max()!, interval: nil, seeds: peaks.count > 1 ? SeedSpread(peaks) : nil))
             }
-            return .found(Measurement(value: value, interval: nil))
         }
         return .unknownName
     }
@@ -349,14 +372,16 @@ public enum Gate {
         let higherIsBetter = check.higherIsBetter
         let difference: PairedDifference
         var basis: String
+        var pValue: Double?
         if headlineMetricNames.contains(check.metric) {
             switch pairedDifference(
                 metric: check.metric, candidate: candidate, reference: reference, classCount: run.labels.count,
                 referenceClassCount: referenceRun.labels.count, settings: settings)
             {
-            case .success(let (paired, count)):
+            case .success(let (paired, count, distribution)):
                 difference = paired
-                basis = "on \(count) paired examples, \(levelText(settings.confidence)) CI "
+                pValue = higherIsBetter ? distribution.fraction(atMost: -margin) : distribution.fraction(atLeast: margin)
+                basis = "\(seedText(paired)) on \(count) paired examples, \(levelText(settings.confidence)) CI "
                     + "\(formatSigned(paired.low)) to \(formatSigned(paired.high))"
             case .failure(let problem):
                 return outcome(.error, problem.message)
@@ -396,63 +421,116 @@ public enum Gate {
         }
         let message = "\(check.metric) \(formatSigned(difference.difference)) vs \(referenceText) "
             + "(\(basis); margin \(formatThreshold(margin))): \(conclusion)"
-        return CheckResult(
+        var result = CheckResult(
             candidate: candidate.name, name: check.displayName, metric: check.metric, value: difference.difference,
             threshold: margin, ciLow: difference.low, ciHigh: difference.high, passed: decision.nonInferior,
             status: decision.nonInferior ? .passed : .failed, message: message)
+        result.pValue = pValue
+        return result
+    }
+
+    /// "means of 3 vs 3 seeds", "single runs".
+    static func seedText(_ paired: PairedDifference) -> String {
+        let a = paired.candidateSeeds ?? 1, b = paired.baselineSeeds ?? 1
+        return a == 1 && b == 1 ? "single runs" : "means of \(a) vs \(b) seeds"
+    }
+
+    /// "seed sd 0.006, min–max 0.835–0.855 over 5 seeds".
+    static func spreadText(_ spread: SeedSpread) -> String {
+        "seed sd \(formatMeasured(spread.sd)), \(formatMeasured(spread.min))–\(formatMeasured(spread.max)) over \(spread.count) seeds"
+    }
+
+    /// The mean of per-seed values, with their spread when there are several.
+    static func overSeeds(_ values: [Double]) -> Measurement {
+        Measurement(value: values.reduce(0, +) / Double(values.count), interval: nil,
+                    seeds: values.count > 1 ? SeedSpread(values) : nil)
+    }
+
+    /// The two-level bootstrap distribution of a headline metric's seed-mean (the one behind the
+    /// candidate's stored interval: same seed, same resamples).
+    static func headlineDistribution(_ metric: String, of candidate: CandidateResult, settings: Settings)
+        -> TwoLevelBootstrap.Distribution?
+    {
+        guard let index = headlineMetricNames.firstIndex(of: metric) else { return nil }
+        let runs = candidate.completedSeedRuns.map(\.predictions)
+        guard let first = runs.first, !first.isEmpty, runs.allSatisfy({ $0.count == first.count }),
+              let classCount = candidate.report?.classCount,
+              runs.allSatisfy({ $0.allSatisfy { p in p.label < classCount && p.predicted < classCount && p.probabilities.count == classCount } })
+        else { return nil }
+        return TwoLevelBootstrap.distributions(
+            seedCount: runs.count, exampleCount: first.count, resamples: settings.resamples, seed: settings.seed
+        ) { s, indices in HeadlineMetrics.values(of: runs[s], at: indices, classCount: classCount) }[index]
     }
 
     struct Problem: Error {
         let message: String
     }
 
-    /// The paired bootstrap of (candidate − reference) for a headline metric over the examples both
-    /// predicted (matched by id, in the candidate's order), and the number of such examples.
+    /// The two-level paired bootstrap of (candidate − reference) seed-means for a headline metric over
+    /// the test examples every seed run of both predicted (matched by id, in the candidate's order),
+    /// the number of such examples, and the bootstrap distribution.
     static func pairedDifference(
         metric: String, candidate: CandidateResult, reference: CandidateResult, classCount: Int,
         referenceClassCount: Int, settings: Settings
-    ) -> Result<(PairedDifference, Int), Problem> {
+    ) -> Result<(PairedDifference, Int, TwoLevelBootstrap.Distribution), Problem> {
         guard classCount >= 2, referenceClassCount == classCount else {
             return .failure(Problem(message: "cannot compare \(metric): the runs need the same two or more labels"))
         }
-        if let problem = invalidPrediction(in: candidate, classCount: classCount)
-            ?? invalidPrediction(in: reference, classCount: classCount)
-        {
-            return .failure(Problem(message: problem))
+        let candidateRuns = candidate.completedSeedRuns, referenceRuns = reference.completedSeedRuns
+        guard !candidateRuns.isEmpty, !referenceRuns.isEmpty else {
+            return .failure(Problem(message: "\(candidate.name) or the reference \(reference.name) has no completed seed run"))
         }
-        var referenceByID: [String: Prediction] = [:]
-        for prediction in reference.predictions where referenceByID[prediction.id] == nil {
-            referenceByID[prediction.id] = prediction
-        }
-        var seen = Set<String>()
-        var candidateRows: [Prediction] = []
-        var referenceRows: [Prediction] = []
-        for prediction in candidate.predictions where !seen.contains(prediction.id) {
-            seen.insert(prediction.id)
-            if let match = referenceByID[prediction.id] {
-                candidateRows.append(prediction)
-                referenceRows.append(match)
+        for (name, runs) in [(candidate.name, candidateRuns), (reference.name, referenceRuns)] {
+            for run in runs {
+                if let problem = invalidPrediction(in: run.predictions, of: name, classCount: classCount) {
+                    return .failure(Problem(message: problem))
+                }
             }
         }
-        guard !candidateRows.isEmpty else {
+        // Per run: id → prediction (the first of repeated ids). Paired ids: the candidate's first run's
+        // ids, in its order, that every run of both arms predicted.
+        func byID(_ run: SeedRun) -> [String: Prediction] {
+            var out: [String: Prediction] = [:]
+            for prediction in run.predictions where out[prediction.id] == nil { out[prediction.id] = prediction }
+            return out
+        }
+        let candidateMaps = candidateRuns.map(byID), referenceMaps = referenceRuns.map(byID)
+        var seen = Set<String>()
+        var ids: [String] = []
+        for prediction in candidateRuns[0].predictions where seen.insert(prediction.id).inserted {
+            if candidateMaps.allSatisfy({ $0[prediction.id] != nil }) && referenceMaps.allSatisfy({ $0[prediction.id] != nil }) {
+                ids.append(prediction.id)
+            }
+        }
+        guard !ids.isEmpty else {
             return .failure(Problem(message:
                 "\(candidate.name) and the reference \(reference.name) have no test example ids in common"))
         }
-        let paired = PairedBootstrap.compare(
-            count: candidateRows.count, resamples: settings.resamples, level: settings.confidence, seed: settings.seed,
-            candidate: { exampleMetric(metric, of: candidateRows, at: $0, classCount: classCount) },
-            baseline: { exampleMetric(metric, of: referenceRows, at: $0, classCount: classCount) })
-        return .success((paired, candidateRows.count))
+        let candidateRows = candidateMaps.map { map in ids.map { map[$0]! } }
+        let referenceRows = referenceMaps.map { map in ids.map { map[$0]! } }
+        let distribution = TwoLevelBootstrap.difference(
+            candidateSeeds: candidateRows.count, referenceSeeds: referenceRows.count, exampleCount: ids.count,
+            resamples: settings.resamples, seed: settings.seed,
+            candidate: { exampleMetric(metric, of: candidateRows[$0], at: $1, classCount: classCount) },
+            reference: { exampleMetric(metric, of: referenceRows[$0], at: $1, classCount: classCount) })
+        let all = Array(ids.indices)
+        func mean(_ rows: [[Prediction]]) -> Double {
+            rows.reduce(0) { $0 + exampleMetric(metric, of: $1, at: all, classCount: classCount) } / Double(rows.count)
+        }
+        let paired = PairedDifference(distribution, candidate: mean(candidateRows), baseline: mean(referenceRows),
+                                      level: settings.confidence, candidateSeeds: candidateRows.count,
+                                      baselineSeeds: referenceRows.count)
+        return .success((paired, ids.count, distribution))
     }
 
     /// A description of the first prediction `ClassificationMetrics` could not accept, if any.
-    static func invalidPrediction(in candidate: CandidateResult, classCount: Int) -> String? {
-        for prediction in candidate.predictions {
+    static func invalidPrediction(in predictions: [Prediction], of name: String, classCount: Int) -> String? {
+        for prediction in predictions {
             let classes = 0..<classCount
             if !classes.contains(prediction.label) || !classes.contains(prediction.predicted)
                 || prediction.probabilities.count != classCount
             {
-                return "candidate \(candidate.name): prediction \(prediction.id) does not fit \(classCount) classes"
+                return "candidate \(name): prediction \(prediction.id) does not fit \(classCount) classes"
             }
         }
         return nil
@@ -490,6 +568,13 @@ public enum Gate {
         if abs(value) >= 10_000 { return String(format: "%.0f", value) }
         let text = String(format: "%.3f", value)
         return text == "-0.000" ? "0.000" : text
+    }
+
+    /// Four significant decimals for small levels and p-values: "0.0083", "0.025".
+    static func formatMeasured4(_ value: Double) -> String {
+        var text = String(format: "%.4f", value)
+        while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
+        return text
     }
 
     /// A difference with its sign: "+0.012", "-0.024", "+0.000".

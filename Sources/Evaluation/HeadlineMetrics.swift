@@ -19,6 +19,43 @@ public struct HeadlineMetrics: Codable, Equatable, Sendable {
         case expectedCalibrationError = "ece"
     }
 
+    /// The six values in `Gate.headlineMetricNames` order.
+    init(_ values: [MetricValue]) {
+        precondition(values.count == 6, "six headline metrics")
+        self.init(accuracy: values[0], precisionMacro: values[1], recallMacro: values[2], f1Macro: values[3],
+                  logLoss: values[4], expectedCalibrationError: values[5])
+    }
+
+    public init(accuracy: MetricValue, precisionMacro: MetricValue, recallMacro: MetricValue, f1Macro: MetricValue,
+                logLoss: MetricValue, expectedCalibrationError: MetricValue) {
+        self.accuracy = accuracy; self.precisionMacro = precisionMacro; self.recallMacro = recallMacro
+        self.f1Macro = f1Macro; self.logLoss = logLoss; self.expectedCalibrationError = expectedCalibrationError
+    }
+
+    /// The metric named as checks name it (`Gate.headlineMetricNames`).
+    public func value(named name: String) -> MetricValue? {
+        switch name {
+        case "accuracy": accuracy
+        case "precision_macro": precisionMacro
+        case "recall_macro": recallMacro
+        case "f1_macro": f1Macro
+        case "log_loss": logLoss
+        case "ece": expectedCalibrationError
+        default: nil
+        }
+    }
+
+    /// The six metrics of the predictions at `indices` (with repetitions), in `Gate.headlineMetricNames` order.
+    static func values(of predictions: [Prediction], at indices: [Int], classCount: Int) -> [Double] {
+        let report = ClassificationMetrics.compute(
+            labels: indices.map { predictions[$0].label },
+            predicted: indices.map { predictions[$0].predicted },
+            probabilities: indices.map { predictions[$0].probabilities },
+            classCount: classCount)
+        return [report.accuracy, report.macro.precision, report.macro.recall, report.macro.f1,
+                report.logLoss, report.expectedCalibrationError]
+    }
+
     /// The headline metrics of one candidate; the arguments are those of
     /// `ClassificationMetrics.compute` and `Bootstrap.confidenceIntervals`.
     public static func compute(
@@ -38,8 +75,6 @@ public struct HeadlineMetrics: Codable, Equatable, Sendable {
                 report.logLoss, report.expectedCalibrationError,
             ]
         }
-        return HeadlineMetrics(
-            accuracy: values[0], precisionMacro: values[1], recallMacro: values[2], f1Macro: values[3],
-            logLoss: values[4], expectedCalibrationError: values[5])
+        return HeadlineMetrics(values)
     }
 }

@@ -64,6 +64,28 @@ public struct PairedDifference: Codable, Equatable, Sendable {
     public let level: Double
     /// Number of resamples R.
     public let resamples: Int
+    /// Training seeds averaged in each arm (nil: one each, as before seeds existed).
+    public var candidateSeeds: Int?
+    public var baselineSeeds: Int?
+
+    public init(candidate: Double, baseline: Double, difference: Double, low: Double, high: Double, pValue: Double,
+                level: Double, resamples: Int, candidateSeeds: Int? = nil, baselineSeeds: Int? = nil) {
+        self.candidate = candidate; self.baseline = baseline; self.difference = difference; self.low = low; self.high = high
+        self.pValue = pValue; self.level = level; self.resamples = resamples
+        self.candidateSeeds = candidateSeeds; self.baselineSeeds = baselineSeeds
+    }
+
+    /// A two-level paired difference from its bootstrap distribution: interval at `level`, two-sided
+    /// p-value as `PairedBootstrap` defines it.
+    init(_ distribution: TwoLevelBootstrap.Distribution, candidate: Double, baseline: Double, level: Double,
+         candidateSeeds: Int, baselineSeeds: Int) {
+        let (low, high) = distribution.interval(level: level)
+        let d = distribution.replicates
+        let atMostZero = d.count(where: { $0 <= 0 }), atLeastZero = d.count(where: { $0 >= 0 })
+        self.init(candidate: candidate, baseline: baseline, difference: distribution.point, low: low, high: high,
+                  pValue: min(1, 2 * Double(min(atMostZero, atLeastZero)) / Double(d.count)), level: level,
+                  resamples: d.count, candidateSeeds: candidateSeeds, baselineSeeds: baselineSeeds)
+    }
 
     enum CodingKeys: String, CodingKey {
         case candidate, baseline, difference
@@ -71,5 +93,6 @@ public struct PairedDifference: Codable, Equatable, Sendable {
         case high = "ci_high"
         case pValue = "p_value"
         case level, resamples
+        case candidateSeeds = "candidate_seeds", baselineSeeds = "baseline_seeds"
     }
 }

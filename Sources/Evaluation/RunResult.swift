@@ -2,8 +2,15 @@ import Foundation
 
 /// Everything one `evalharness compare` run measured: what `results.json` holds. Versioned by
 /// `schemaVersion`; documented field by field in `suites/README.md`. Keys are snake_case.
+///
+/// Version 2 trains every candidate on one or more seeds: each seed's metrics, history and
+/// predictions are in `candidates[].seed_runs`, and the candidate's headline numbers are means over
+/// seeds. Version 1 files (one seed, predictions on the candidate) are read as version 2 with one
+/// seed run, so a baseline stored by an older release keeps working.
 public struct RunResult: Codable, Equatable, Sendable {
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
+    /// Every version `init(from:)` reads.
+    public static let readableSchemaVersions = 1...2
 
     public var schemaVersion: Int
     public var suite: SuiteIdentity
@@ -43,6 +50,34 @@ public struct RunResult: Codable, Equatable, Sendable {
     }
 
     public func candidate(named name: String) -> CandidateResult? { candidates.first { $0.name == name } }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        guard Self.readableSchemaVersions.contains(schemaVersion) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .schemaVersion, in: c,
+                debugDescription: "schema_version \(schemaVersion) is not supported (this release reads \(Self.readableSchemaVersions.lowerBound)–\(Self.readableSchemaVersions.upperBound))")
+        }
+        suite = try c.decode(SuiteIdentity.self, forKey: .suite)
+        model = try c.decode(ModelIdentity.self, forKey: .model)
+        data = try c.decode([DataFileIdentity].self, forKey: .data)
+        environment = try c.decode(EnvironmentInfo.self, forKey: .environment)
+        startedAt = try c.decode(String.self, forKey: .startedAt)
+        durationSeconds = try c.decode(Double.self, forKey: .durationSeconds)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        labels = try c.decode([String].self, forKey: .labels)
+        candidates = try c.decode([CandidateResult].self, forKey: .candidates)
+        checks = try c.decode([CheckResult].self, forKey: .checks)
+        contamination = try c.decodeIfPresent([ContaminatedExample].self, forKey: .contamination)
+        if schemaVersion == 1 {
+            // A version-1 run trained each candidate once, with the run's seed.
+            for index in candidates.indices {
+                for run in candidates[index].seedRuns.indices { candidates[index].seedRuns[run].seed = seed }
+            }
+            schemaVersion = Self.currentSchemaVersion
+        }
+    }
 }
 
 /// An evaluation example that is an exact duplicate of a training example's text.
@@ -98,6 +133,20 @@ public struct EnvironmentInfo: Codable, Equatable, Sendable {
         case cpu, threads, blasCore = "blas_core", operatingSystem = "os", evalharnessVersion = "evalharness_version"
         case blasVersion = "blas_version"
     }
+
+    /// What differs from `other` among the things that decide bit-reproducibility of training (thread
+    /// count, BLAS kernel family, CPU model, tool version), in words: "threads 2 → 4". Two runs with
+    /// the same seeds and none of these differences produce the same weights.
+    public func reproducibilityDifferences(from other: EnvironmentInfo) -> [String] {
+        var out: [String] = []
+        if threads != other.threads { out.append("threads \(other.threads) → \(threads)") }
+        if blasCore != other.blasCore { out.append("BLAS kernels \(other.blasCore) → \(blasCore)") }
+        if cpu != other.cpu { out.append("CPU \(other.cpu) → \(cpu)") }
+        if evalharnessVersion != other.evalharnessVersion {
+            out.append("evalharness \(other.evalharnessVersion) → \(evalharnessVersion)")
+        }
+        return out
+    }
 }
 
 /// One candidate's training, measurements and comparisons.
@@ -123,22 +172,98 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var forgetting: [ForgettingCheck]
     public var overfitting: OverfittingReport?
     public var comparisons: [Comparison]
-    public var predictions: [Prediction]
+    /// Every training seed's own results, in seed order (one entry per seed that ran).
+    public var seedRuns: [SeedRun]
 
+    /// A candidate from its seed runs: the headline fields summarise them (see `SeedAggregation`),
+    /// or, with `seedRuns` empty, are given directly.
     public init(name: String, method: String, status: Status, error: String? = nil, settings: [String: String],
                 configHash: String, trainableParameters: Int, baseWeightBytes: Int, training: TrainingSummary? = nil,
                 metrics: HeadlineMetrics? = nil, report: ClassificationReport? = nil, forgetting: [ForgettingCheck] = [],
-                overfitting: OverfittingReport? = nil, comparisons: [Comparison] = [], predictions: [Prediction] = []) {
+                overfitting: OverfittingReport? = nil, comparisons: [Comparison] = [], seedRuns: [SeedRun] = []) {
         self.name = name; self.method = method; self.status = status; self.error = error; self.settings = settings
         self.configHash = configHash; self.trainableParameters = trainableParameters; self.baseWeightBytes = baseWeightBytes
         self.training = training; self.metrics = metrics; self.report = report; self.forgetting = forgetting
-        self.overfitting = overfitting; self.comparisons = comparisons; self.predictions = predictions
+        self.overfitting = overfitting; self.comparisons = comparisons; self.seedRuns = seedRuns
     }
+
+    /// The seed runs that finished (whose predictions and metrics exist).
+    public var completedSeedRuns: [SeedRun] { seedRuns.filter { $0.status == .ok } }
 
     enum CodingKeys: String, CodingKey {
         case name, method, status, error, settings, configHash = "config_hash"
         case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
-        case training, metrics, report, forgetting, overfitting, comparisons, predictions
+        case training, metrics, report, forgetting, overfitting, comparisons, seedRuns = "seed_runs"
+        /// Version 1 only: the one run's test predictions.
+        case predictions
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        method = try c.decode(String.self, forKey: .method)
+        status = try c.decode(Status.self, forKey: .status)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        settings = try c.decode([String: String].self, forKey: .settings)
+        configHash = try c.decode(String.self, forKey: .configHash)
+        trainableParameters = try c.decode(Int.self, forKey: .trainableParameters)
+        baseWeightBytes = try c.decode(Int.self, forKey: .baseWeightBytes)
+        training = try c.decodeIfPresent(TrainingSummary.self, forKey: .training)
+        metrics = try c.decodeIfPresent(HeadlineMetrics.self, forKey: .metrics)
+        report = try c.decodeIfPresent(ClassificationReport.self, forKey: .report)
+        forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
+        overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)
+        comparisons = try c.decode([Comparison].self, forKey: .comparisons)
+        if let runs = try c.decodeIfPresent([SeedRun].self, forKey: .seedRuns) {
+            seedRuns = runs
+        } else {
+            // Version 1: the candidate itself is its only seed run (the seed is set by RunResult).
+            let predictions = try c.decodeIfPresent([Prediction].self, forKey: .predictions) ?? []
+            seedRuns = [SeedRun(seed: 0, status: status, error: error, training: training, metrics: metrics, report: report,
+                                forgetting: forgetting, overfitting: overfitting, predictions: predictions)]
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(method, forKey: .method)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(error, forKey: .error)
+        try c.encode(settings, forKey: .settings)
+        try c.encode(configHash, forKey: .configHash)
+        try c.encode(trainableParameters, forKey: .trainableParameters)
+        try c.encode(baseWeightBytes, forKey: .baseWeightBytes)
+        try c.encodeIfPresent(training, forKey: .training)
+        try c.encodeIfPresent(metrics, forKey: .metrics)
+        try c.encodeIfPresent(report, forKey: .report)
+        try c.encode(forgetting, forKey: .forgetting)
+        try c.encodeIfPresent(overfitting, forKey: .overfitting)
+        try c.encode(comparisons, forKey: .comparisons)
+        try c.encode(seedRuns, forKey: .seedRuns)
+    }
+}
+
+/// One training run of a candidate (one seed): what version 1 recorded per candidate.
+public struct SeedRun: Codable, Equatable, Sendable {
+    /// The training seed (data order and dropout); the head and adapter initialisation use
+    /// `seed XOR FNV-1a(candidate name)`. See `ReplicateSeeds`.
+    public var seed: UInt64
+    public var status: CandidateResult.Status
+    public var error: String?
+    public var training: TrainingSummary?
+    /// This seed's metrics; their intervals cover test sampling only.
+    public var metrics: HeadlineMetrics?
+    public var report: ClassificationReport?
+    public var forgetting: [ForgettingCheck]
+    public var overfitting: OverfittingReport?
+    public var predictions: [Prediction]
+
+    public init(seed: UInt64, status: CandidateResult.Status, error: String? = nil, training: TrainingSummary? = nil,
+                metrics: HeadlineMetrics? = nil, report: ClassificationReport? = nil, forgetting: [ForgettingCheck] = [],
+                overfitting: OverfittingReport? = nil, predictions: [Prediction] = []) {
+        self.seed = seed; self.status = status; self.error = error; self.training = training; self.metrics = metrics
+        self.report = report; self.forgetting = forgetting; self.overfitting = overfitting; self.predictions = predictions
     }
 }
 
@@ -170,8 +295,12 @@ public struct ForgettingCheck: Codable, Equatable, Sendable {
     public var name: String
     /// "spearman" for similarity sets, "probe_accuracy" for a frozen probe.
     public var measure: String
+    /// With several seeds: `result.candidate` is the mean over seeds, and this is their spread.
+    public var seeds: SeedSpread?
     public var result: ForgettingReport
-    public init(name: String, measure: String, result: ForgettingReport) { self.name = name; self.measure = measure; self.result = result }
+    public init(name: String, measure: String, result: ForgettingReport, seeds: SeedSpread? = nil) {
+        self.name = name; self.measure = measure; self.result = result; self.seeds = seeds
+    }
 }
 
 /// A candidate against a reference on the same test examples.
@@ -180,12 +309,14 @@ public struct Comparison: Codable, Equatable, Sendable {
     public var against: String
     /// Name of the reference candidate.
     public var reference: String
-    public var accuracy: McNemarResult
-    /// Paired-bootstrap differences (candidate − reference) by metric name.
+    /// McNemar's exact test of accuracy: recorded only when both arms trained one seed (it pairs
+    /// two single runs; with several seeds it would ignore training variance).
+    public var accuracy: McNemarResult?
+    /// Paired-bootstrap differences (candidate − reference) of seed-means by metric name.
     public var metrics: [String: PairedDifference]
     /// Non-inferiority decisions by metric name, when the suite sets a margin.
     public var nonInferiority: [String: NonInferiorityDecision]
-    public init(against: String, reference: String, accuracy: McNemarResult, metrics: [String: PairedDifference],
+    public init(against: String, reference: String, accuracy: McNemarResult?, metrics: [String: PairedDifference],
                 nonInferiority: [String: NonInferiorityDecision]) {
         self.against = against; self.reference = reference; self.accuracy = accuracy
         self.metrics = metrics; self.nonInferiority = nonInferiority
@@ -221,6 +352,14 @@ public struct CheckResult: Codable, Equatable, Sendable {
     public var status: Status
     /// Why it failed, was skipped or errored, in words: "accuracy 0.842 < 0.85 (95% CI 0.821–0.861)".
     public var message: String?
+    /// One-sided bootstrap p-value of the check's null hypothesis (the candidate does *not* meet
+    /// it): set for checks decided on an interval (non-inferiority, `bound: ci_low|ci_high`).
+    public var pValue: Double?
+    /// With `multiple_testing: holm`: the Holm-adjusted one-sided level this check was decided at.
+    public var adjustedLevel: Double?
+    /// Things the reader should know about the decision, e.g. that the margin is below what the
+    /// run's seed count can decide (from a stored calibration).
+    public var warnings: [String]?
     public init(candidate: String, name: String, metric: String, value: Double?, threshold: Double, ciLow: Double? = nil,
                 ciHigh: Double? = nil, passed: Bool, status: Status, message: String? = nil) {
         self.candidate = candidate; self.name = name; self.metric = metric; self.value = value; self.threshold = threshold
@@ -228,5 +367,6 @@ public struct CheckResult: Codable, Equatable, Sendable {
     }
     enum CodingKeys: String, CodingKey {
         case candidate, name, metric, value, threshold, ciLow = "ci_low", ciHigh = "ci_high", passed, status, message
+        case pValue = "p_value", adjustedLevel = "adjusted_level", warnings
     }
 }

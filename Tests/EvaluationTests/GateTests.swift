@@ -36,13 +36,16 @@ final class GateTests: XCTestCase {
             EpochRecord(trainLoss: 0.3, validationLoss: 0.42, trainAccuracy: 0.9, validationAccuracy: 0.85),
             EpochRecord(trainLoss: 0.2, validationLoss: 0.47, trainAccuracy: 0.95, validationAccuracy: 0.84),
         ]
-        return CandidateResult(
-            name: name, method: method, status: .ok, settings: [:], configHash: "hash-\(name)",
-            trainableParameters: 1000, baseWeightBytes: 90_000_000,
+        let run = SeedRun(
+            seed: 7, status: .ok,
             training: TrainingSummary(history: history, bestEpoch: 1, earlyStopped: false, epochsRun: 3, steps: 300,
                                       seconds: 72.5, examplesPerSecond: 250, peakRSSBytes: 812_000_000),
             metrics: headline(accuracy: accuracy, ece: ece), forgetting: forgetting,
             overfitting: OverfittingAnalysis.analyze(history: history), predictions: predictions)
+        return CandidateResult(
+            name: name, method: method, status: .ok, settings: [:], configHash: "hash-\(name)",
+            trainableParameters: 1000, baseWeightBytes: 90_000_000, training: run.training, metrics: run.metrics,
+            forgetting: forgetting, overfitting: run.overfitting, seedRuns: [run])
     }
 
     private static func failedCandidate(_ name: String) -> CandidateResult {
@@ -250,7 +253,7 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(lora.ciHigh, expected.high)
         XCTAssertEqual(lora.threshold, 0.01)
         XCTAssertEqual(lora.message, String(format:
-            "accuracy +0.100 vs prompt candidate soft-prompt (on 400 paired examples, 95%% CI +%.3f to +%.3f; margin 0.01): non-inferior",
+            "accuracy +0.100 vs prompt candidate soft-prompt (single runs on 400 paired examples, 95%% CI +%.3f to +%.3f; margin 0.01): non-inferior",
             expected.low, expected.high))
 
         let full = results[1]
@@ -259,7 +262,7 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(full.value!, -0.1, accuracy: 1e-12)
         XCTAssertEqual(full.ciLow, worse.low)
         XCTAssertEqual(full.message, String(format:
-            "accuracy -0.100 vs prompt candidate soft-prompt (on 400 paired examples, 95%% CI %.3f to %.3f; margin 0.01): "
+            "accuracy -0.100 vs prompt candidate soft-prompt (single runs on 400 paired examples, 95%% CI %.3f to %.3f; margin 0.01): "
                 + "lower bound %.3f <= -0.010: worse by more than the margin",
             worse.low, worse.high, worse.low))
     }
@@ -318,7 +321,7 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(result.ciHigh, expected.high)
         XCTAssertEqual(result.status, .failed)
         XCTAssertTrue(result.message!.hasPrefix("accuracy -0.1"), result.message!)
-        XCTAssertTrue(result.message!.contains("vs baseline run's full (on 390 paired examples"), result.message!)
+        XCTAssertTrue(result.message!.contains("vs baseline run's full (single runs on 390 paired examples"), result.message!)
 
         // Against itself: no difference, non-inferior.
         let same = Self.run([Self.candidate("full", method: "full", predictions: fullPredictions.reversed())])
@@ -356,7 +359,7 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(missing[0].message, "the run has no prompt-tuned candidate (method prompt) to compare with")
 
         var disjoint = standardRun()
-        disjoint.candidates[1].predictions = disjoint.candidates[1].predictions.map {
+        disjoint.candidates[1].seedRuns[0].predictions = disjoint.candidates[1].seedRuns[0].predictions.map {
             Prediction(id: "other-" + $0.id, label: $0.label, predicted: $0.predicted, probabilities: $0.probabilities)
         }
         let noOverlap = evaluate([CheckSpec(metric: "accuracy", kind: .nonInferior(reference: "prompt", margin: 0.01),

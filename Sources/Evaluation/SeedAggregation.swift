@@ -1,0 +1,72 @@
+/// A candidate's headline fields from its seed runs: what results.json shows first and the gate
+/// reads. Every number is the mean over seeds; the intervals come from `TwoLevelBootstrap`.
+///
+/// - `metrics`: the six headline metrics, each the mean of the seeds' values on the full test set,
+///   with a two-level bootstrap interval and the seeds' spread;
+/// - `report`: the classification report of all seeds' predictions pooled (the confusion matrix
+///   counts every seed's predictions; with one seed it is that seed's report);
+/// - `forgetting`: per retention check, the base score and the mean candidate score, with the spread;
+/// - `training`: the first seed's history, best epoch and early stop (what the charts draw),
+///   seconds and steps summed over seeds, examples/s averaged, peak memory the largest;
+/// - `overfitting`: the first seed's analysis (the gate's `overfitting.*` read every seed's).
+public enum SeedAggregation {
+    public struct Summary {
+        public var metrics: HeadlineMetrics?
+        public var report: ClassificationReport?
+        public var forgetting: [ForgettingCheck]
+        public var training: TrainingSummary?
+        public var overfitting: OverfittingReport?
+    }
+
+    /// - Precondition: `runs` is non-empty, every run finished (status ok) with predictions on the same
+    ///   examples in the same order.
+    public static func summarize(_ runs: [SeedRun], classCount: Int, resamples: Int, level: Double, seed: UInt64) -> Summary {
+        precondition(!runs.isEmpty, "no seed runs to summarise")
+        let metrics = headlineMetrics(runs.map(\.predictions), classCount: classCount, resamples: resamples, level: level, seed: seed)
+        let pooled = runs.flatMap(\.predictions)
+        let report = pooled.isEmpty ? nil : ClassificationMetrics.compute(
+            labels: pooled.map(\.label), predicted: pooled.map(\.predicted), probabilities: pooled.map(\.probabilities),
+            classCount: classCount)
+        return Summary(metrics: metrics, report: report, forgetting: forgetting(runs), training: training(runs),
+                       overfitting: runs[0].overfitting)
+    }
+
+    /// The six headline metrics over seeds: mean, two-level bootstrap interval, spread. With one seed,
+    /// identical to `HeadlineMetrics.compute` on that seed (plus a spread of one value).
+    public static func headlineMetrics(_ seeds: [[Prediction]], classCount: Int, resamples: Int, level: Double,
+                                       seed: UInt64) -> HeadlineMetrics? {
+        guard let first = seeds.first, !first.isEmpty else { return nil }
+        let distributions = TwoLevelBootstrap.distributions(
+            seedCount: seeds.count, exampleCount: first.count, resamples: resamples, seed: seed
+        ) { s, indices in
+            HeadlineMetrics.values(of: seeds[s], at: indices, classCount: classCount)
+        }
+        let perSeed = seeds.map { HeadlineMetrics.values(of: $0, at: Array($0.indices), classCount: classCount) }
+        let values = distributions.indices.map { k in
+            var value = distributions[k].metricValue(level: level)
+            value.seeds = SeedSpread(perSeed.map { $0[k] })
+            return value
+        }
+        return HeadlineMetrics(values)
+    }
+
+    static func forgetting(_ runs: [SeedRun]) -> [ForgettingCheck] {
+        runs[0].forgetting.map { first in
+            let scores = runs.compactMap { run in run.forgetting.first { $0.name == first.name }?.result.candidate }
+            let mean = scores.reduce(0, +) / Double(scores.count)
+            return ForgettingCheck(name: first.name, measure: first.measure,
+                                   result: ForgettingReport(base: first.result.base, candidate: mean),
+                                   seeds: SeedSpread(scores))
+        }
+    }
+
+    static func training(_ runs: [SeedRun]) -> TrainingSummary? {
+        let summaries = runs.compactMap(\.training)
+        guard let first = summaries.first else { return nil }
+        return TrainingSummary(
+            history: first.history, bestEpoch: first.bestEpoch, earlyStopped: first.earlyStopped, epochsRun: first.epochsRun,
+            steps: summaries.reduce(0) { $0 + $1.steps }, seconds: summaries.reduce(0) { $0 + $1.seconds },
+            examplesPerSecond: summaries.reduce(0) { $0 + $1.examplesPerSecond } / Double(summaries.count),
+            peakRSSBytes: summaries.map(\.peakRSSBytes).max() ?? 0)
+    }
+}
