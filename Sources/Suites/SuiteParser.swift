@@ -53,9 +53,9 @@ struct SuiteParser {
     init(file: String) { context = YAMLReadContext(file: file) }
 
     static let topKeys = ["name", "description", "seed", "model", "task", "retention", "training", "candidates",
-                          "checks", "baseline", "comparison"]
+                          "checks", "baseline", "comparison", "calibration"]
     static let trainingKeys = ["epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "warmup_ratio",
-                               "max_grad_norm", "dropout", "patience"]
+                               "max_grad_norm", "dropout", "patience", "seeds"]
     static let candidateOwnKeys = ["name", "method", "freeze_embeddings", "rank", "alpha", "target_modules",
                                    "double_quantization", "num_virtual_tokens", "init", "init_text"]
     /// Module names LoRA may target (as the Adapters module accepts them).
@@ -77,15 +77,16 @@ struct SuiteParser {
         } ?? TrainingDefaults()
         let candidates = try self.candidates(try top.required("candidates", "a list of candidates"), defaults: defaults, seed: seed)
         let baseline = try top.field("baseline")?.nonEmptyString()
+        let calibration = try top.field("calibration")?.nonEmptyString()
         let comparison = try top.field("comparison").map { (f: Field) throws(SuiteError) in try self.comparison(f) }
             ?? ComparisonSettings()
         let checks = try top.field("checks").map { (f: Field) throws(SuiteError) in
-            try self.checks(f, candidates: candidates, retention: retention, hasBaseline: baseline != nil)
+            try self.checks(f, candidates: candidates, retention: retention)
         } ?? []
 
         return SuiteSpec(name: name, description: description, seed: seed, model: model, task: task,
                          retention: retention, trainingDefaults: defaults, candidates: candidates, checks: checks,
-                         baseline: baseline, comparison: comparison, lines: context.lines)
+                         baseline: baseline, calibration: calibration, comparison: comparison, lines: context.lines)
     }
 
     // MARK: model, task
@@ -227,6 +228,7 @@ struct SuiteParser {
         out.warmupRatio = try map.field("warmup_ratio")?.fraction()
         out.maxGradNorm = try map.field("max_grad_norm")?.nonNegativeNumber()
         out.patience = try map.field("patience")?.nonNegativeInt()
+        out.seeds = try map.field("seeds")?.int(1...1000, expected: "a number of training seeds from 1 to 1000")
         if let field = map.field("dropout"), case .mapping = field.node {
             let dropout = try field.mapping(allowed: ["hidden", "attention", "classifier"])
             out.hiddenDropout = try dropout.field("hidden")?.fraction()
@@ -346,22 +348,26 @@ struct SuiteParser {
     // MARK: comparison, checks
 
     func comparison(_ field: Field) throws(SuiteError) -> ComparisonSettings {
-        let map = try field.mapping(allowed: ["bootstrap_resamples", "confidence"])
+        let map = try field.mapping(allowed: ["bootstrap_resamples", "confidence", "multiple_testing"])
+        let multipleTesting = try map.field("multiple_testing").map { (f: Field) throws(SuiteError) in
+            MultipleTesting(rawValue: try f.choice(MultipleTesting.allCases.map(\.rawValue)))!
+        } ?? MultipleTesting.none
         return ComparisonSettings(
             bootstrapResamples: try map.field("bootstrap_resamples")?.int(100...1_000_000, expected: "an integer from 100 to 1000000") ?? 1000,
-            confidence: try map.field("confidence")?.number(expected: "a number between 0.5 and 1 (exclusive)") { $0 > 0.5 && $0 < 1 } ?? 0.95)
+            confidence: try map.field("confidence")?.number(expected: "a number between 0.5 and 1 (exclusive)") { $0 > 0.5 && $0 < 1 } ?? 0.95,
+            multipleTesting: multipleTesting)
     }
 
-    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, hasBaseline: Bool) throws(SuiteError) -> [CheckSpec] {
+    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec) throws(SuiteError) -> [CheckSpec] {
         let items = try field.list(expected: "a list of checks")
         var out: [CheckSpec] = []
         for item in items {
-            out.append(try check(item, candidates: candidates, retention: retention, hasBaseline: hasBaseline))
+            out.append(try check(item, candidates: candidates, retention: retention))
         }
         return out
     }
 
-    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, hasBaseline: Bool) throws(SuiteError) -> CheckSpec {
+    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec) throws(SuiteError) -> CheckSpec {
         let map = try field.mapping(allowed: ["metric", "min", "max", "non_inferior_to", "margin", "bound", "candidates"],
                                     what: "a mapping with metric and one of min, max or non_inferior_to")
         let metricField = try map.required("metric", "a metric name such as accuracy")
@@ -406,9 +412,9 @@ struct SuiteParser {
                         : "is ambiguous: candidates \(promptNames.joined(separator: ", ")) all use method prompt")
                 }
                 reference = promptNames[0]
-            } else if !hasBaseline {
-                throw referenceField.error("needs the suite's baseline: key (a stored results.json); it is not set")
             }
+            // `non_inferior_to: baseline` needs no `baseline:` key: the run's --baseline can supply it,
+            // and without any baseline (a first run on main) the check is skipped.
             let margin = try map.required("margin", "the largest tolerated loss, a non-negative number").nonNegativeNumber()
             kind = .nonInferior(reference: name, margin: margin)
         }

@@ -20,6 +20,8 @@ public struct SuiteSpec: Sendable, Equatable {
     public var checks: [CheckSpec]
     /// A stored results.json to compare against (`non_inferior_to: baseline`).
     public var baseline: String?
+    /// A calibration.json written by `evalharness calibrate` (warns about margins the seed count cannot decide).
+    public var calibration: String?
     public var comparison: ComparisonSettings
     /// The suite file's path as given to `SuiteSpec.load(path:)`.
     public var sourcePath: String
@@ -32,12 +34,13 @@ public struct SuiteSpec: Sendable, Equatable {
 
     public init(name: String, description: String? = nil, seed: UInt64 = 42, model: ModelSpec, task: TaskSpec,
                 retention: RetentionSpec = RetentionSpec(), trainingDefaults: TrainingDefaults = TrainingDefaults(),
-                candidates: [CandidateSpec], checks: [CheckSpec] = [], baseline: String? = nil,
+                candidates: [CandidateSpec], checks: [CheckSpec] = [], baseline: String? = nil, calibration: String? = nil,
                 comparison: ComparisonSettings = ComparisonSettings(), sourcePath: String = "",
                 contentSHA256: String = "", lines: [String: Int] = [:]) {
         self.name = name; self.description = description; self.seed = seed; self.model = model; self.task = task
         self.retention = retention; self.trainingDefaults = trainingDefaults; self.candidates = candidates
-        self.checks = checks; self.baseline = baseline; self.comparison = comparison; self.sourcePath = sourcePath
+        self.checks = checks; self.baseline = baseline; self.calibration = calibration; self.comparison = comparison
+        self.sourcePath = sourcePath
         self.contentSHA256 = contentSHA256; self.lines = lines
     }
 
@@ -225,13 +228,17 @@ public struct TrainingSettings: Sendable, Equatable {
     public var patience: Int
     /// The suite's seed.
     public var seed: UInt64
+    /// Independent training runs (seeds) of the candidate; its numbers are means over them. Not part
+    /// of `settings` or the config hash: each run trains the same way.
+    public var seeds: Int
 
     public init(epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 5e-4, weightDecay: Double = 0.01,
                 schedule: LearningRateScheduleName = .linear, warmupRatio: Double = 0.1, maxGradNorm: Double = 1.0,
-                dropout: DropoutSettings = DropoutSettings(), patience: Int = 2, seed: UInt64 = 42) {
+                dropout: DropoutSettings = DropoutSettings(), patience: Int = 2, seed: UInt64 = 42, seeds: Int = 1) {
         self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
         self.weightDecay = weightDecay; self.schedule = schedule; self.warmupRatio = warmupRatio
         self.maxGradNorm = maxGradNorm; self.dropout = dropout; self.patience = patience; self.seed = seed
+        self.seeds = seeds
     }
 }
 
@@ -248,15 +255,16 @@ public struct TrainingDefaults: Sendable, Equatable {
     public var attentionDropout: Double?
     public var classifierDropout: Double?
     public var patience: Int?
+    public var seeds: Int?
 
     public init(epochs: Int? = nil, batchSize: Int? = nil, learningRate: Double? = nil, weightDecay: Double? = nil,
                 schedule: LearningRateScheduleName? = nil, warmupRatio: Double? = nil, maxGradNorm: Double? = nil,
                 hiddenDropout: Double? = nil, attentionDropout: Double? = nil, classifierDropout: Double? = nil,
-                patience: Int? = nil) {
+                patience: Int? = nil, seeds: Int? = nil) {
         self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
         self.weightDecay = weightDecay; self.schedule = schedule; self.warmupRatio = warmupRatio
         self.maxGradNorm = maxGradNorm; self.hiddenDropout = hiddenDropout; self.attentionDropout = attentionDropout
-        self.classifierDropout = classifierDropout; self.patience = patience
+        self.classifierDropout = classifierDropout; self.patience = patience; self.seeds = seeds
     }
 
     /// Keys set here win over `base`.
@@ -267,7 +275,8 @@ public struct TrainingDefaults: Sendable, Equatable {
             schedule: schedule ?? base.schedule, warmupRatio: warmupRatio ?? base.warmupRatio,
             maxGradNorm: maxGradNorm ?? base.maxGradNorm, hiddenDropout: hiddenDropout ?? base.hiddenDropout,
             attentionDropout: attentionDropout ?? base.attentionDropout,
-            classifierDropout: classifierDropout ?? base.classifierDropout, patience: patience ?? base.patience)
+            classifierDropout: classifierDropout ?? base.classifierDropout, patience: patience ?? base.patience,
+            seeds: seeds ?? base.seeds)
     }
 
     /// Fills unset keys with the built-in defaults; the learning rate's default depends on the
@@ -280,7 +289,7 @@ public struct TrainingDefaults: Sendable, Equatable {
             maxGradNorm: maxGradNorm ?? 1.0,
             dropout: DropoutSettings(hidden: hiddenDropout ?? builtIn.hidden, attention: attentionDropout ?? builtIn.attention,
                                      classifier: classifierDropout ?? builtIn.classifier),
-            patience: patience ?? 2, seed: seed)
+            patience: patience ?? 2, seed: seed, seeds: seeds ?? 1)
     }
 }
 
@@ -377,8 +386,10 @@ public struct ComparisonSettings: Sendable, Equatable {
     public var bootstrapResamples: Int
     /// Confidence level of every interval (default 0.95).
     public var confidence: Double
-    public init(bootstrapResamples: Int = 1000, confidence: Double = 0.95) {
-        self.bootstrapResamples = bootstrapResamples; self.confidence = confidence
+    /// Family-wise error control over the checks decided on intervals (default none).
+    public var multipleTesting: MultipleTesting
+    public init(bootstrapResamples: Int = 1000, confidence: Double = 0.95, multipleTesting: MultipleTesting = .none) {
+        self.bootstrapResamples = bootstrapResamples; self.confidence = confidence; self.multipleTesting = multipleTesting
     }
 }
 

@@ -38,7 +38,7 @@ final class SuiteErrorTests: XCTestCase {
 
     func testUnknownKeyWithoutSuggestion() {
         XCTAssertEqual(message(Self.header + "\ncolour: red"),
-                       "suites/x.yaml:11: colour: unknown key; expected one of name, description, seed, model, task, retention, training, candidates, checks, baseline, comparison")
+                       "suites/x.yaml:11: colour: unknown key; expected one of name, description, seed, model, task, retention, training, candidates, checks, baseline, comparison, calibration")
     }
 
     func testWrongType() {
@@ -147,8 +147,9 @@ final class SuiteErrorTests: XCTestCase {
                        "suites/x.yaml:12: checks[0]: give only one of min, max or non_inferior_to (got min and max); write one check for each")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: prompt}"),
                        "suites/x.yaml:12: checks[0].margin: required field missing; expected the largest tolerated loss, a non-negative number")
-        XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: baseline, margin: 0.01}"),
-                       "suites/x.yaml:12: checks[0].non_inferior_to: needs the suite's baseline: key (a stored results.json); it is not set")
+        // A baseline check needs no `baseline:` key: `--baseline` may supply the run, and without one it is skipped.
+        XCTAssertEqual(try SuiteSpec.parse(yaml: Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: baseline, margin: 0.01}",
+                                           path: "suites/x.yaml").checks.count, 1)
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: prompt, margin: 0.01, candidates: [prompt]}"),
                        "suites/x.yaml:12: checks[0].candidates[0]: \"prompt\" is the prompt reference itself; it cannot be non-inferior to itself")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: training.seconds, max: 60, bound: ci_high}"),
