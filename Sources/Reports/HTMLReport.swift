@@ -450,13 +450,14 @@ struct HTMLReportPage {
                             + "<td class=\"num\">\(Format.pValue(paired.pValue))</td>"
                     } else {
                         row += "<td class=\"num\">—</td><td class=\"num\">—</td>"
-                            + "<td class=\"num\">\(Format.signed(comparison.accuracy.accuracyDifference))</td>"
+                            + "<td class=\"num\">\(comparison.accuracy.map { Format.signed($0.accuracyDifference) } ?? "—")</td>"
                             + "<td class=\"ci\">—</td><td class=\"num\">—</td>"
                     }
-                    if key == "accuracy" {
-                        let mcnemar = comparison.accuracy
+                    if key == "accuracy", let mcnemar = comparison.accuracy {
                         row += "<td class=\"num\">\(Format.pValue(mcnemar.pValue))"
                             + "<span class=\"sub\">\(mcnemar.candidateOnlyCorrect) vs \(mcnemar.baselineOnlyCorrect) discordant</span></td>"
+                    } else if key == "accuracy" {
+                        row += "<td class=\"num\">—<span class=\"sub\">several seeds: see the bootstrap</span></td>"
                     } else {
                         row += "<td class=\"num\">—</td>"
                     }

@@ -169,21 +169,6 @@ let headlineMetricColumns: [(key: String, title: String, higherIsBetter: Bool)] 
     ("log_loss", "Log loss", false), ("ece", "ECE", false),
 ]
 
-extension HeadlineMetrics {
-    /// The metric named as in results.json.
-    func value(named key: String) -> MetricValue? {
-        switch key {
-        case "accuracy": accuracy
-        case "precision_macro": precisionMacro
-        case "recall_macro": recallMacro
-        case "f1_macro": f1Macro
-        case "log_loss": logLoss
-        case "ece": expectedCalibrationError
-        default: nil
-        }
-    }
-}
-
 /// What went wrong in a run, for the lists at the top of the HTML report and in the Markdown
 /// summary: one entry per failed candidate run (standing for every check it made an error), then
 /// every other failed or errored check, in order.

@@ -24,12 +24,17 @@ public struct RunOptions: Sendable {
     public var candidates: [String]?
     /// Overrides the suite's seed.
     public var seed: UInt64?
+    /// Overrides every candidate's number of training seeds.
+    public var seeds: Int?
     public var threads: Int
     public var baseline: RunResult?
+    /// A stored calibration (warns about margins the seed count cannot decide).
+    public var calibration: CalibrationResult?
 
-    public init(adaptersDirectory: URL? = nil, candidates: [String]? = nil, seed: UInt64? = nil, threads: Int, baseline: RunResult? = nil) {
-        self.adaptersDirectory = adaptersDirectory; self.candidates = candidates; self.seed = seed
-        self.threads = threads; self.baseline = baseline
+    public init(adaptersDirectory: URL? = nil, candidates: [String]? = nil, seed: UInt64? = nil, seeds: Int? = nil,
+                threads: Int, baseline: RunResult? = nil, calibration: CalibrationResult? = nil) {
+        self.adaptersDirectory = adaptersDirectory; self.candidates = candidates; self.seed = seed; self.seeds = seeds
+        self.threads = threads; self.baseline = baseline; self.calibration = calibration
     }
 }
 
@@ -52,7 +57,13 @@ public final class SuiteRunner {
         let started = Date()
         Parallel.configure(threads: options.threads)
         let seed = options.seed ?? spec.seed
-        let candidates = try selectedCandidates()
+        // The command line's --seed and --seeds are recorded in each candidate's settings like the suite's own.
+        let candidates = try selectedCandidates().map { candidate in
+            var candidate = candidate
+            candidate.training.seed = seed
+            if let seeds = options.seeds { candidate.training.seeds = seeds }
+            return candidate
+        }
         try spec.validateFiles()
 
         observer?.note("loading model \(spec.model.path)")
@@ -126,13 +137,17 @@ public final class SuiteRunner {
             durationSeconds: 0, seed: seed, labels: task.labels, candidates: results, checks: [])
         run.contamination = task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) }
         run.checks = Gate.evaluate(spec.checks, result: run, baseline: options.baseline,
-                                   resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed)
+                                   resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed,
+                                   multipleTesting: comparison.multipleTesting, calibration: options.calibration)
         run.durationSeconds = Date().timeIntervalSince(started)
         return run
     }
 
     private func selectedCandidates() throws -> [CandidateSpec] {
         guard let names = options.candidates else { return spec.candidates }
+        guard !names.isEmpty else {
+            throw SuiteError(file: spec.sourcePath, field: "candidates", message: "--candidates selects no candidate")
+        }
         for name in names where spec.candidate(named: name) == nil {
             throw SuiteError(file: spec.sourcePath, field: "candidates",
                              message: "--candidates names \"\(name)\", which the suite does not define (it has \(spec.candidates.map(\.name).joined(separator: ", ")))")
@@ -144,7 +159,8 @@ public final class SuiteRunner {
         candidates.filter { $0.method == .prompt }.map { $0.numVirtualTokens ?? 20 }.max() ?? 0
     }
 
-    /// Trains and measures one candidate; failures become a failed `CandidateResult`.
+    /// Trains and measures one candidate on each of its seeds; a seed that fails makes the candidate
+    /// failed (the error names the seed), and the other seeds still run.
     private func runCandidate(_ candidate: CandidateSpec, seed: UInt64, base: EncoderParameters, pooler: ClassificationHead.Pooler,
                               config: BertConfig, tokenizer: WordPieceTokenizer, train: [TrainingExample],
                               validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
@@ -152,47 +168,81 @@ public final class SuiteRunner {
         var result = CandidateResult(name: candidate.name, method: candidate.method.rawValue, status: .ok,
                                      settings: candidate.settings, configHash: candidate.configHash,
                                      trainableParameters: 0, baseWeightBytes: base.layout.totalCount * 4)
-        do {
-            PeakMemory.reset()
-            let candidateSeed = seed ^ UInt64(truncatingIfNeeded: candidate.name.hashValueStable)
-            let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: candidateSeed)
-            let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer, seed: candidateSeed)
-            result.trainableParameters = model.trainableParameterCount
-            if let qlora = model.lora as? QLoRAAdapter {
-                result.baseWeightBytes = base.layout.totalCount * 4 - qlora.fullPrecisionBaseBytes + qlora.quantizedBaseBytes
+        let seeds = ReplicateSeeds.trainingSeeds(suiteSeed: seed, count: candidate.training.seeds)
+        for (index, trainingSeed) in seeds.enumerated() {
+            let label = seeds.count == 1 ? candidate.name : "\(candidate.name) seed \(index + 1)/\(seeds.count)"
+            var run = SeedRun(seed: trainingSeed, status: .ok)
+            do {
+                let model = try trainAndMeasure(candidate, trainingSeed: trainingSeed, label: label, base: base, pooler: pooler,
+                                                tokenizer: tokenizer, train: train, validation: validation, test: test,
+                                                testExamples: testExamples, labelCount: labelCount, retention: retention, into: &run)
+                result.trainableParameters = model.trainableParameterCount
+                if let qlora = model.lora as? QLoRAAdapter {
+                    result.baseWeightBytes = base.layout.totalCount * 4 - qlora.fullPrecisionBaseBytes + qlora.quantizedBaseBytes
+                }
+                // The first seed's adapter is the one saved: the others measure variance, not a better model.
+                if index == 0, let directory = options.adaptersDirectory {
+                    try AdapterExport.save(model, labels: spec.task.labels, baseModelDirectory: URL(fileURLWithPath: spec.model.path),
+                                           to: directory.appendingPathComponent(candidate.name))
+                }
+            } catch {
+                run.status = .failed
+                run.error = "\(error)"
+                result.status = .failed
+                let which = seeds.count == 1 ? "" : "seed \(index + 1) of \(seeds.count) (training seed \(trainingSeed)): "
+                result.error = result.error ?? which + "\(error)"
             }
-            let trainer = Trainer(model: model, settings: Self.trainerSettings(candidate.training, seed: seed))
-            let outcome = try trainer.train(train, validation: validation) { [weak observer] progress in
-                observer?.training(candidate.name, progress)
-            }
-            let history = outcome.history.map { EpochRecord(trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
-                                                            trainAccuracy: $0.trainAccuracy, validationAccuracy: $0.validationAccuracy) }
-
-            // Test predictions through the shared inference path.
-            let predictions = predict(model.classifier, test: test, examples: testExamples)
-            let labels = predictions.map(\.label), predicted = predictions.map(\.predicted), probabilities = predictions.map(\.probabilities)
-            result.predictions = predictions
-            result.metrics = HeadlineMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
-                                                     classCount: labelCount, resamples: spec.comparison.bootstrapResamples,
-                                                     level: spec.comparison.confidence, seed: seed)
-            result.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities, classCount: labelCount)
-            result.overfitting = OverfittingAnalysis.analyze(history: history)
-            if !retention.isEmpty {
-                let embedder = SentenceEmbedder(tokenizer: tokenizer, encoder: model.classifier.encoder)
-                result.forgetting = retention.forgetting(candidateScores: retention.scores(with: embedder))
-            }
-            result.training = TrainingSummary(history: history, bestEpoch: outcome.bestEpoch, earlyStopped: outcome.earlyStopped,
-                                              epochsRun: outcome.history.count, steps: outcome.steps, seconds: outcome.seconds,
-                                              examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
-            if let directory = options.adaptersDirectory {
-                try AdapterExport.save(model, labels: spec.task.labels, baseModelDirectory: URL(fileURLWithPath: spec.model.path),
-                                       to: directory.appendingPathComponent(candidate.name))
-            }
-        } catch {
-            result.status = .failed
-            result.error = "\(error)"
+            result.seedRuns.append(run)
+        }
+        let completed = result.completedSeedRuns
+        if !completed.isEmpty {
+            let summary = SeedAggregation.summarize(completed, classCount: labelCount, resamples: spec.comparison.bootstrapResamples,
+                                                    level: spec.comparison.confidence, seed: seed)
+            result.metrics = summary.metrics
+            result.report = summary.report
+            result.forgetting = summary.forgetting
+            result.training = summary.training
+            result.overfitting = summary.overfitting
         }
         return result
+    }
+
+    /// One seed of a candidate: trains it, then fills `run` with its history, test predictions,
+    /// metrics and retention scores. Returns the trained model (for export).
+    private func trainAndMeasure(_ candidate: CandidateSpec, trainingSeed: UInt64, label: String, base: EncoderParameters,
+                                 pooler: ClassificationHead.Pooler, tokenizer: WordPieceTokenizer, train: [TrainingExample],
+                                 validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
+                                 labelCount: Int, retention: RetentionMeasurement, into run: inout SeedRun) throws -> TrainableModel {
+        PeakMemory.reset()
+        let initializationSeed = ReplicateSeeds.initializationSeed(trainingSeed: trainingSeed, candidateName: candidate.name)
+        let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: initializationSeed)
+        let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer,
+                                       seed: initializationSeed)
+        let trainer = Trainer(model: model, settings: Self.trainerSettings(candidate.training, seed: trainingSeed))
+        let outcome = try trainer.train(train, validation: validation) { [weak observer] progress in
+            observer?.training(label, progress)
+        }
+        let history = outcome.history.map { EpochRecord(trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                                                        trainAccuracy: $0.trainAccuracy, validationAccuracy: $0.validationAccuracy) }
+
+        // Test predictions through the shared inference path.
+        let predictions = predict(model.classifier, test: test, examples: testExamples)
+        let labels = predictions.map(\.label), predicted = predictions.map(\.predicted), probabilities = predictions.map(\.probabilities)
+        run.predictions = predictions
+        // Bootstrapped with the run's seed, so a one-seed candidate's interval is the same whichever seed trained it.
+        run.metrics = HeadlineMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
+                                              classCount: labelCount, resamples: spec.comparison.bootstrapResamples,
+                                              level: spec.comparison.confidence, seed: options.seed ?? spec.seed)
+        run.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities, classCount: labelCount)
+        run.overfitting = OverfittingAnalysis.analyze(history: history)
+        if !retention.isEmpty {
+            let embedder = SentenceEmbedder(tokenizer: tokenizer, encoder: model.classifier.encoder)
+            run.forgetting = retention.forgetting(candidateScores: retention.scores(with: embedder))
+        }
+        run.training = TrainingSummary(history: history, bestEpoch: outcome.bestEpoch, earlyStopped: outcome.earlyStopped,
+                                       epochsRun: outcome.history.count, steps: outcome.steps, seconds: outcome.seconds,
+                                       examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
+        return model
     }
 
     private func predict(_ classifier: SequenceClassifier, test: [TrainingExample], examples: [Example]) -> [Prediction] {
@@ -259,8 +309,26 @@ public final class SuiteRunner {
     }
 }
 
+/// The seeds of a candidate's repeated training runs.
+///
+/// Run k (0-based) trains with training seed t_k — data order and dropout — where t_0 is the suite
+/// seed and t_1, t_2, … are the successive outputs of `SplitMix64(seed: suite seed)`; its head and
+/// adapter are initialised from t_k XOR FNV-1a(candidate name). So a candidate's runs depend on the
+/// suite seed and its own name only (never on which other candidates run), the first run of a suite
+/// is exactly what a one-seed run trains, and two suite seeds give disjoint seed sets.
+public enum ReplicateSeeds {
+    public static func trainingSeeds(suiteSeed: UInt64, count: Int) -> [UInt64] {
+        var generator = SplitMix64(seed: suiteSeed)
+        return (0..<count).map { $0 == 0 ? suiteSeed : generator.next() }
+    }
+
+    public static func initializationSeed(trainingSeed: UInt64, candidateName: String) -> UInt64 {
+        trainingSeed ^ UInt64(truncatingIfNeeded: candidateName.hashValueStable)
+    }
+}
+
 public enum EvalHarnessVersion {
-    public static let current = "0.1.0"
+    public static let current = "0.2.0"
 }
 
 extension String {

@@ -24,25 +24,27 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "A stored results.json to compare with (overrides the suite's baseline).") var baseline: String?
     @Option(help: "Only these candidates, comma-separated.") var candidates: String?
     @Option(help: "Override the suite's seed.") var seed: UInt64?
+    @Option(help: "Train every candidate on this many seeds (overrides the suite's seeds).") var seeds: Int?
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let seeds, !(1...1000).contains(seeds) { throw ValidationError("--seeds must be from 1 to 1000 (got \(seeds))") }
     }
 
     func run() throws {
         var verdict = Verdict.passed
         try reportingErrors {
             let spec = try SuiteSpec.load(path: suite)
-            let baselinePath = baseline ?? spec.baseline
-            let baselineRun = try baselinePath.map(loadResults)
+            let baselineRun = try loadBaseline(flag: baseline, suite: spec)
+            let calibration = try spec.calibration.map(loadCalibration)
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let printer = ProgressPrinter(quiet: quiet)
             let options = RunOptions(adaptersDirectory: directory.appendingPathComponent("adapters"),
-                                     candidates: candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } },
-                                     seed: seed, threads: threads, baseline: baselineRun)
+                                     candidates: candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } },
+                                     seed: seed, seeds: seeds, threads: threads, baseline: baselineRun, calibration: calibration)
             let runner = SuiteRunner(spec: spec, options: options, observer: printer)
             let result = try runner.run()
             try writeReports(result, baseline: baselineRun, to: directory)
@@ -76,13 +78,16 @@ struct GateCommand: ParsableCommand {
         try reportingErrors {
             let spec = try SuiteSpec.load(path: suite)
             var result = try loadResults(results)
-            let baselineRun = try (baseline ?? spec.baseline).map(loadResults)
+            let baselineRun = try loadBaseline(flag: baseline, suite: spec)
+            let calibration = try spec.calibration.map(loadCalibration)
             result.checks = Gate.evaluate(spec.checks, result: result, baseline: baselineRun,
                                           resamples: spec.comparison.bootstrapResamples,
-                                          confidence: spec.comparison.confidence, seed: result.seed)
+                                          confidence: spec.comparison.confidence, seed: result.seed,
+                                          multipleTesting: spec.comparison.multipleTesting, calibration: calibration)
             for check in result.checks {
                 let mark = check.status == .passed ? "PASS" : check.status.rawValue.uppercased()
                 print("\(mark)  \(check.candidate): \(check.name)\(check.message.map { " — \($0)" } ?? "")")
+                for warning in check.warnings ?? [] { print("      warning: \(warning)") }
             }
             if let out {
                 let directory = URL(fileURLWithPath: out)
@@ -126,19 +131,47 @@ func loadResults(_ path: String) throws -> RunResult {
         throw InputError(description: "\(path): results file not found or not readable")
     }
     do {
-        let result = try JSONDecoder().decode(RunResult.self, from: data)
-        guard result.schemaVersion == RunResult.currentSchemaVersion else {
-            throw InputError(description: "\(path): schema_version \(result.schemaVersion) is not supported (expected \(RunResult.currentSchemaVersion))")
-        }
-        return result
+        // Version 1 (one seed per candidate) is read as version 2 with one seed run.
+        return try JSONDecoder().decode(RunResult.self, from: data)
     } catch let error as InputError {
         throw error
+    } catch let DecodingError.dataCorrupted(context) where context.codingPath.last?.stringValue == "schema_version" {
+        throw InputError(description: "\(path): \(context.debugDescription)")
     } catch let DecodingError.keyNotFound(key, context) {
         throw InputError(description: "\(path): missing field \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\"")
     } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
         throw InputError(description: "\(path): field \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\": \(context.debugDescription)")
     } catch {
         throw InputError(description: "\(path): not a results.json (\(error.localizedDescription))")
+    }
+}
+
+/// The baseline run of `--baseline`, else of the suite's `baseline:` key. A baseline file that does not
+/// exist yet (a first run on main) is no baseline: the baseline checks are skipped, and a note says so.
+func loadBaseline(flag: String?, suite: SuiteSpec) throws -> RunResult? {
+    guard let path = flag ?? suite.baseline else { return nil }
+    guard FileManager.default.fileExists(atPath: path) else {
+        FileHandle.standardError.write(Data("note: baseline \(path) does not exist yet; baseline checks are skipped\n".utf8))
+        return nil
+    }
+    return try loadResults(path)
+}
+
+/// Reads a calibration.json written by `evalharness calibrate`.
+func loadCalibration(_ path: String) throws -> CalibrationResult {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw InputError(description: "\(path): calibration file not found or not readable (suite key calibration; write it with evalharness calibrate)")
+    }
+    do {
+        let calibration = try JSONDecoder().decode(CalibrationResult.self, from: data)
+        guard calibration.schemaVersion == CalibrationResult.currentSchemaVersion else {
+            throw InputError(description: "\(path): calibration schema_version \(calibration.schemaVersion) is not supported (expected \(CalibrationResult.currentSchemaVersion))")
+        }
+        return calibration
+    } catch let error as InputError {
+        throw error
+    } catch {
+        throw InputError(description: "\(path): not a calibration.json (\(error))")
     }
 }
 

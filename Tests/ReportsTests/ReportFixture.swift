@@ -110,9 +110,8 @@ struct ReportFixture {
         let labels = predictions.map(\.label), predicted = predictions.map(\.predicted)
         let probabilities = predictions.map(\.probabilities)
         let overfitting = OverfittingAnalysis.analyze(history: history)
-        return CandidateResult(
-            name: name, method: method, status: .ok, settings: settings, configHash: Self.hash(name),
-            trainableParameters: trainable, baseWeightBytes: baseBytes,
+        let run = SeedRun(
+            seed: 42, status: .ok,
             training: TrainingSummary(history: history, bestEpoch: overfitting.bestValidationLossEpoch,
                                       earlyStopped: overfitting.divergence != nil, epochsRun: history.count,
                                       steps: history.count * 150, seconds: seconds,
@@ -123,6 +122,10 @@ struct ReportFixture {
                                                   classCount: self.labels.count),
             forgetting: forgetting.map { ForgettingCheck(name: $0.0, measure: $0.1, result: ForgettingReport(base: $0.2, candidate: $0.3)) },
             overfitting: overfitting, predictions: predictions)
+        return CandidateResult(
+            name: name, method: method, status: .ok, settings: settings, configHash: Self.hash(name),
+            trainableParameters: trainable, baseWeightBytes: baseBytes, training: run.training, metrics: run.metrics,
+            report: run.report, forgetting: run.forgetting, overfitting: run.overfitting, seedRuns: [run])
     }
 
     /// A stable fake SHA-256 per name.

@@ -33,8 +33,9 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(result.candidates.map(\.name), ["full", "lora", "qlora", "prompt"])
         for candidate in result.candidates {
             XCTAssertEqual(candidate.status, .ok, "\(candidate.name): \(candidate.error ?? "")")
-            XCTAssertEqual(candidate.predictions.count, 128)
-            XCTAssertEqual(Set(candidate.predictions.map(\.id)).count, 128)
+            XCTAssertEqual(candidate.seedRuns.count, 1)
+            XCTAssertEqual(candidate.seedRuns[0].predictions.count, 128)
+            XCTAssertEqual(Set(candidate.seedRuns[0].predictions.map(\.id)).count, 128)
             let metrics = try XCTUnwrap(candidate.metrics)
             XCTAssertTrue(metrics.accuracy.low <= metrics.accuracy.value && metrics.accuracy.value <= metrics.accuracy.high)
             XCTAssertEqual(candidate.forgetting.map(\.name), ["similarity:lee", "similarity:wordsim353", "probe:wordnet"])
