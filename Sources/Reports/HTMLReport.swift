@@ -146,8 +146,9 @@ struct HTMLReportPage {
 
     private func metricCell(_ metric: MetricValue?, digits: Int = 3) -> String {
         guard let metric else { return "<td class=\"num\">—</td>" }
+        let spread = Format.seedSpread(metric, digits).map { "<span class=\"sub spread\">\(h($0))</span>" } ?? ""
         return "<td class=\"num\">\(Format.fixed(metric.value, digits))"
-            + "<span class=\"sub\">\(Format.fixed(metric.low, digits))–\(Format.fixed(metric.high, digits))</span></td>"
+            + "<span class=\"sub\">\(Format.fixed(metric.low, digits))–\(Format.fixed(metric.high, digits))</span>\(spread)</td>"
     }
 
     private func candidatesSection() -> String {
@@ -159,7 +160,8 @@ struct HTMLReportPage {
             var row = "<tr\(candidate.status == .failed ? " class=\"failed-run\"" : "")>"
             row += "\(nameCell(candidate.name, swatch: candidate))"
             row += "<span class=\"sub mono\" title=\"config hash\">\(h(String(candidate.configHash.prefix(12))))</span></td>"
-            row += "<td>\(h(candidate.method))</td>"
+            let seeds = candidate.seedRuns.count
+            row += "<td>\(h(candidate.method))\(seeds > 1 ? "<span class=\"sub\">\(seeds) seeds</span>" : "")</td>"
             if candidate.status == .failed {
                 row += "<td colspan=\"4\" class=\"message\">\(badge(.error)) run failed: \(h(candidate.error ?? "no reason given"))</td>"
             } else {
@@ -184,7 +186,7 @@ struct HTMLReportPage {
         <section id="candidates">
         <h2>Candidates</h2>
         <p class="lead">Test-set metrics with their \(level) bootstrap confidence intervals (below each value). \
-        Lower is better for log loss and ECE (expected calibration error).</p>
+        Lower is better for log loss and ECE (expected calibration error). \(h(result.intervalCoverageNote))</p>
         <div class="table-wrap"><table>
         <thead><tr><th>Candidate</th><th>Method</th><th class="num">Accuracy</th><th class="num">F1 (macro)</th>\
         <th class="num">Log loss</th><th class="num">ECE</th><th class="num">Trainable params</th>\
@@ -541,7 +543,20 @@ struct HTMLReportPage {
         <tbody>
         \(rows)</tbody></table></div>
         <p class="note">Point estimates; the paired tests against the baseline run are in the table above.</p>
+        \(reproducibilityNote(baseline))
         """
+    }
+
+    /// Why the same seeds may not give the same numbers as the baseline run: a different thread
+    /// count, BLAS kernel family, CPU or tool version changes the floating-point order of training.
+    private func reproducibilityNote(_ baseline: RunResult) -> String {
+        let differences = result.environment.reproducibilityDifferences(from: baseline.environment)
+        guard !differences.isEmpty else {
+            return "<p class=\"note\">Same threads, BLAS kernels, CPU and evalharness version as the baseline run: "
+                + "the same seeds train the same weights.</p>"
+        }
+        return "<p class=\"note warning\">⚠ Not bit-reproducible against the baseline run: \(h(differences.joined(separator: "; "))). "
+            + "The same seeds can train different weights; the seed-aware intervals absorb this noise statistically.</p>"
     }
 
     // MARK: Checks
@@ -559,7 +574,8 @@ struct HTMLReportPage {
                 : "\(Format.fixed($0.0))–\(Format.fixed($0.1))" } ?? ""
             rows += "<tr><td>\(badge(check.status))</td>\(nameCell(check.candidate))</td>"
                 + "<td>\(h(check.name))</td><td class=\"num\">\(measuredText)</td><td class=\"ci\">\(intervalText)</td>"
-                + "<td class=\"message\">\(h(check.message ?? ""))</td></tr>\n"
+                + "<td class=\"message\">\(h(check.message ?? ""))"
+                + (check.warnings ?? []).map { "<span class=\"sub warning\">⚠ \(h($0))</span>" }.joined() + "</td></tr>\n"
         }
         return section("checks", "Checks", """
         <p class="lead">\(CheckTally(result.checks).summary). For non-inferiority checks the measured value is the \

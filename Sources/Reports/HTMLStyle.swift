@@ -58,6 +58,7 @@ enum HTMLStyle {
     td.name.long { white-space: normal; overflow-wrap: anywhere; min-width: 12em; }
     tr.failed-run td { background: #fffaf0; }
     .sub { display: block; color: var(--muted); font-size: 12px; font-weight: 400; }
+    .warning, .sub.warning { color: #9a5b00; }
     .better { color: var(--pass); }
     .worse { color: var(--fail); }
 

@@ -114,6 +114,14 @@ public enum JUnitWriter {
             case .error: try outcome("error", type: "check error", message: check.message ?? "error", xml)
             case .skipped: try outcome("skipped", type: nil, message: check.message ?? "skipped", xml)
             }
+            // What the reader should know beside the outcome (e.g. a margin the seed count cannot decide).
+            let notes = (check.warnings ?? []).map { "warning: " + $0 }
+                + (check.adjustedLevel != nil && check.status == .passed ? [check.message ?? ""] : [])
+            if !notes.isEmpty {
+                try xml.start("system-out")
+                try xml.text(notes.joined(separator: "\n"))
+                try xml.end()
+            }
             try xml.end()
         }
         try xml.end()
@@ -143,8 +151,14 @@ public enum JUnitWriter {
                 properties.append((column.key, number(metric.value)))
                 properties.append((column.key + ".ci_low", number(metric.low)))
                 properties.append((column.key + ".ci_high", number(metric.high)))
+                if let spread = metric.seeds {
+                    properties.append((column.key + ".seed_sd", number(spread.sd)))
+                    properties.append((column.key + ".seed_min", number(spread.min)))
+                    properties.append((column.key + ".seed_max", number(spread.max)))
+                }
             }
         }
+        properties.append(("seeds", String(candidate.seedRuns.count)))
         if let training = candidate.training {
             properties += [
                 ("training.seconds", number(training.seconds)),

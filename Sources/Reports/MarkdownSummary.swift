@@ -31,7 +31,9 @@ public enum MarkdownSummary {
                     + "\(Format.compactCount(candidate.trainableParameters)) | |")
                 continue
             }
-            let accuracy = candidate.metrics.map { Format.withInterval($0.accuracy) } ?? "—"
+            let accuracy = candidate.metrics.map { metrics in
+                Format.withInterval(metrics.accuracy) + (Format.seedSpread(metrics.accuracy).map { "<br>" + $0 } ?? "")
+            } ?? "—"
             let f1 = candidate.metrics.map { Format.fixed($0.f1Macro.value) } ?? "—"
             let forgetting = candidate.meanForgetting.map { Format.signed($0) } ?? "—"
             let time = candidate.training.map { Format.duration($0.seconds) } ?? "—"
@@ -40,6 +42,14 @@ public enum MarkdownSummary {
         }
         if result.candidates.contains(where: { !$0.forgetting.isEmpty }) {
             lines += ["", "_forgetting: mean absolute drop over the retention checks (positive = forgot)._"]
+        }
+        lines += ["", "_\(inline(result.intervalCoverageNote))_"]
+        let warned = result.checks.filter { !($0.warnings ?? []).isEmpty }
+        if !warned.isEmpty {
+            lines += ["", "**Warnings**", ""]
+            for check in warned.prefix(listedCheckLimit) {
+                lines += (check.warnings ?? []).map { "- ⚠️ **\(inline(check.candidate))** — \(inline(check.name)): \(inline($0))" }
+            }
         }
         if let contamination = result.contamination, !contamination.isEmpty {
             lines += ["", "⚠️ contamination: \(contamination.count) validation/test example(s) repeat a training text exactly"

@@ -27,6 +27,12 @@ enum Format {
         "\(fixed(metric.value, digits)) (\(fixed(metric.low, digits))–\(fixed(metric.high, digits)))"
     }
 
+    /// "sd 0.006 · 0.835–0.855 over 5 seeds"; nil for one seed (no spread to show).
+    static func seedSpread(_ metric: MetricValue, _ digits: Int = 3) -> String? {
+        guard let spread = metric.seeds, spread.count > 1 else { return nil }
+        return "seed sd \(fixed(spread.sd, digits)) · \(fixed(spread.min, digits))–\(fixed(spread.max, digits)) over \(spread.count) seeds"
+    }
+
     /// A p-value: "< 0.001" below a thousandth, else three decimals.
     static func pValue(_ p: Double) -> String {
         p < 0.001 ? "< 0.001" : fixed(p, 3)
@@ -197,5 +203,24 @@ extension RunResult {
                                         message: check.message ?? ""))
         }
         return problems
+    }
+}
+
+extension RunResult {
+    /// The largest number of seed runs any candidate has (1 when every candidate trained once).
+    var maximumSeedCount: Int { candidates.map(\.seedRuns.count).max() ?? 1 }
+
+    /// The sentence that says what the intervals cover: training and test sampling with several
+    /// seeds, test sampling only with one.
+    var intervalCoverageNote: String {
+        let seeds = Set(candidates.filter { $0.status == .ok }.map(\.seedRuns.count))
+        if seeds.allSatisfy({ $0 <= 1 }) {
+            return "Each candidate was trained once (one seed): the intervals cover the sampling of test examples only, "
+                + "not training variance, so another seed can move a metric by more than its interval suggests. "
+                + "Set training.seeds (3–5) for intervals that include it."
+        }
+        let counts = seeds.sorted().map(String.init).joined(separator: "/")
+        return "Values are means over \(counts) training seeds; intervals are two-level bootstrap intervals "
+            + "(seeds and test examples resampled), so they include training variance."
     }
 }
