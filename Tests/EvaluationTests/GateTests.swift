@@ -99,6 +99,35 @@ final class GateTests: XCTestCase {
         Gate.evaluate(checks, result: run ?? standardRun(), baseline: baseline, resamples: 300, seed: 5)
     }
 
+    // MARK: Seeds
+
+    /// A candidate trained on two seeds is compared by its seed-mean: one seed as good as lora (80 %),
+    /// one as the prompt (70 %) → mean 75 % against the prompt's 70 %; the message names the seeds.
+    /// Per-run quantities (training, overfitting) are the means over the seed runs.
+    func testSeveralSeedsAreComparedByTheirMean() throws {
+        var run = standardRun()
+        var second = run.candidates[1].seedRuns[0]
+        second.seed = 99
+        second.predictions = promptPredictions
+        second.training?.seconds = 27.5
+        run.candidates[1].seedRuns.append(second)
+        let results = Gate.evaluate(
+            [CheckSpec(metric: "accuracy", kind: .nonInferior(reference: "prompt", margin: 0.01), candidates: ["lora"]),
+             CheckSpec(metric: "training.seconds", kind: .maximum(60), candidates: ["lora"])],
+            result: run, baseline: nil, resamples: 300, seed: 5)
+        XCTAssertEqual(try XCTUnwrap(results[0].value), 0.05, accuracy: 1e-12)
+        XCTAssertTrue(results[0].message!.contains("(means of 2 vs 1 seeds on 400 paired examples"), results[0].message!)
+        XCTAssertNotNil(results[0].pValue)
+        XCTAssertEqual(results[1].value, 50)  // (72.5 + 27.5) / 2
+        XCTAssertEqual(results[1].status, .passed)
+        XCTAssertTrue(results[1].message!.contains("seed sd 31.820, 27.500–72.500 over 2 seeds"), results[1].message!)
+
+        // The seed draws of the two arms differ: the interval is wider than with the lora seed alone,
+        // because the seeds disagree by 10 points.
+        let single = evaluate([CheckSpec(metric: "accuracy", kind: .nonInferior(reference: "prompt", margin: 0.01), candidates: ["lora"])])
+        XCTAssertGreaterThan(results[0].ciHigh! - results[0].ciLow!, single[0].ciHigh! - single[0].ciLow!)
+    }
+
     // MARK: Threshold checks
 
     func testThresholdPassAndFailWithExactMessages() {

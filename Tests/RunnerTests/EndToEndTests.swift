@@ -115,6 +115,52 @@ final class EndToEndTests: XCTestCase {
         }
     }
 
+    /// Seeds are independent training runs derived from the suite seed and the candidate's name: the
+    /// first seed of a two-seed run of lora alone is exactly the lora of the one-seed run of the whole
+    /// suite (other candidates and the seed count change nothing), the second differs, and the
+    /// headline numbers are the seeds' mean with their spread.
+    func testSeedsAreIndependentRunsAndTheFirstIsTheOneSeedRun() throws {
+        let single = try XCTUnwrap(try ciRun().candidate(named: "lora"))
+        let spec = try SuiteSpec.load(path: "suites/ci.yaml")
+        let twoSeeds = try SuiteRunner(spec: spec, options: RunOptions(candidates: ["lora"], seeds: 2, threads: 2)).run()
+        let lora = try XCTUnwrap(twoSeeds.candidate(named: "lora"))
+        XCTAssertEqual(lora.seedRuns.map(\.seed), ReplicateSeeds.trainingSeeds(suiteSeed: 7, count: 2))
+        XCTAssertEqual(lora.seedRuns[0].predictions, single.seedRuns[0].predictions)
+        XCTAssertEqual(lora.seedRuns[0].training?.history, single.seedRuns[0].training?.history)
+        XCTAssertNotEqual(lora.seedRuns[1].predictions.map(\.probabilities), lora.seedRuns[0].predictions.map(\.probabilities))
+        let accuracies = lora.seedRuns.map { $0.metrics!.accuracy.value }
+        let accuracy = try XCTUnwrap(lora.metrics?.accuracy)
+        XCTAssertEqual(accuracy.value, (accuracies[0] + accuracies[1]) / 2, accuracy: 1e-12)
+        XCTAssertEqual(accuracy.seeds?.count, 2)
+        XCTAssertEqual(accuracy.seeds?.min, accuracies.min())
+        XCTAssertEqual(lora.forgetting.first?.seeds?.count, 2)
+        XCTAssertEqual(lora.report?.exampleCount, 256, "the pooled report counts both seeds' predictions")
+    }
+
+    /// The documented baseline flow: on main's first run there is no baseline file yet, so the
+    /// baseline checks are skipped (exit 0); a pull request gated against a stored run of the same
+    /// configuration passes them; --baseline alone (no suite key) is enough.
+    func testBaselineFlowFirstRunThenPullRequest() throws {
+        let result = try ciRun()
+        let directory = try temporaryDirectory()
+        let resultsPath = directory.appendingPathComponent("results.json").path
+        try JSONEncoder().encode(result).write(to: URL(fileURLWithPath: resultsPath))
+        let suite = try String(contentsOfFile: "suites/ci.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "checks:\n", with: "checks:\n  - {metric: accuracy, non_inferior_to: baseline, margin: 0.05}\n")
+        let suitePath = directory.appendingPathComponent("with-baseline.yaml").path
+        try suite.write(toFile: suitePath, atomically: true, encoding: .utf8)
+
+        let missing = directory.appendingPathComponent("main-results.json").path
+        let first = try run(["gate", resultsPath, "--suite", suitePath, "--baseline", missing])
+        XCTAssertEqual(first.status, Gate.verdict(for: result).exitCode, first.stdout + first.stderr)
+        XCTAssertTrue(first.stdout.contains("SKIPPED  lora: accuracy non-inferior to baseline (margin 0.05) — no baseline run yet"), first.stdout)
+        XCTAssertTrue(first.stderr.contains("does not exist yet; baseline checks are skipped"), first.stderr)
+
+        let pullRequest = try run(["gate", resultsPath, "--suite", suitePath, "--baseline", resultsPath])
+        XCTAssertTrue(pullRequest.stdout.contains("PASS  lora: accuracy non-inferior to baseline (margin 0.05) — accuracy +0.000"),
+                      pullRequest.stdout)
+    }
+
     /// A candidate whose loss becomes NaN is reported as failed, with its error, in every output,
     /// and the run exits 3 — never a silent garbage result.
     func testADivergingCandidateFailsTheRunWithExitThree() throws {
