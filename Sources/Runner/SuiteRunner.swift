@@ -77,6 +77,7 @@ public final class SuiteRunner {
             return (try EncoderParameters.load(from: file, config: config), try ClassificationHead.Pooler(from: file, config: config))
         }()
         let tokenizer = try WordPieceTokenizer.load(modelDirectory: modelDirectory)
+        try validateSizes(tokenizer: tokenizer, config: config, candidates: candidates)
         let maxLength = min(spec.model.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
 
         observer?.note("loading data")
@@ -153,6 +154,24 @@ public final class SuiteRunner {
                              message: "--candidates names \"\(name)\", which the suite does not define (it has \(spec.candidates.map(\.name).joined(separator: ", ")))")
         }
         return spec.candidates.filter { names.contains($0.name) }
+    }
+
+    /// The boundary where the tokenizer, the model and the suite meet: every token id must index the
+    /// embedding table, and the virtual tokens plus [CLS] and [SEP] must fit the position table.
+    /// Checked once here so that no kernel ever sees an out-of-range index.
+    private func validateSizes(tokenizer: WordPieceTokenizer, config: BertConfig, candidates: [CandidateSpec]) throws {
+        let vocabularyFile = URL(fileURLWithPath: spec.model.path).appendingPathComponent("vocab.txt").path
+        guard tokenizer.vocabularySize <= config.vocabSize else {
+            throw SuiteError(file: vocabularyFile, field: "vocabulary",
+                             message: "has \(tokenizer.vocabularySize) tokens but the model's embedding table has \(config.vocabSize) rows (config.json vocab_size); token ids would index past it")
+        }
+        for candidate in candidates where candidate.method == .prompt {
+            let virtual = candidate.numVirtualTokens ?? 20
+            guard virtual + 2 <= config.maxPositionEmbeddings else {
+                throw SuiteError(file: spec.sourcePath, line: spec.lines["candidates"], field: "candidates.\(candidate.name).num_virtual_tokens",
+                                 message: "\(virtual) virtual tokens leave no room for [CLS] and [SEP] in the model's \(config.maxPositionEmbeddings) positions (max_position_embeddings)")
+            }
+        }
     }
 
     private func maxPromptTokens(_ candidates: [CandidateSpec]) -> Int {

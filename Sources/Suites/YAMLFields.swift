@@ -98,6 +98,11 @@ struct Field {
         guard valid else {
             throw typeError(allowDot ? "a name of letters, digits, '.', '_' or '-'" : "a name of letters, digits, '_' or '-'")
         }
+        // Names become folder and file names (adapters/<candidate>, reports/<suite>): "." and ".."
+        // would name the folder itself or its parent.
+        guard !text.allSatisfy({ $0 == "." }) else {
+            throw error("\(Field.quoted(text)) is not a usable name: names become folder names, and dots alone name a folder's self or parent")
+        }
         return text
     }
 

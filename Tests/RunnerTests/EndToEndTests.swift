@@ -161,6 +161,26 @@ final class EndToEndTests: XCTestCase {
                       pullRequest.stdout)
     }
 
+    /// A vocabulary larger than the embedding table is refused before any kernel sees a token id.
+    func testVocabularyLargerThanTheEmbeddingTableIsBadInput() throws {
+        let directory = try temporaryDirectory()
+        let model = directory.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        for name in ["config.json", "model.safetensors"] {
+            try FileManager.default.createSymbolicLink(at: model.appendingPathComponent(name),
+                                                       withDestinationURL: Self.root.appendingPathComponent("models/all-MiniLM-L6-v2/\(name)"))
+        }
+        let vocabulary = try String(contentsOfFile: "models/all-MiniLM-L6-v2/vocab.txt", encoding: .utf8)
+        try (vocabulary + (0..<5).map { "extra\($0)\n" }.joined()).write(to: model.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        let suite = try String(contentsOfFile: "suites/ci.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "path: models/all-MiniLM-L6-v2", with: "path: \(model.path)")
+        let path = directory.appendingPathComponent("big-vocab.yaml").path
+        try suite.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try run(["compare", path, "--out", directory.appendingPathComponent("out").path, "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("vocab.txt: vocabulary: has 30527 tokens but the model's embedding table has 30522 rows"), run.stderr)
+    }
+
     /// A candidate whose loss becomes NaN is reported as failed, with its error, in every output,
     /// and the run exits 3 — never a silent garbage result.
     func testADivergingCandidateFailsTheRunWithExitThree() throws {

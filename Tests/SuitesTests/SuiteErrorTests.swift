@@ -140,6 +140,14 @@ final class SuiteErrorTests: XCTestCase {
                        "suites/x.yaml:11: candidates[2].target_modules[0]: all-linear stands alone; it already names every linear layer")
     }
 
+    /// Names become folder names: "." and ".." would be the output folder itself or its parent.
+    func testDotNamesAreRejected() {
+        XCTAssertEqual(message(Self.header.replacingOccurrences(of: "name: full", with: "name: ..")),
+                       "suites/x.yaml:9: candidates[0].name: \"..\" is not a usable name: names become folder names, and dots alone name a folder's self or parent")
+        XCTAssertNotNil(message(Self.header.replacingOccurrences(of: "name: t\n", with: "name: .\n")))
+        XCTAssertNoThrow(try SuiteSpec.parse(yaml: Self.header.replacingOccurrences(of: "name: full", with: "name: full.v2"), path: "suites/x.yaml"))
+    }
+
     func testCheckShapes() {
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy}"),
                        "suites/x.yaml:12: checks[0]: expected one of min, max or non_inferior_to")
