@@ -16,6 +16,17 @@ public enum AdapterExport {
             .appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         try? fileManager.removeItem(at: staging)
         try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        do {
+            try writeFiles(model, labels: labels, baseModelDirectory: baseModelDirectory, into: staging)
+            try replace(directory, with: staging)
+        } catch {
+            try? fileManager.removeItem(at: staging)  // never leave a half-written adapter behind
+            throw error
+        }
+    }
+
+    /// Every file of the saved adapter or model, into `staging`.
+    static func writeFiles(_ model: TrainableModel, labels: [String], baseModelDirectory: URL, into staging: URL) throws {
         let head = model.classifier.head
         let C = head.hiddenSize, K = head.classCount
         let classifierWeight = Array(UnsafeBufferPointer(start: head.classifierWeight, count: K * C))
@@ -32,8 +43,8 @@ public enum AdapterExport {
             try writeSequenceClassificationConfig(base: baseModelDirectory, labels: labels, to: staging.appendingPathComponent("config.json"))
             for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] {
                 let source = baseModelDirectory.appendingPathComponent(name)
-                if fileManager.fileExists(atPath: source.path) {
-                    try fileManager.copyItem(at: source, to: staging.appendingPathComponent(name))
+                if FileManager.default.fileExists(atPath: source.path) {
+                    try FileManager.default.copyItem(at: source, to: staging.appendingPathComponent(name))
                 }
             }
         case .lora(let configuration), .qlora(let configuration, _):
@@ -75,8 +86,26 @@ public enum AdapterExport {
             }
             try writeJSON(peftConfig, to: staging.appendingPathComponent("adapter_config.json"))
         }
-        if fileManager.fileExists(atPath: directory.path) { try fileManager.removeItem(at: directory) }
-        try fileManager.moveItem(at: staging, to: directory)
+    }
+
+    /// Puts the finished `staging` folder at `directory` by renames only: an existing adapter is first
+    /// renamed aside, the new one renamed in, and only then is the old one removed — so the folder
+    /// is at every moment either the old adapter or the new one, and nothing but the old adapter is
+    /// ever deleted. If the swap fails, the old adapter is put back and the staging folder removed.
+    static func replace(_ directory: URL, with staging: URL) throws {
+        let fileManager = FileManager.default
+        let aside = directory.deletingLastPathComponent()
+            .appendingPathComponent(".\(directory.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+        let hadOld = fileManager.fileExists(atPath: directory.path)
+        do {
+            if hadOld { try fileManager.moveItem(at: directory, to: aside) }
+            try fileManager.moveItem(at: staging, to: directory)
+        } catch {
+            if hadOld, !fileManager.fileExists(atPath: directory.path) { try? fileManager.moveItem(at: aside, to: directory) }
+            try? fileManager.removeItem(at: staging)
+            throw error
+        }
+        if hadOld { try? fileManager.removeItem(at: aside) }
     }
 
     /// The base config.json turned into a BertForSequenceClassification config with the suite's labels.
