@@ -41,7 +41,7 @@ struct CalibrateCommand: ParsableCommand {
         try reportingErrors {
             let spec = try SuiteSpec.load(path: suite)
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)-calibration")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try prepareOutputFolder(directory)
             let selected = candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             var run: RunResult
             if let from {

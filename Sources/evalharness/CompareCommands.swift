@@ -40,7 +40,7 @@ struct CompareCommand: ParsableCommand {
             let baselineRun = try loadBaseline(flag: baseline, suite: spec)
             let calibration = try spec.calibration.map(loadCalibration)
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try prepareOutputFolder(directory)
             let printer = ProgressPrinter(quiet: quiet)
             let options = RunOptions(adaptersDirectory: directory.appendingPathComponent("adapters"),
                                      candidates: candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } },
@@ -91,7 +91,7 @@ struct GateCommand: ParsableCommand {
             }
             if let out {
                 let directory = URL(fileURLWithPath: out)
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try prepareOutputFolder(directory)
                 try writeReports(result, baseline: baselineRun, to: directory)
             }
             verdict = Gate.verdict(for: result)
@@ -118,7 +118,7 @@ struct ReportCommand: ParsableCommand {
         try reportingErrors {
             let result = try loadResults(results)
             let directory = URL(fileURLWithPath: out ?? URL(fileURLWithPath: results).deletingLastPathComponent().path)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try prepareOutputFolder(directory)
             try writeReports(result, baseline: try baseline.map(loadResults), to: directory, includeResults: out != nil)
             print("wrote \(directory.path)/report.html, junit.xml, summary.md")
         }
@@ -177,6 +177,16 @@ func loadCalibration(_ path: String) throws -> CalibrationResult {
 
 /// results.json, junit.xml, report.html and summary.md, each written atomically.
 func writeReports(_ result: RunResult, baseline: RunResult?, to directory: URL, includeResults: Bool = true) throws {
+    do {
+        try writeReportFiles(result, baseline: baseline, to: directory, includeResults: includeResults)
+    } catch let error as OutputError {
+        throw error
+    } catch {
+        throw OutputError(path: directory.path, reason: OutputError.reason(error))
+    }
+}
+
+private func writeReportFiles(_ result: RunResult, baseline: RunResult?, to directory: URL, includeResults: Bool) throws {
     if includeResults {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

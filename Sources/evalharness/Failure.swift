@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Adapters
+import Reports
 import Model
 import Suites
 import Tokenizer
@@ -31,6 +32,60 @@ func reportingErrors(_ body: () throws -> Void) throws {
         printError(error.description); throw Exit.badInput
     } catch let error as InputError {
         printError(error.description); throw Exit.badInput
+    } catch let error as OutputError {
+        printError(error.description); throw Exit.runFailed
+    }
+}
+
+/// An output that could not be written (not a folder, no permission, disk full): the run produced
+/// no trustworthy result, so exit 3, with the path and the system's reason.
+struct OutputError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot write \(path): \(reason)" }
+
+    /// The system's reason in words (POSIX errno text where there is one), not Foundation's domain/code text.
+    static func reason(_ error: Error) -> String {
+        if let report = error as? ReportWriteError { return report.reason }
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        switch CocoaError.Code(rawValue: nsError.code) {
+        case .fileWriteFileExists: return "a file of that name exists where a folder is needed"
+        case .fileWriteNoPermission: return "permission denied"
+        case .fileWriteOutOfSpace: return "no space left on the device"
+        case .fileWriteVolumeReadOnly: return "read-only file system"
+        default: return nsError.localizedDescription
+        }
+    }
+}
+
+/// Creates the output folder; a failure is an `OutputError` naming it.
+func prepareOutputFolder(_ directory: URL) throws {
+    // The folder, or the first of its ancestors that exists, must be a folder.
+    var ancestor = directory.standardizedFileURL
+    while true {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw OutputError(path: directory.path, reason: ancestor.path == directory.standardizedFileURL.path
+                    ? "it is a file, not a folder" : "\(ancestor.path) is a file, not a folder")
+            }
+            break
+        }
+        let parent = ancestor.deletingLastPathComponent()
+        if parent.path == ancestor.path { break }
+        ancestor = parent
+    }
+    do {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+        throw OutputError(path: directory.path, reason: OutputError.reason(error))
+    }
+    guard FileManager.default.isWritableFile(atPath: directory.path) else {
+        throw OutputError(path: directory.path, reason: "the folder is not writable")
     }
 }
 

@@ -161,6 +161,28 @@ final class EndToEndTests: XCTestCase {
                       pullRequest.stdout)
     }
 
+    /// An output folder that cannot be written is a failed run (exit 3) naming the path and the
+    /// cause, never a failed gate (1); an empty candidate selection is bad usage (exit 2).
+    func testOutputAndSelectionFailuresHaveTheirExitCodes() throws {
+        let result = try ciRun()
+        let directory = try temporaryDirectory()
+        let resultsPath = directory.appendingPathComponent("results.json").path
+        try JSONEncoder().encode(result).write(to: URL(fileURLWithPath: resultsPath))
+        let file = directory.appendingPathComponent("a-file").path
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+
+        let intoFile = try run(["report", resultsPath, "--out", file])
+        XCTAssertEqual(intoFile.status, 3, intoFile.stderr)
+        XCTAssertEqual(intoFile.stderr, "error: cannot write \(file): it is a file, not a folder\n")
+        let below = try run(["gate", resultsPath, "--suite", "suites/ci.yaml", "--out", file + "/reports"])
+        XCTAssertEqual(below.status, 3, below.stderr)
+        XCTAssertTrue(below.stderr.contains("\(file) is a file, not a folder"), below.stderr)
+
+        let none = try run(["compare", "suites/ci.yaml", "--candidates", "", "--out", directory.path, "--quiet"])
+        XCTAssertEqual(none.status, 2, none.stderr)
+        XCTAssertTrue(none.stderr.contains("--candidates selects no candidate"), none.stderr)
+    }
+
     /// A vocabulary larger than the embedding table is refused before any kernel sees a token id.
     func testVocabularyLargerThanTheEmbeddingTableIsBadInput() throws {
         let directory = try temporaryDirectory()
