@@ -23,6 +23,7 @@ extension SuiteSpec {
         guard let text = String(data: data, encoding: .utf8) else {
             throw SuiteError(file: path, line: SuitePaths.firstInvalidUTF8Line(data), message: "is not valid UTF-8")
         }
+        try YAMLLimits.check(text, file: path)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
