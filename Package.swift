@@ -60,8 +60,11 @@ let package = Package(
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     // AVX2 + FMA (as OpenBLAS's Haswell kernels here): without it, SIMD16 fused multiply-adds
-    // become one libm call per lane.
+    // become one libm call per lane. x86-64 only (the manifest is compiled for the building host):
+    // an aarch64 build keeps the compiler's default CPU, which has NEON fused multiply-adds.
+    #if arch(x86_64)
     settings.append(.unsafeFlags(["-target-cpu", "haswell"]))
+    #endif
     settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
     target.swiftSettings = settings
 }
