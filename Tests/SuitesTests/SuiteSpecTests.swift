@@ -154,6 +154,9 @@ final class SuiteSpecTests: XCTestCase {
         let sentiment = try SuiteSpec.load(path: Fixtures.repositoryRoot.appendingPathComponent("suites/sentiment.yaml").path)
         XCTAssertEqual(sentiment.task.limit, SplitLimits(train: 2000, validation: 400, test: 800))
         XCTAssertTrue(sentiment.candidates.allSatisfy { $0.training.epochs == 3 })
+        XCTAssertEqual(sentiment.candidates.map(\.training.seeds), [3, 5, 3, 3])
+        XCTAssertEqual(sentiment.calibration, "suites/sentiment.calibration.json")
+        XCTAssertTrue(sentiment.checks.contains { $0.kind == .nonInferior(reference: "baseline", margin: 0.04) })
     }
 
     /// validateFiles names the suite line of the first missing path; with every file present it passes.
