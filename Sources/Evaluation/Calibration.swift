@@ -8,16 +8,18 @@ import Foundation
 ///
 /// The model (normal approximation, both arms of N seeds on the same n test examples):
 /// - a seed's metric on the test set varies with sd σ (the sample sd of the K seeds' values);
-/// - between two identical configurations the difference of N-seed means d has sd √(2σ²/N) — the
+/// - between two identical configurations the difference d of N-seed means is N(0, 2σ²/N) — the
 ///   test examples are the same in both runs, so test sampling does not move d;
-/// - the gate's two-level bootstrap standard error of d is SE_N = √(2σ²/N + v/N): the seed part it
-///   resamples plus the example part v/N, measured by bootstrapping the examples of the difference
-///   between two disjoint halves of the K seeds and scaled to N seeds;
-/// - the check fails when the lower bound d − z·SE_N falls below −margin (z the two-sided interval's
-///   quantile). So the A/A false-fail rate is Φ((z·SE_N − margin)/sd_d), and it is ≤ f when
-///   margin ≥ z·SE_N + z_{1−f}·sd_d; a regression Δ is caught with probability ≥ π when
-///   Δ ≥ (z_{1−f} + z_π)·sd_d.
-/// Both scale as 1/√N, so a margin m needs N ≥ (margin₁ / m)² seeds.
+/// - the gate's two-level bootstrap standard error is *estimated* from the run's own seeds:
+///   SE² = (s²_A + s²_B)/N + v/N, with s²_A, s²_B each σ²·χ²(N−1)/(N−1) (the seeds' sample variance,
+///   independent of d) and v/N the test-sampling part, measured by bootstrapping the examples of the
+///   difference between two disjoint halves of the K seeds; with one seed there is no seed part;
+/// - the check fails when the lower bound d − z·SE falls below −margin (z the two-sided quantile).
+/// With X = z·SE − d, the A/A false-fail rate at a margin is P(X > margin), so the safe margin is X's
+/// (1 − f) quantile; a regression Δ fails with probability P(X > margin − Δ), so it is caught with
+/// probability π when Δ ≥ q_{1−f}(X) − q_{1−π}(X). X's quantiles are computed by simulation (20,000
+/// draws, seeded). The estimated SE is what makes few seeds expensive: with 3 seeds it is often
+/// much too small (a χ² with 2 degrees of freedom), and the margin must cover that.
 ///
 /// The estimates carry the uncertainty of K seeds (σ from 8 seeds is within about ±30 % at 90 %);
 /// the committed A/A experiment (`scripts/experiments/seed_gate.py`) checks the model on real runs.
@@ -27,8 +29,6 @@ public enum Calibration {
         level: Double = 0.95, resamples: Int = 1000, seed: UInt64
     ) -> CalibrationResult {
         let z = normalQuantile(1 - (1 - level) / 2)
-        let zFalse = normalQuantile(1 - falseFailRate)
-        let zPower = normalQuantile(power)
         var candidates: [CalibrationResult.Candidate] = []
         for candidate in run.candidates where candidate.status == .ok {
             let runs = candidate.completedSeedRuns.map(\.predictions)
@@ -51,10 +51,10 @@ public enum Calibration {
                     reference: { _, idx in (h..<2 * h).reduce(0) { $0 + Gate.exampleMetric(metric, of: runs[$1], at: idx, classCount: classCount) } / Double(h) })
                 let exampleVariance = pow(halfDifference.standardError, 2) * Double(h)
                 let rows = (1...max(runs.count, 16)).map { n -> CalibrationResult.Row in
-                    let sdDifference = (2 * sigma * sigma / Double(n)).squareRoot()
-                    let standardError = (2 * sigma * sigma / Double(n) + exampleVariance / Double(n)).squareRoot()
-                    return CalibrationResult.Row(seeds: n, margin: z * standardError + zFalse * sdDifference,
-                                                 detectableRegression: (zFalse + zPower) * sdDifference)
+                    let x = simulatedX(seeds: n, sigma: sigma, exampleVariance: exampleVariance, z: z, seed: seed &+ UInt64(n))
+                    let margin = Bootstrap.quantile(sorted: x, 1 - falseFailRate)
+                    return CalibrationResult.Row(seeds: n, margin: margin,
+                                                 detectableRegression: margin - Bootstrap.quantile(sorted: x, 1 - power))
                 }
                 entries.append(CalibrationResult.Metric(metric: metric, seedValues: values, seedSD: sigma, testSD: testSD,
                                                         exampleVariance: exampleVariance, rows: rows))
@@ -63,6 +63,31 @@ public enum Calibration {
         }
         return CalibrationResult(suite: run.suite.name, suiteSHA256: run.suite.contentSHA256, level: level,
                                  falseFailRate: falseFailRate, power: power, candidates: candidates)
+    }
+
+    /// Sorted draws of X = z·SE − d for N seeds per arm (see the type's documentation).
+    static func simulatedX(seeds n: Int, sigma: Double, exampleVariance: Double, z: Double, seed: UInt64,
+                           draws: Int = 20_000) -> [Double] {
+        var generator = SplitMix64(seed: seed)
+        func normal() -> Double {
+            let u1 = (Double(generator.next() >> 11) + 1) / 9_007_199_254_740_993
+            let u2 = Double(generator.next() >> 11) / 9_007_199_254_740_992
+            return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        }
+        func sampleVariance() -> Double {
+            guard n > 1 else { return 0 }  // one seed: the bootstrap has no seed part
+            var sum = 0.0
+            for _ in 0..<(n - 1) { let g = normal(); sum += g * g }
+            return sigma * sigma * sum / Double(n - 1)
+        }
+        var x: [Double] = []
+        x.reserveCapacity(draws)
+        for _ in 0..<draws {
+            let d = (2 * sigma * sigma / Double(n)).squareRoot() * normal()
+            let se = ((sampleVariance() + sampleVariance()) / Double(n) + exampleVariance / Double(n)).squareRoot()
+            x.append(z * se - d)
+        }
+        return x.sorted()
     }
 
     /// Φ⁻¹(p) by bisection on Φ(x) = erfc(−x/√2)/2 (to 1e-12; p in (0, 1)).
