@@ -21,7 +21,8 @@ import Foundation
 /// draws, seeded). The estimated SE is what makes few seeds expensive: with 3 seeds it is often
 /// much too small (a χ² with 2 degrees of freedom), and the margin must cover that.
 ///
-/// The estimates carry the uncertainty of K seeds (σ from 8 seeds is within about ±30 % at 90 %);
+/// The estimates carry the uncertainty of K seeds (from 8 seeds, σ's 90 % interval is 0.71–1.80 times
+/// its estimate: √(7/χ²₇) at the 95th and 5th percentiles);
 /// the committed A/A experiment (`scripts/experiments/seed_gate.py`) checks the model on real runs.
 public enum Calibration {
     public static func compute(
@@ -69,11 +70,7 @@ public enum Calibration {
     static func simulatedX(seeds n: Int, sigma: Double, exampleVariance: Double, z: Double, seed: UInt64,
                            draws: Int = 20_000) -> [Double] {
         var generator = SplitMix64(seed: seed)
-        func normal() -> Double {
-            let u1 = (Double(generator.next() >> 11) + 1) / 9_007_199_254_740_993
-            let u2 = Double(generator.next() >> 11) / 9_007_199_254_740_992
-            return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-        }
+        func normal() -> Double { generator.nextGaussian() }
         func sampleVariance() -> Double {
             guard n > 1 else { return 0 }  // one seed: the bootstrap has no seed part
             var sum = 0.0

@@ -268,7 +268,7 @@ public enum Gate {
             }
             let value = metrics.value(named: metric)!
             return .found(Measurement(value: value.value, interval: (value.low, value.high),
-                                      seeds: value.seeds.flatMap { $0.count > 1 ? $0 : nil }))
+                                      seeds: value.seeds?.ifSeveral))
         }
         if let (checkName, field) = forgettingReference(metric) {
             guard let check = candidate.forgetting.first(where: { $0.name == checkName }) else {
@@ -278,7 +278,7 @@ public enum Gate {
             }
             // With several seeds the candidate score is already their mean; the spread of the drop is
             // the spread of the score (the base score is one number).
-            let spread = check.seeds.flatMap { $0.count > 1 ? $0 : nil }
+            let spread = check.seeds?.ifSeveral
             switch field {
             case "absolute_drop": return .found(Measurement(value: check.result.absoluteDrop, interval: nil, seeds: spread))
             case "candidate": return .found(Measurement(value: check.result.candidate, interval: nil, seeds: spread))
@@ -307,7 +307,7 @@ public enum Gate {
             case "training.seconds": return .found(overSeeds(runs.map(\.seconds)))
             default:
                 let peaks = runs.map { Double($0.peakRSSBytes) }
-                return .found(Measurement(value: peaks.max()!, interval: nil, seeds: peaks.count > 1 ? SeedSpread(peaks) : nil))
+                return .found(Measurement(value: peaks.max()!, interval: nil, seeds: SeedSpread.ofSeveral(peaks)))
             }
         }
         return .unknownName
@@ -442,24 +442,23 @@ public enum Gate {
 
     /// The mean of per-seed values, with their spread when there are several.
     static func overSeeds(_ values: [Double]) -> Measurement {
-        Measurement(value: values.reduce(0, +) / Double(values.count), interval: nil,
-                    seeds: values.count > 1 ? SeedSpread(values) : nil)
+        Measurement(value: values.reduce(0, +) / Double(values.count), interval: nil, seeds: SeedSpread.ofSeveral(values))
     }
 
-    /// The two-level bootstrap distribution of a headline metric's seed-mean (the one behind the
-    /// candidate's stored interval: same seed, same resamples).
+    /// The two-level bootstrap distribution of a headline metric's seed-mean, on the same resamples
+    /// as the candidate's stored interval (same seed; the draws do not depend on which metric).
     static func headlineDistribution(_ metric: String, of candidate: CandidateResult, settings: Settings)
         -> TwoLevelBootstrap.Distribution?
     {
-        guard let index = headlineMetricNames.firstIndex(of: metric) else { return nil }
+        guard headlineMetricNames.contains(metric) else { return nil }
         let runs = candidate.completedSeedRuns.map(\.predictions)
         guard let first = runs.first, !first.isEmpty, runs.allSatisfy({ $0.count == first.count }),
               let classCount = candidate.report?.classCount,
-              runs.allSatisfy({ $0.allSatisfy { p in p.label < classCount && p.predicted < classCount && p.probabilities.count == classCount } })
+              runs.allSatisfy({ invalidPrediction(in: $0, of: candidate.name, classCount: classCount) == nil })
         else { return nil }
         return TwoLevelBootstrap.distributions(
             seedCount: runs.count, exampleCount: first.count, resamples: settings.resamples, seed: settings.seed
-        ) { s, indices in HeadlineMetrics.values(of: runs[s], at: indices, classCount: classCount) }[index]
+        ) { s, indices in [exampleMetric(metric, of: runs[s], at: indices, classCount: classCount)] }[0]
     }
 
     struct Problem: Error {

@@ -47,13 +47,17 @@ public struct HeadlineMetrics: Codable, Equatable, Sendable {
 
     /// The six metrics of the predictions at `indices` (with repetitions), in `Gate.headlineMetricNames` order.
     static func values(of predictions: [Prediction], at indices: [Int], classCount: Int) -> [Double] {
-        let report = ClassificationMetrics.compute(
+        values(of: ClassificationMetrics.compute(
             labels: indices.map { predictions[$0].label },
             predicted: indices.map { predictions[$0].predicted },
             probabilities: indices.map { predictions[$0].probabilities },
-            classCount: classCount)
-        return [report.accuracy, report.macro.precision, report.macro.recall, report.macro.f1,
-                report.logLoss, report.expectedCalibrationError]
+            classCount: classCount))
+    }
+
+    /// The six metrics of a report, in `Gate.headlineMetricNames` order.
+    static func values(of report: ClassificationReport) -> [Double] {
+        [report.accuracy, report.macro.precision, report.macro.recall, report.macro.f1,
+         report.logLoss, report.expectedCalibrationError]
     }
 
     /// The headline metrics of one candidate; the arguments are those of
@@ -65,15 +69,11 @@ public struct HeadlineMetrics: Codable, Equatable, Sendable {
         let values = Bootstrap.confidenceIntervals(
             count: labels.count, resamples: resamples, level: level, seed: seed
         ) { indices in
-            let report = ClassificationMetrics.compute(
+            Self.values(of: ClassificationMetrics.compute(
                 labels: indices.map { labels[$0] },
                 predicted: indices.map { predicted[$0] },
                 probabilities: indices.map { probabilities[$0] },
-                classCount: classCount)
-            return [
-                report.accuracy, report.macro.precision, report.macro.recall, report.macro.f1,
-                report.logLoss, report.expectedCalibrationError,
-            ]
+                classCount: classCount))
         }
         return HeadlineMetrics(values)
     }

@@ -32,15 +32,13 @@ public enum PairedBootstrap {
             differences.append(candidate(indices) - baseline(indices))
         }
         let (low, high) = Bootstrap.percentileInterval(differences, level: level)
-        let atMostZero = differences.count(where: { $0 <= 0 })
-        let atLeastZero = differences.count(where: { $0 >= 0 })
         return PairedDifference(
             candidate: candidateValue,
             baseline: baselineValue,
             difference: candidateValue - baselineValue,
             low: low,
             high: high,
-            pValue: min(1, 2 * Double(min(atMostZero, atLeastZero)) / Double(resamples)),
+            pValue: PairedDifference.twoSidedPValue(differences),
             level: level,
             resamples: resamples)
     }
@@ -80,11 +78,15 @@ public struct PairedDifference: Codable, Equatable, Sendable {
     init(_ distribution: TwoLevelBootstrap.Distribution, candidate: Double, baseline: Double, level: Double,
          candidateSeeds: Int, baselineSeeds: Int) {
         let (low, high) = distribution.interval(level: level)
-        let d = distribution.replicates
-        let atMostZero = d.count(where: { $0 <= 0 }), atLeastZero = d.count(where: { $0 >= 0 })
         self.init(candidate: candidate, baseline: baseline, difference: distribution.point, low: low, high: high,
-                  pValue: min(1, 2 * Double(min(atMostZero, atLeastZero)) / Double(d.count)), level: level,
-                  resamples: d.count, candidateSeeds: candidateSeeds, baselineSeeds: baselineSeeds)
+                  pValue: Self.twoSidedPValue(distribution.replicates), level: level,
+                  resamples: distribution.replicates.count, candidateSeeds: candidateSeeds, baselineSeeds: baselineSeeds)
+    }
+
+    /// min(1, 2 · min(#{d ≤ 0}, #{d ≥ 0}) / R): see `PairedBootstrap`.
+    static func twoSidedPValue(_ replicates: [Double]) -> Double {
+        let atMostZero = replicates.count(where: { $0 <= 0 }), atLeastZero = replicates.count(where: { $0 >= 0 })
+        return min(1, 2 * Double(min(atMostZero, atLeastZero)) / Double(replicates.count))
     }
 
     enum CodingKeys: String, CodingKey {

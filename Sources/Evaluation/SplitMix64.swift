@@ -1,3 +1,5 @@
+import Foundation
+
 /// Sebastiano Vigna's SplitMix64 generator: the seeded source of every random draw in this module.
 ///
 /// Each call adds the golden-ratio increment `0x9E3779B97F4A7C15` to a 64-bit state and returns
@@ -20,6 +22,14 @@ public struct SplitMix64: Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// A standard normal draw by Box–Muller from two outputs (53-bit uniforms, the first in (0, 1)
+    /// so its logarithm is finite); the same on every platform, as the integer stream is.
+    public mutating func nextGaussian() -> Double {
+        let u1 = (Double(next() >> 11) + 1) / 9_007_199_254_740_993
+        let u2 = Double(next() >> 11) / 9_007_199_254_740_992
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
     /// A uniform integer in `0..<bound` by Lemire's multiply-shift method: the high 64 bits of

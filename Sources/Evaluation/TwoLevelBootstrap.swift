@@ -162,6 +162,12 @@ public struct SeedSpread: Codable, Equatable, Sendable {
         max = values.max()!
     }
 
+    /// Itself when it spans several seeds; nil for one (nothing varied, nothing to show).
+    public var ifSeveral: SeedSpread? { count > 1 ? self : nil }
+
+    /// The spread of `values` when there are several; nil for one.
+    public static func ofSeveral(_ values: [Double]) -> SeedSpread? { values.count > 1 ? SeedSpread(values) : nil }
+
     /// Sample standard deviation (n − 1); 0 for fewer than two values.
     public static func standardDeviation(_ values: [Double]) -> Double {
         guard values.count > 1 else { return 0 }

@@ -29,7 +29,7 @@ enum Format {
 
     /// "sd 0.006 · 0.835–0.855 over 5 seeds"; nil for one seed (no spread to show).
     static func seedSpread(_ metric: MetricValue, _ digits: Int = 3) -> String? {
-        guard let spread = metric.seeds, spread.count > 1 else { return nil }
+        guard let spread = metric.seeds?.ifSeveral else { return nil }
         return "seed sd \(fixed(spread.sd, digits)) · \(fixed(spread.min, digits))–\(fixed(spread.max, digits)) over \(spread.count) seeds"
     }
 

@@ -101,7 +101,7 @@ public final class SuiteRunner {
         var results: [CandidateResult] = []
         for (index, candidate) in candidates.enumerated() {
             observer?.candidateStarted(candidate.name, method: candidate.method.rawValue, index: index, count: candidates.count)
-            let result = runCandidate(candidate, seed: seed, base: base, pooler: pooler, config: config, tokenizer: tokenizer,
+            let result = runCandidate(candidate, base: base, pooler: pooler, config: config, tokenizer: tokenizer,
                                       train: train, validation: validation, test: test, testExamples: task.test,
                                       labelCount: task.labels.count, retention: retention)
             observer?.candidateFinished(candidate.name, status: result.status, seconds: result.training?.seconds ?? 0,
@@ -180,13 +180,15 @@ public final class SuiteRunner {
 
     /// Trains and measures one candidate on each of its seeds; a seed that fails makes the candidate
     /// failed (the error names the seed), and the other seeds still run.
-    private func runCandidate(_ candidate: CandidateSpec, seed: UInt64, base: EncoderParameters, pooler: ClassificationHead.Pooler,
+    private func runCandidate(_ candidate: CandidateSpec, base: EncoderParameters, pooler: ClassificationHead.Pooler,
                               config: BertConfig, tokenizer: WordPieceTokenizer, train: [TrainingExample],
                               validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
                               labelCount: Int, retention: RetentionMeasurement) -> CandidateResult {
         var result = CandidateResult(name: candidate.name, method: candidate.method.rawValue, status: .ok,
                                      settings: candidate.settings, configHash: candidate.configHash,
                                      trainableParameters: 0, baseWeightBytes: base.layout.totalCount * 4)
+        // The run's seed (suite or --seed), set on every candidate by `run()`.
+        let seed = candidate.training.seed
         let seeds = ReplicateSeeds.trainingSeeds(suiteSeed: seed, count: candidate.training.seeds)
         for (index, trainingSeed) in seeds.enumerated() {
             let label = seeds.count == 1 ? candidate.name : "\(candidate.name) seed \(index + 1)/\(seeds.count)"
@@ -248,10 +250,10 @@ public final class SuiteRunner {
         let predictions = predict(model.classifier, test: test, examples: testExamples)
         let labels = predictions.map(\.label), predicted = predictions.map(\.predicted), probabilities = predictions.map(\.probabilities)
         run.predictions = predictions
-        // Bootstrapped with the run's seed, so a one-seed candidate's interval is the same whichever seed trained it.
+        // Bootstrapped with the run's seed, as the candidate's seed-mean is: with one seed the two are equal.
         run.metrics = HeadlineMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
                                               classCount: labelCount, resamples: spec.comparison.bootstrapResamples,
-                                              level: spec.comparison.confidence, seed: options.seed ?? spec.seed)
+                                              level: spec.comparison.confidence, seed: candidate.training.seed)
         run.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities, classCount: labelCount)
         run.overfitting = OverfittingAnalysis.analyze(history: history)
         if !retention.isEmpty {

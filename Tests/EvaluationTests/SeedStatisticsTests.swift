@@ -6,28 +6,18 @@ import XCTest
 /// agreement with the one-level bootstrap for one seed, Holm's procedure on a hand-computed case,
 /// the calibration's arithmetic, and reading version-1 results.
 final class SeedStatisticsTests: XCTestCase {
-    /// Standard normal draws (Box–Muller) from SplitMix64, so the simulation is the same everywhere.
-    struct Normal {
-        var generator: SplitMix64
-        mutating func next() -> Double {
-            let u1 = (Double(generator.next() >> 11) + 1) / 9_007_199_254_740_993
-            let u2 = Double(generator.next() >> 11) / 9_007_199_254_740_992
-            return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-        }
-    }
-
     /// A crossed seed × example simulation: score(s, i) = a_s + b_i + e_si with a_s ~ N(0, σa²) the
     /// training-seed effect, b_i ~ N(0, σb²) the example's difficulty and e_si ~ N(0, σe²) their
     /// interaction. The true mean over seeds and examples is 0. Returns the fraction of intervals
     /// (level 0.95) that contain it.
     func coverage(seeds: Int, examples: Int, seedSD: Double, exampleSD: Double, interactionSD: Double,
                   runs: Int, resamples: Int) -> Double {
-        var normal = Normal(generator: SplitMix64(seed: 20_261_129))
+        var normal = SplitMix64(seed: 20_261_129)
         var covered = 0
         for run in 0..<runs {
-            let a = (0..<seeds).map { _ in seedSD * normal.next() }
-            let b = (0..<examples).map { _ in exampleSD * normal.next() }
-            let scores = a.map { a in b.map { a + $0 + interactionSD * normal.next() } }
+            let a = (0..<seeds).map { _ in seedSD * normal.nextGaussian() }
+            let b = (0..<examples).map { _ in exampleSD * normal.nextGaussian() }
+            let scores = a.map { a in b.map { a + $0 + interactionSD * normal.nextGaussian() } }
             let distribution = TwoLevelBootstrap.distributions(
                 seedCount: seeds, exampleCount: examples, resamples: resamples, seed: UInt64(run)
             ) { s, indices in [indices.reduce(0) { $0 + scores[s][$1] } / Double(indices.count)] }[0]

@@ -149,16 +149,14 @@ final class SuiteErrorTests: XCTestCase {
     }
 
     /// An alias bomb in key position is refused before the YAML library expands it (it would take
-    /// minutes); aliases as values still work.
+    /// minutes: were it reached, this test would hang rather than fail); aliases as values still work.
     func testAliasKeysAreRefusedQuickly() {
         var bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
         for level in 1...8 { bomb += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
-        let started = Date()
         XCTAssertEqual(message(bomb + "? *a8\n: boom\n"),
                        "suites/x.yaml:10: a YAML alias (*name) is used as a mapping key; suites do not allow alias keys (they can expand without bound)")
         XCTAssertEqual(message(bomb + "*a8 : boom\n"),
                        "suites/x.yaml:10: a YAML alias (*name) is used as a mapping key; suites do not allow alias keys (they can expand without bound)")
-        XCTAssertLessThan(Date().timeIntervalSince(started), 1)
         let many = (0..<1_001).map { "k\($0): *a" }.joined(separator: "\n")
         XCTAssertEqual(message("a: &a 1\n" + many), "suites/x.yaml:1002: uses more than 1000 YAML aliases (*name); write the values out or use fewer")
         // Values that merely contain '*' or quote it are not aliases; an alias as a value is fine.

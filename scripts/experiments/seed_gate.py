@@ -59,12 +59,12 @@ def pool_seeds(pool, group, candidate):
     return dict(sorted(out.items()))
 
 
-def compose(units_by_candidate, name_map=None):
+def compose(units_by_candidate):
     """A schema-2 results.json from {candidate: [(run, seed_run), …]}."""
     template = next(iter(units_by_candidate.values()))[0][0]
     candidates = []
     for name, units in units_by_candidate.items():
-        source = next(c for c in units[0][0]["candidates"] if c["name"] == (name_map or {}).get(name, name))
+        source = next(c for c in units[0][0]["candidates"] if c["name"] == name)
         candidates.append({
             "name": name, "method": source["method"], "status": "ok", "settings": source["settings"],
             "config_hash": source["config_hash"], "trainable_parameters": source["trainable_parameters"],
