@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Kernels"]),
         .testTarget(name: "SuitesTests", dependencies: ["Suites", "Evaluation"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "CLibXML2"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Suites", "Evaluation", "Reports"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Suites", "Evaluation", "Reports", "Model"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels", "TestSupport"]),
     ]
 )

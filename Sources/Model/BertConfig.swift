@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// The part of a Hugging Face BERT `config.json` that the encoder needs, under the file's key names.
 ///
@@ -103,9 +104,9 @@ public struct BertConfig: Codable, Equatable, Sendable {
         func invalid(_ detail: String) -> ModelInputError { ModelInputError(file: file, detail: detail) }
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try InputFile.contents(of: url)
         } catch {
-            throw invalid("cannot read the file (\(error.localizedDescription))")
+            throw invalid("cannot read the file: \(error.reason)")
         }
         let config: BertConfig
         do {
@@ -131,8 +132,11 @@ public struct BertConfig: Codable, Equatable, Sendable {
         let sizes = [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("num_hidden_layers", numHiddenLayers),
                      ("num_attention_heads", numAttentionHeads), ("intermediate_size", intermediateSize),
                      ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize)]
-        for (name, value) in sizes where value <= 0 {
-            throw invalid("\(name) must be positive, got \(value)")
+        for (name, value) in sizes where value <= 0 || value > Int(Int32.max) {
+            throw invalid("\(name) must be from 1 to \(Int32.max) (matrix dimensions are 32-bit), got \(value)")
+        }
+        guard EncoderParameterLayout.checkedCount(config: self).value != nil else {
+            throw invalid("the sizes describe more parameters than a 64-bit count holds (hidden_size \(hiddenSize), num_hidden_layers \(numHiddenLayers), intermediate_size \(intermediateSize), vocab_size \(vocabSize), max_position_embeddings \(maxPositionEmbeddings))")
         }
         guard hiddenSize % numAttentionHeads == 0 else {
             throw invalid("hidden_size \(hiddenSize) is not divisible by num_attention_heads \(numAttentionHeads)")

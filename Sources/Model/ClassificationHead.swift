@@ -63,8 +63,8 @@ public final class ClassificationHead: @unchecked Sendable {
         public let bias: [Float]    // (C)
         public init(from file: SafeTensorsFile, config: BertConfig) throws {
             let C = config.hiddenSize
-            weight = try file.floats("pooler.dense.weight", shape: [C, C])
-            bias = try file.floats("pooler.dense.bias", shape: [C])
+            weight = try file.finiteFloats("pooler.dense.weight", shape: [C, C])
+            bias = try file.finiteFloats("pooler.dense.bias", shape: [C])
         }
     }
 

@@ -71,29 +71,31 @@ public final class EncoderActivations: @unchecked Sendable {
 
     deinit { idArena.deallocate() }
 
-    /// Floats one batch of this shape needs.
-    public static func floatCount(config: BertConfig, batch B: Int, tokens T: Int, keepAllLayers: Bool, dropout: Bool) -> Int {
+    /// Floats one batch of this shape needs; nil (overflow) is refused at the input boundary
+    /// (`MemoryBudget.encoderBytes`) before any batch is prepared.
+    public static func checkedFloatCount(config: BertConfig, batch B: Int, tokens T: Int, keepAllLayers: Bool, dropout: Bool) -> CheckedCount {
         let C = config.hiddenSize, NH = config.numAttentionHeads, FF = config.intermediateSize
-        let BT = B * T
-        let perLayer = BT * 3 * C + B * NH * T * T + 5 * BT * C + BT * FF + 4 * BT
+        let BT = CheckedCount.product(B, T), TT = CheckedCount.product(T, T)
+        let perLayer = BT * 3 * C + CheckedCount.product(B, NH) * TT + BT * 5 * C + BT * FF + BT * 4
         let slots = keepAllLayers ? config.numHiddenLayers : 1
-        return 2 * BT * C + 2 * BT + Parallel.threadCount * 2 * T * T + BT * FF + slots * perLayer
+        return BT * 2 * C + BT * 2 + TT * 2 * Parallel.threadCount + BT * FF + perLayer * slots
     }
 
     /// Dropout-mask bytes one batch of this shape needs (training with dropout only).
-    static func maskCount(config: BertConfig, batch B: Int, tokens T: Int, slots: Int) -> Int {
-        let BT = B * T, C = config.hiddenSize
-        return BT * C + slots * (B * config.numAttentionHeads * T * T + 2 * BT * C)
+    static func checkedMaskCount(config: BertConfig, batch B: Int, tokens T: Int, slots: Int) -> CheckedCount {
+        let BT = CheckedCount.product(B, T), C = config.hiddenSize
+        return BT * C + (CheckedCount.product(B, config.numAttentionHeads, T, T) + BT * 2 * C) * slots
     }
 
     /// Points every tensor at its place for a (B, P + T) batch, growing the arena if needed, and
     /// copies the batch's ids (shifted right by P) and lengths (+ P) in.
     public func prepare(for batch: TokenBatch, promptLength P: Int, keepAllLayers: Bool, dropout: Bool) {
         let B = batch.batchSize, T = batch.tokens + P
-        let needed = Self.floatCount(config: config, batch: B, tokens: T, keepAllLayers: keepAllLayers, dropout: dropout)
+        guard let needed = Self.checkedFloatCount(config: config, batch: B, tokens: T, keepAllLayers: keepAllLayers, dropout: dropout).value,
+              let masks = Self.checkedMaskCount(config: config, batch: B, tokens: T, slots: keepAllLayers ? config.numHiddenLayers : 1).value
+        else { preconditionFailure("batch (\(B), \(T)) overflows: sizes are checked by MemoryBudget at the input boundary") }
         if needed > arena.count { arena = FloatBuffer(count: needed, zeroed: false) }
-        let slotCount = keepAllLayers ? config.numHiddenLayers : 1
-        let masksNeeded = dropout ? Self.maskCount(config: config, batch: B, tokens: T, slots: slotCount) : 0
+        let masksNeeded = dropout ? masks : 0
         if masksNeeded > maskArena.count { maskArena = MaskBuffer(count: masksNeeded) }
         if B * T + B > idCapacity {
             idArena.deallocate()

@@ -1,3 +1,5 @@
+import Kernels
+
 /// The encoder's parameters as one flat block of floats, carved up by a table (as llm.c's
 /// `ParameterTensors`): gradients and optimizer state use the same layout, so zeroing all
 /// gradients is one memset and AdamW is one loop.
@@ -39,19 +41,31 @@ public struct EncoderParameterLayout: Sendable, Equatable {
     /// Total number of floats.
     public let totalCount: Int
 
+    /// Requires a config whose parameter count fits in an `Int` (`BertConfig.validate` checks it).
     public init(config: BertConfig) {
         self.config = config
         var offsets: [Int] = [], counts: [Int] = []
-        var next = 0
+        var next = CheckedCount(0)
         for tensor in Tensor.allCases {
-            let count = Self.shape(of: tensor, config: config).reduce(1, *)
-            offsets.append(next)
-            counts.append(count)
-            next += count * (tensor.isPerLayer ? config.numHiddenLayers : 1)
+            let count = CheckedCount.product(Self.shape(of: tensor, config: config))
+            guard let begin = next.value, let elements = count.value else { break }
+            offsets.append(begin)
+            counts.append(elements)
+            next = next + count * (tensor.isPerLayer ? config.numHiddenLayers : 1)
+        }
+        guard let total = next.value, offsets.count == Tensor.allCases.count else {
+            preconditionFailure("the parameter count of \(config) overflows: BertConfig.validate refuses such configs")
         }
         self.offsets = offsets
         self.counts = counts
-        self.totalCount = next
+        self.totalCount = total
+    }
+
+    /// The number of parameters a config describes, with overflow checks (nil when it overflows).
+    public static func checkedCount(config: BertConfig) -> CheckedCount {
+        Tensor.allCases.reduce(CheckedCount(0)) { total, tensor in
+            total + CheckedCount.product(shape(of: tensor, config: config)) * (tensor.isPerLayer ? config.numHiddenLayers : 1)
+        }
     }
 
     /// Shape of one tensor (one layer's slice for per-layer tensors).

@@ -1,42 +1,74 @@
 import Foundation
 import Kernels
 
-extension EncoderParameters {
-    /// Loads BERT weights named as Hugging Face writes them (with or without a `bert.` prefix),
-    /// fusing query/key/value into one weight. Every tensor must be present with its exact shape.
-    public static func load(from file: SafeTensorsFile, config: BertConfig) throws -> EncoderParameters {
-        let parameters = EncoderParameters(layout: EncoderParameterLayout(config: config))
-        let C = config.hiddenSize, FF = config.intermediateSize
+/// One tensor as Hugging Face names it, and where it lives in the flat parameter block. Query, key
+/// and value are three tensors in the checkpoint and three slices of the fused `qkvWeight` here.
+struct HuggingFaceTensor {
+    let name: String
+    let shape: [Int]
+    /// Offset of the tensor's first element in `EncoderParameters.storage`.
+    let offset: Int
+    var count: Int { shape.reduce(1, *) }
+}
 
-        func copy(_ name: String, shape: [Int], into destination: UnsafeMutablePointer<Float>) throws {
-            let values = try file.floats(name, shape: shape)
-            values.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: values.count) }
+extension EncoderParameterLayout {
+    /// Every tensor of the encoder in Hugging Face's names, shapes and order: the one table both
+    /// loading and saving a fully fine-tuned model read.
+    var huggingFaceTensors: [HuggingFaceTensor] {
+        let C = config.hiddenSize
+        func tensor(_ name: String, _ kind: Tensor, layer: Int = 0, plus extra: Int = 0, shape: [Int]? = nil) -> HuggingFaceTensor {
+            HuggingFaceTensor(name: name, shape: shape ?? self.shape(of: kind), offset: offset(of: kind, layer: layer) + extra)
         }
-
-        try copy("embeddings.word_embeddings.weight", shape: [config.vocabSize, C], into: parameters.pointer(.wordEmbeddings))
-        try copy("embeddings.position_embeddings.weight", shape: [config.maxPositionEmbeddings, C], into: parameters.pointer(.positionEmbeddings))
-        try copy("embeddings.token_type_embeddings.weight", shape: [config.typeVocabSize, C], into: parameters.pointer(.tokenTypeEmbeddings))
-        try copy("embeddings.LayerNorm.weight", shape: [C], into: parameters.pointer(.embeddingNormWeight))
-        try copy("embeddings.LayerNorm.bias", shape: [C], into: parameters.pointer(.embeddingNormBias))
-
+        var table = [
+            tensor("embeddings.word_embeddings.weight", .wordEmbeddings),
+            tensor("embeddings.position_embeddings.weight", .positionEmbeddings),
+            tensor("embeddings.token_type_embeddings.weight", .tokenTypeEmbeddings),
+            tensor("embeddings.LayerNorm.weight", .embeddingNormWeight),
+            tensor("embeddings.LayerNorm.bias", .embeddingNormBias),
+        ]
         for l in 0..<config.numHiddenLayers {
             let prefix = "encoder.layer.\(l)."
             for (index, part) in ["query", "key", "value"].enumerated() {
-                try copy(prefix + "attention.self.\(part).weight", shape: [C, C],
-                         into: parameters.pointer(.qkvWeight, layer: l) + index * C * C)
-                try copy(prefix + "attention.self.\(part).bias", shape: [C],
-                         into: parameters.pointer(.qkvBias, layer: l) + index * C)
+                table.append(tensor(prefix + "attention.self.\(part).weight", .qkvWeight, layer: l, plus: index * C * C, shape: [C, C]))
+                table.append(tensor(prefix + "attention.self.\(part).bias", .qkvBias, layer: l, plus: index * C, shape: [C]))
             }
-            try copy(prefix + "attention.output.dense.weight", shape: [C, C], into: parameters.pointer(.attentionOutputWeight, layer: l))
-            try copy(prefix + "attention.output.dense.bias", shape: [C], into: parameters.pointer(.attentionOutputBias, layer: l))
-            try copy(prefix + "attention.output.LayerNorm.weight", shape: [C], into: parameters.pointer(.attentionNormWeight, layer: l))
-            try copy(prefix + "attention.output.LayerNorm.bias", shape: [C], into: parameters.pointer(.attentionNormBias, layer: l))
-            try copy(prefix + "intermediate.dense.weight", shape: [FF, C], into: parameters.pointer(.intermediateWeight, layer: l))
-            try copy(prefix + "intermediate.dense.bias", shape: [FF], into: parameters.pointer(.intermediateBias, layer: l))
-            try copy(prefix + "output.dense.weight", shape: [C, FF], into: parameters.pointer(.outputWeight, layer: l))
-            try copy(prefix + "output.dense.bias", shape: [C], into: parameters.pointer(.outputBias, layer: l))
-            try copy(prefix + "output.LayerNorm.weight", shape: [C], into: parameters.pointer(.outputNormWeight, layer: l))
-            try copy(prefix + "output.LayerNorm.bias", shape: [C], into: parameters.pointer(.outputNormBias, layer: l))
+            table += [
+                tensor(prefix + "attention.output.dense.weight", .attentionOutputWeight, layer: l),
+                tensor(prefix + "attention.output.dense.bias", .attentionOutputBias, layer: l),
+                tensor(prefix + "attention.output.LayerNorm.weight", .attentionNormWeight, layer: l),
+                tensor(prefix + "attention.output.LayerNorm.bias", .attentionNormBias, layer: l),
+                tensor(prefix + "intermediate.dense.weight", .intermediateWeight, layer: l),
+                tensor(prefix + "intermediate.dense.bias", .intermediateBias, layer: l),
+                tensor(prefix + "output.dense.weight", .outputWeight, layer: l),
+                tensor(prefix + "output.dense.bias", .outputBias, layer: l),
+                tensor(prefix + "output.LayerNorm.weight", .outputNormWeight, layer: l),
+                tensor(prefix + "output.LayerNorm.bias", .outputNormBias, layer: l),
+            ]
+        }
+        return table
+    }
+}
+
+extension EncoderParameters {
+    /// Loads BERT weights named as Hugging Face writes them (with or without a `bert.` prefix),
+    /// fusing query/key/value into one weight. Every tensor must be present with its exact shape,
+    /// and every value finite.
+    ///
+    /// Nothing is allocated before the config has been checked against the machine (a billion
+    /// layers needs petabytes: refused with the number) and against the file's header (every
+    /// tensor present with its shape: a config that disagrees with the weights is an error naming
+    /// the first missing or misshapen tensor).
+    public static func load(from file: SafeTensorsFile, config: BertConfig,
+                            budget: MemoryBudget = MemoryBudget()) throws -> EncoderParameters {
+        let layout = EncoderParameterLayout(config: config)
+        try budget.require(CheckedCount(layout.totalCount) * MemoryLayout<Float>.stride,
+                           for: "loading the \(layout.totalCount) parameters config.json describes", source: file.url.path)
+        let table = layout.huggingFaceTensors
+        for tensor in table { _ = try file.entry(named: tensor.name, shape: tensor.shape) }
+        let parameters = EncoderParameters(layout: layout)
+        for tensor in table {
+            let values = try file.finiteFloats(tensor.name, shape: tensor.shape)
+            values.withUnsafeBufferPointer { (parameters.storage.pointer + tensor.offset).update(from: $0.baseAddress!, count: values.count) }
         }
         return parameters
     }
@@ -44,35 +76,9 @@ extension EncoderParameters {
     /// The tensors in Hugging Face's names and shapes (query/key/value split again), for saving a
     /// fully fine-tuned model that `transformers` loads.
     public func namedTensors() -> [(name: String, shape: [Int], values: [Float])] {
-        let C = config.hiddenSize, FF = config.intermediateSize
-        func values(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) -> [Float] {
-            Array(UnsafeBufferPointer(start: pointer, count: count))
+        layout.huggingFaceTensors.map { tensor in
+            (tensor.name, tensor.shape, Array(UnsafeBufferPointer(start: storage.pointer + tensor.offset, count: tensor.count)))
         }
-        var tensors: [(name: String, shape: [Int], values: [Float])] = [
-            ("embeddings.word_embeddings.weight", [config.vocabSize, C], values(pointer(.wordEmbeddings), config.vocabSize * C)),
-            ("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, C], values(pointer(.positionEmbeddings), config.maxPositionEmbeddings * C)),
-            ("embeddings.token_type_embeddings.weight", [config.typeVocabSize, C], values(pointer(.tokenTypeEmbeddings), config.typeVocabSize * C)),
-            ("embeddings.LayerNorm.weight", [C], values(pointer(.embeddingNormWeight), C)),
-            ("embeddings.LayerNorm.bias", [C], values(pointer(.embeddingNormBias), C)),
-        ]
-        for l in 0..<config.numHiddenLayers {
-            let prefix = "encoder.layer.\(l)."
-            for (index, part) in ["query", "key", "value"].enumerated() {
-                tensors.append((prefix + "attention.self.\(part).weight", [C, C], values(pointer(.qkvWeight, layer: l) + index * C * C, C * C)))
-                tensors.append((prefix + "attention.self.\(part).bias", [C], values(pointer(.qkvBias, layer: l) + index * C, C)))
-            }
-            tensors.append((prefix + "attention.output.dense.weight", [C, C], values(pointer(.attentionOutputWeight, layer: l), C * C)))
-            tensors.append((prefix + "attention.output.dense.bias", [C], values(pointer(.attentionOutputBias, layer: l), C)))
-            tensors.append((prefix + "attention.output.LayerNorm.weight", [C], values(pointer(.attentionNormWeight, layer: l), C)))
-            tensors.append((prefix + "attention.output.LayerNorm.bias", [C], values(pointer(.attentionNormBias, layer: l), C)))
-            tensors.append((prefix + "intermediate.dense.weight", [FF, C], values(pointer(.intermediateWeight, layer: l), FF * C)))
-            tensors.append((prefix + "intermediate.dense.bias", [FF], values(pointer(.intermediateBias, layer: l), FF)))
-            tensors.append((prefix + "output.dense.weight", [C, FF], values(pointer(.outputWeight, layer: l), C * FF)))
-            tensors.append((prefix + "output.dense.bias", [C], values(pointer(.outputBias, layer: l), C)))
-            tensors.append((prefix + "output.LayerNorm.weight", [C], values(pointer(.outputNormWeight, layer: l), C)))
-            tensors.append((prefix + "output.LayerNorm.bias", [C], values(pointer(.outputNormBias, layer: l), C)))
-        }
-        return tensors
     }
 
     /// Random parameters for tests on tiny configurations: weights N(0, 0.2) — ten times BERT's

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// A safetensors file, memory-mapped and validated as a whole when opened, so that a truncated or
 /// hostile file fails at once with a message naming the problem rather than part-way through a load.
@@ -33,9 +34,9 @@ public struct SafeTensorsFile: Sendable {
 
         let bytes: Data
         do {
-            bytes = try Data(contentsOf: url, options: .alwaysMapped)
+            bytes = try InputFile.contents(of: url, mapped: true)
         } catch {
-            throw invalid("cannot read the file (\(error.localizedDescription))")
+            throw invalid("cannot read the file: \(error.reason)")
         }
         guard bytes.count >= 8 else {
             throw invalid("file is \(bytes.count) bytes long, too short for the 8-byte header length")
@@ -104,12 +105,32 @@ public struct SafeTensorsFile: Sendable {
 
     /// Like `floats(_:)`, but first checks that the tensor has exactly `shape`.
     public func floats(_ name: String, shape: [Int]) throws(ModelInputError) -> [Float] {
+        try floats(of: try entry(named: name, shape: shape))
+    }
+
+    /// Like `floats(_:shape:)`, for model weights, which must all be finite: the format allows
+    /// NaN and infinity, but one in a weight flows through every prediction and out as `nan` in
+    /// JSON, so it is refused here by tensor name and index.
+    public func finiteFloats(_ name: String, shape: [Int]) throws(ModelInputError) -> [Float] {
+        let entry = try entry(named: name, shape: shape)
+        let values = try floats(of: entry)
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            var position: [Int] = [], rest = index
+            for size in entry.shape.reversed() { position.insert(rest % size, at: 0); rest /= size }
+            throw ModelInputError(file: url.path,
+                                  detail: "tensor \"\(entry.name)\" holds a non-finite value (\(values[index])) at index \(position); weights must be finite numbers")
+        }
+        return values
+    }
+
+    /// The header entry of tensor `name`, which must have exactly `shape` (reads no data).
+    public func entry(named name: String, shape: [Int]) throws(ModelInputError) -> Entry {
         let entry = try entry(named: name)
         guard entry.shape == shape else {
             throw ModelInputError(file: url.path,
                                   detail: "tensor \"\(entry.name)\" has shape \(entry.shape), expected \(shape)")
         }
-        return try floats(of: entry)
+        return entry
     }
 
     private func entry(named name: String) throws(ModelInputError) -> Entry {

@@ -20,10 +20,8 @@ public final class SentenceEmbedder {
     public static func load(modelDirectory: URL) throws -> SentenceEmbedder {
         let parameters = try PretrainedEncoder.loadParameters(directory: modelDirectory)
         let tokenizer = try WordPieceTokenizer.load(modelDirectory: modelDirectory)
-        guard tokenizer.vocabularySize == parameters.config.vocabSize else {
-            throw ModelInputError(file: modelDirectory.appendingPathComponent("vocab.txt").path,
-                                  detail: "vocabulary has \(tokenizer.vocabularySize) tokens but config.json says vocab_size \(parameters.config.vocabSize)")
-        }
+        try parameters.config.checkVocabulary(tokenCount: tokenizer.vocabularySize,
+                                              file: modelDirectory.appendingPathComponent("vocab.txt").path)
         return SentenceEmbedder(tokenizer: tokenizer, encoder: BertEncoder(parameters: parameters))
     }
 

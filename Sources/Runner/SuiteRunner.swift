@@ -77,8 +77,8 @@ public final class SuiteRunner {
             return (try EncoderParameters.load(from: file, config: config), try ClassificationHead.Pooler(from: file, config: config))
         }()
         let tokenizer = try WordPieceTokenizer.load(modelDirectory: modelDirectory)
-        try validateSizes(tokenizer: tokenizer, config: config, candidates: candidates)
         let maxLength = min(spec.model.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
+        try validateSizes(tokenizer: tokenizer, config: config, candidates: candidates, maxLength: maxLength)
 
         observer?.note("loading data")
         let task = try TaskData.load(spec.task)
@@ -157,25 +157,30 @@ public final class SuiteRunner {
     }
 
     /// The boundary where the tokenizer, the model and the suite meet: every token id must index the
-    /// embedding table, and the virtual tokens plus [CLS] and [SEP] must fit the position table.
-    /// Checked once here so that no kernel ever sees an out-of-range index.
-    private func validateSizes(tokenizer: WordPieceTokenizer, config: BertConfig, candidates: [CandidateSpec]) throws {
+    /// embedding table, the virtual tokens plus [CLS] and [SEP] must fit the position table, and each
+    /// candidate's training batch must fit the machine's memory. Checked once here so that no kernel
+    /// ever sees an out-of-range index and no allocation is attempted that cannot succeed.
+    private func validateSizes(tokenizer: WordPieceTokenizer, config: BertConfig, candidates: [CandidateSpec],
+                               maxLength: Int) throws {
         let vocabularyFile = URL(fileURLWithPath: spec.model.path).appendingPathComponent("vocab.txt").path
-        guard tokenizer.vocabularySize <= config.vocabSize else {
-            throw SuiteError(file: vocabularyFile, field: "vocabulary",
-                             message: "has \(tokenizer.vocabularySize) tokens but the model's embedding table has \(config.vocabSize) rows (config.json vocab_size); token ids would index past it")
+        try config.checkVocabulary(tokenCount: tokenizer.vocabularySize, file: vocabularyFile)
+        for candidate in candidates where candidate.virtualTokenCount + 2 > config.maxPositionEmbeddings {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines["candidates"], field: "candidates.\(candidate.name).num_virtual_tokens",
+                             message: "\(candidate.virtualTokenCount) virtual tokens leave no room for [CLS] and [SEP] in the model's \(config.maxPositionEmbeddings) positions (max_position_embeddings)")
         }
-        for candidate in candidates where candidate.method == .prompt {
-            let virtual = candidate.numVirtualTokens ?? 20
-            guard virtual + 2 <= config.maxPositionEmbeddings else {
-                throw SuiteError(file: spec.sourcePath, line: spec.lines["candidates"], field: "candidates.\(candidate.name).num_virtual_tokens",
-                                 message: "\(virtual) virtual tokens leave no room for [CLS] and [SEP] in the model's \(config.maxPositionEmbeddings) positions (max_position_embeddings)")
-            }
+        for candidate in candidates {
+            let virtual = candidate.virtualTokenCount
+            let batch = candidate.training.batchSize
+            let source = "\(spec.sourcePath): candidates.\(candidate.name) batch_size \(batch)"
+            try MemoryBudget().require(MemoryBudget.encoderBytes(config: config, batch: batch, tokens: maxLength + virtual,
+                                                                 training: true, trainsAllWeights: candidate.method == .full),
+                                       for: "training \(batch) sequences of up to \(maxLength + virtual) tokens", source: source)
+            try config.checkBatchShape(batch: batch, tokens: maxLength, virtualTokens: virtual, source: source)
         }
     }
 
     private func maxPromptTokens(_ candidates: [CandidateSpec]) -> Int {
-        candidates.filter { $0.method == .prompt }.map { $0.numVirtualTokens ?? 20 }.max() ?? 0
+        candidates.map(\.virtualTokenCount).max() ?? 0
     }
 
     /// Trains and measures one candidate on each of its seeds; a seed that fails makes the candidate
@@ -296,7 +301,7 @@ public final class SuiteRunner {
             case .vocab: initialization = .randomVocabulary
             case .text(let text): initialization = .text(text)
             }
-            return .prompt(virtualTokens: candidate.numVirtualTokens ?? 20, initialization: initialization)
+            return .prompt(virtualTokens: candidate.virtualTokenCount, initialization: initialization)
         }
     }
 

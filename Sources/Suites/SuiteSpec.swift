@@ -335,6 +335,10 @@ public struct CandidateSpec: Sendable, Equatable {
     public var numVirtualTokens: Int?
     public var promptInit: PromptInit?
 
+    /// The positions this candidate adds in front of every sequence: its virtual tokens (20 unless
+    /// set) for prompt tuning, none for the other methods.
+    public var virtualTokenCount: Int { method == .prompt ? numVirtualTokens ?? 20 : 0 }
+
     public init(name: String, method: Method, training: TrainingSettings, freezeEmbeddings: Bool? = nil,
                 rank: Int? = nil, alpha: Double? = nil, loraDropout: Double? = nil, targetModules: [String]? = nil,
                 doubleQuantization: Bool? = nil, numVirtualTokens: Int? = nil, promptInit: PromptInit? = nil) {

@@ -5,10 +5,14 @@ enum VocabularyFile {
     static func read(_ file: URL) throws -> [String] {
         let data: Data
         do {
-            data = try Data(contentsOf: file)
+            data = try InputFile.contents(of: file)
         } catch {
-            throw TokenizerError(
-                file: file, "cannot read the vocabulary (\(error.localizedDescription)); expected a vocab.txt file")
+            throw TokenizerError(file: file, "cannot read the vocabulary: \(error.reason)")
+        }
+        // Hugging Face reads the mark as part of the first token, so "[PAD]" would not be found
+        // there: refuse rather than tokenize differently from the reference.
+        guard !data.starts(with: [0xEF, 0xBB, 0xBF]) else {
+            throw TokenizerError(file: file, line: 1, "starts with a UTF-8 byte-order mark (EF BB BF), which Hugging Face reads as part of the first token; save the file without it")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw TokenizerError(file: file, "expected UTF-8 text, one token a line")
@@ -51,7 +55,9 @@ struct TokenizerConfig: Decodable {
         }
         let config: TokenizerConfig
         do {
-            config = try JSONDecoder().decode(TokenizerConfig.self, from: Data(contentsOf: configFile))
+            config = try JSONDecoder().decode(TokenizerConfig.self, from: InputFile.contents(of: configFile))
+        } catch let error as InputFile.Problem {
+            throw TokenizerError(file: configFile, "cannot read the file: \(error.reason)")
         } catch {
             throw TokenizerError(
                 file: configFile, "expected a JSON object with optional boolean do_lower_case (\(error))")

@@ -42,18 +42,15 @@ struct InferenceBench: ParsableCommand {
         try reportingErrors {
             let parameters = try PretrainedEncoder.loadParameters(directory: modelOptions.modelDirectory)
             let config = parameters.config
-            guard seq <= config.maxPositionEmbeddings else {
-                throw InputError(description: "--seq \(seq) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
-            }
+            try MemoryBudget().require(MemoryBudget.encoderBytes(config: config, batch: batch, tokens: seq, training: false),
+                                       for: "inference on batch \(batch) × seq \(seq)", source: "--batch/--seq")
+            try config.checkBatchShape(batch: batch, tokens: seq, source: "--batch/--seq")
             let threads = modelOptions.threads
             let ceiling = measureSgemmCeiling(threads: threads)
             Parallel.configure(threads: threads)
 
             var generator = SeededGenerator(seed: 42)
-            let sequences = (0..<batch).map { _ in
-                (0..<seq).map { _ in Int32(1000 + Int(generator.next() % UInt64(config.vocabSize - 1000))) }
-            }
-            let tokenBatch = TokenBatch(sequences: sequences)
+            let tokenBatch = TokenBatch(sequences: syntheticSequences(batch: batch, seq: seq, vocabularySize: config.vocabSize, generator: &generator))
             let encoder = BertEncoder(parameters: parameters)
             for _ in 0..<2 { encoder.forward(tokenBatch) }
             var times: [Double] = []
@@ -105,6 +102,16 @@ private struct BenchResult {
             ("peak RSS", String(format: "%.0f MiB", Double(peakRSSBytes) / 1048576)),
         ]
         return twoColumnTable(rows)
+    }
+}
+
+/// The benchmarks' input: token ids drawn uniformly from [1000, vocab_size), away from the special
+/// and unused tokens at the front of BERT vocabularies (as scripts/bench_peer.py draws them); a
+/// vocabulary of 2,000 tokens or fewer draws from all of it.
+func syntheticSequences(batch: Int, seq: Int, vocabularySize: Int, generator: inout SeededGenerator) -> [[Int32]] {
+    let low = vocabularySize > 2000 ? 1000 : 0
+    return (0..<batch).map { _ in
+        (0..<seq).map { _ in Int32(low + Int(generator.next() % UInt64(vocabularySize - low))) }
     }
 }
 

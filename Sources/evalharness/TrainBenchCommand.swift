@@ -21,6 +21,9 @@ struct TrainBench: ParsableCommand {
         """
     )
 
+    /// Prompt tuning's virtual tokens (scripts/bench_peer.py --train prompt uses the same).
+    static let virtualTokens = 20
+
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "full, lora, lora-all, qlora or prompt.") var method: String = "lora"
     @Option(help: "Tokens per sequence.") var seq: Int = 64
@@ -40,6 +43,11 @@ struct TrainBench: ParsableCommand {
             Parallel.configure(threads: modelOptions.threads)
             let directory = modelOptions.modelDirectory
             let config = try BertConfig.load(from: directory.appendingPathComponent("config.json"))
+            let virtualTokens = method == "prompt" ? Self.virtualTokens : 0
+            try MemoryBudget().require(MemoryBudget.encoderBytes(config: config, batch: batch, tokens: seq + virtualTokens,
+                                                                 training: true, trainsAllWeights: method == "full"),
+                                       for: "training (\(method)) on batch \(batch) × seq \(seq)", source: "--batch/--seq")
+            try config.checkBatchShape(batch: batch, tokens: seq, virtualTokens: virtualTokens, source: "--batch/--seq")
             // The weights file is memory-mapped; a scope unmaps it before training so its pages
             // do not count towards the peak.
             let (base, head) = try { () throws -> (EncoderParameters, ClassificationHead) in
@@ -53,16 +61,14 @@ struct TrainBench: ParsableCommand {
             case "lora": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: [.query, .value]))
             case "lora-all": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: LoRATarget.allCases))
             case "qlora": fineTuning = .qlora(try LoRAConfiguration(rank: 8, alpha: 16, targets: [.query, .value]), doubleQuantize: true)
-            default: fineTuning = .prompt(virtualTokens: 20, initialization: .randomVocabulary)
+            default: fineTuning = .prompt(virtualTokens: Self.virtualTokens, initialization: .randomVocabulary)
             }
             // One candidate per process: full fine-tuning may train the loaded weights in place.
             let model = try TrainableModel(method: fineTuning, base: base, head: head, tokenizer: nil, seed: 1,
                                            takingOwnershipOfBase: true)
             let optimizer = AdamWOptimizer(tensors: model.trainable, settings: AdamWSettings(learningRate: 1e-4))
             var generator = SeededGenerator(seed: 42)
-            let sequences = (0..<batch).map { _ in
-                (0..<seq).map { _ in Int32(1000 + Int(generator.next() % UInt64(config.vocabSize - 1000))) }
-            }
+            let sequences = syntheticSequences(batch: batch, seq: seq, vocabularySize: config.vocabSize, generator: &generator)
             let labels = (0..<batch).map { _ in Int32(generator.next() % 2) }
             let tokenBatch = TokenBatch(sequences: sequences)
             func step(_ index: Int) {

@@ -118,11 +118,17 @@ final class BertConfigTests: XCTestCase {
         try assertRejected(["model_type": "roberta"], mentions: ["model_type \"roberta\"", "expected \"bert\""])
     }
 
-    func testRejectsNonPositiveSizes() throws {
+    func testRejectsSizesWhoseParameterCountOverflows() throws {
+        try assertRejected(["hidden_size": 1 << 30, "num_attention_heads": 1, "num_hidden_layers": Int(Int32.max)],
+                           mentions: ["more parameters than a 64-bit count holds", "hidden_size 1073741824"])
+    }
+
+    func testRejectsSizesOutsideOneTo32Bits() throws {
         for key in ["vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                     "max_position_embeddings", "type_vocab_size"] {
-            try assertRejected([key: 0], mentions: ["\(key) must be positive, got 0"])
-            try assertRejected([key: -3], mentions: ["\(key) must be positive, got -3"])
+            try assertRejected([key: 0], mentions: ["\(key) must be from 1 to 2147483647 (matrix dimensions are 32-bit), got 0"])
+            try assertRejected([key: -3], mentions: ["\(key) must be from 1 to 2147483647", "got -3"])
+            try assertRejected([key: 2_147_483_648], mentions: ["\(key) must be from 1 to 2147483647", "got 2147483648"])
         }
     }
 

@@ -8,7 +8,7 @@ import XCTest
 /// The whole pipeline on suites/ci.yaml with the real model and data, then the command-line tool's
 /// exit codes on its outputs. Needs scripts/fetch_model.sh and scripts/fetch_data.sh (CI runs both).
 final class EndToEndTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = CommandLineTool.root
     nonisolated(unsafe) static var cached: RunResult?
 
     override func setUp() {
@@ -58,39 +58,11 @@ final class EndToEndTests: XCTestCase {
 
     // MARK: the command-line tool
 
-    var binary: URL {
-        get throws {
-            // The test bundle sits in (or is) the folder of the built products.
-            let bundle = Bundle(for: EndToEndTests.self).bundleURL
-            let candidates = [bundle.appendingPathComponent("evalharness"),
-                              bundle.deletingLastPathComponent().appendingPathComponent("evalharness")]
-            guard let url = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-                XCTFail("evalharness binary not found next to \(bundle.path)")
-                throw XCTSkip("binary missing")
-            }
-            return url
-        }
-    }
-
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try binary
-        process.arguments = arguments
-        process.currentDirectoryURL = Self.root
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try CommandLineTool.run(arguments)
     }
 
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("evalharness-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    func temporaryDirectory() throws -> URL { try CommandLineTool.temporaryDirectory() }
 
     func testGateExitCodesFollowTheChecks() throws {
         let result = try ciRun()

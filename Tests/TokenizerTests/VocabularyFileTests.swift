@@ -53,6 +53,20 @@ final class VocabularyFileTests: XCTestCase {
         assertError(try WordPieceTokenizer(vocabularyFile: file), mentions: [file.path, "UTF-8"])
     }
 
+    func testByteOrderMarkIsRefusedWithTheReason() throws {
+        let directory = try TokenizerFixtures.temporaryDirectory(self, files: [:])
+        let file = directory.appendingPathComponent("vocab.txt")
+        try Data([0xEF, 0xBB, 0xBF] + specials.utf8).write(to: file)
+        assertError(try WordPieceTokenizer(vocabularyFile: file), mentions: ["\(file.path):1:", "byte-order mark", "save the file without it"])
+    }
+
+    func testAFolderInPlaceOfTheFileIsNamedAsSuch() throws {
+        let directory = try TokenizerFixtures.temporaryDirectory(self, files: [:])
+        let folder = directory.appendingPathComponent("vocab.txt")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        assertError(try WordPieceTokenizer(vocabularyFile: folder), mentions: [folder.path, "is a folder, not a file"])
+    }
+
     func testLoadReadsDoLowerCaseFromTheConfig() throws {
         let cased = try TokenizerFixtures.temporaryDirectory(
             self, files: ["vocab.txt": specials + "Hello\n", "tokenizer_config.json": #"{"do_lower_case": false}"#])
