@@ -8,7 +8,9 @@ import Model
 ///   `PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(BASE, num_labels=K), DIR)`
 ///   predicts what evalharness predicts (for QLoRA, with the base loaded in 4-bit NF4);
 /// - full fine-tuning: a model folder `AutoModelForSequenceClassification.from_pretrained(DIR)` loads.
-/// Files are written to a temporary folder, then renamed into place.
+/// Files are written to a temporary sibling folder, then renamed to `directory`, which must not
+/// exist yet: replacing a previous adapter is the output set's job (Reports' `OutputSet`, which
+/// swaps all outputs of a run together).
 public enum AdapterExport {
     public static func save(_ model: TrainableModel, labels: [String], baseModelDirectory: URL, to directory: URL) throws {
         let fileManager = FileManager.default
@@ -18,7 +20,7 @@ public enum AdapterExport {
         try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
         do {
             try writeFiles(model, labels: labels, baseModelDirectory: baseModelDirectory, into: staging)
-            try replace(directory, with: staging)
+            try fileManager.moveItem(at: staging, to: directory)
         } catch {
             try? fileManager.removeItem(at: staging)  // never leave a half-written adapter behind
             throw error
@@ -86,26 +88,6 @@ public enum AdapterExport {
             }
             try writeJSON(peftConfig, to: staging.appendingPathComponent("adapter_config.json"))
         }
-    }
-
-    /// Puts the finished `staging` folder at `directory` by renames only: an existing adapter is first
-    /// renamed aside, the new one renamed in, and only then is the old one removed — so the folder
-    /// is at every moment either the old adapter or the new one, and nothing but the old adapter is
-    /// ever deleted. If the swap fails, the old adapter is put back and the staging folder removed.
-    static func replace(_ directory: URL, with staging: URL) throws {
-        let fileManager = FileManager.default
-        let aside = directory.deletingLastPathComponent()
-            .appendingPathComponent(".\(directory.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-        let hadOld = fileManager.fileExists(atPath: directory.path)
-        do {
-            if hadOld { try fileManager.moveItem(at: directory, to: aside) }
-            try fileManager.moveItem(at: staging, to: directory)
-        } catch {
-            if hadOld, !fileManager.fileExists(atPath: directory.path) { try? fileManager.moveItem(at: aside, to: directory) }
-            try? fileManager.removeItem(at: staging)
-            throw error
-        }
-        if hadOld { try? fileManager.removeItem(at: aside) }
     }
 
     /// The base config.json turned into a BertForSequenceClassification config with the suite's labels.

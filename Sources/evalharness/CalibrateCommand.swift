@@ -41,7 +41,8 @@ struct CalibrateCommand: ParsableCommand {
         try reportingErrors {
             let spec = try SuiteSpec.load(path: suite)
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)-calibration")
-            try prepareOutputFolder(directory)
+            let outputs = try openOutputSet(directory)
+            defer { outputs.discard() }
             let selected = candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             var run: RunResult
             if let from {
@@ -50,7 +51,7 @@ struct CalibrateCommand: ParsableCommand {
             } else {
                 let options = RunOptions(candidates: selected, seeds: seeds, threads: threads)
                 run = try SuiteRunner(spec: spec, options: options, observer: ProgressPrinter(quiet: quiet)).run()
-                try writeReports(run, baseline: nil, to: directory)
+                try stageReports(run, baseline: nil, into: outputs)
             }
             let tooFew = run.candidates.filter { $0.completedSeedRuns.count < 2 }.map(\.name)
             if !tooFew.isEmpty {
@@ -59,7 +60,7 @@ struct CalibrateCommand: ParsableCommand {
             let calibration = Calibration.compute(
                 run: run, metrics: gatedMetrics(spec), falseFailRate: falseFailRate, power: power,
                 level: spec.comparison.confidence, resamples: spec.comparison.bootstrapResamples, seed: run.seed)
-            try CalibrationReport.write(calibration, to: directory)
+            try finishing(outputs) { try CalibrationReport.write(calibration, to: outputs.staging) }
             print(CalibrationReport.text(calibration))
             print("wrote \(directory.path)/calibration.json, calibration.html")
         }

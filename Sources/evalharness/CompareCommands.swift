@@ -40,14 +40,15 @@ struct CompareCommand: ParsableCommand {
             let baselineRun = try loadBaseline(flag: baseline, suite: spec)
             let calibration = try spec.calibration.map(loadCalibration)
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)")
-            try prepareOutputFolder(directory)
+            let outputs = try openOutputSet(directory)
+            defer { outputs.discard() }
             let printer = ProgressPrinter(quiet: quiet)
-            let options = RunOptions(adaptersDirectory: directory.appendingPathComponent("adapters"),
+            let options = RunOptions(adaptersDirectory: outputs.url("adapters"),
                                      candidates: candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } },
                                      seed: seed, seeds: seeds, threads: threads, baseline: baselineRun, calibration: calibration)
             let runner = SuiteRunner(spec: spec, options: options, observer: printer)
             let result = try runner.run()
-            try writeReports(result, baseline: baselineRun, to: directory)
+            try writeReports(result, baseline: baselineRun, into: outputs)
             verdict = Gate.verdict(for: result)
             if !quiet { FileHandle.standardError.write(Data(verdictLine(result, directory: directory).utf8)) }
         }
@@ -90,9 +91,9 @@ struct GateCommand: ParsableCommand {
                 for warning in check.warnings ?? [] { print("      warning: \(warning)") }
             }
             if let out {
-                let directory = URL(fileURLWithPath: out)
-                try prepareOutputFolder(directory)
-                try writeReports(result, baseline: baselineRun, to: directory)
+                let outputs = try openOutputSet(URL(fileURLWithPath: out))
+                defer { outputs.discard() }
+                try writeReports(result, baseline: baselineRun, into: outputs)
             }
             verdict = Gate.verdict(for: result)
         }
@@ -118,8 +119,10 @@ struct ReportCommand: ParsableCommand {
         try reportingErrors {
             let result = try loadResults(results)
             let directory = URL(fileURLWithPath: out ?? URL(fileURLWithPath: results).deletingLastPathComponent().path)
-            try prepareOutputFolder(directory)
-            try writeReports(result, baseline: try baseline.map(loadResults), to: directory, includeResults: out != nil)
+            let baselineRun = try baseline.map(loadResults)
+            let outputs = try openOutputSet(directory)
+            defer { outputs.discard() }
+            try writeReports(result, baseline: baselineRun, into: outputs, includeResults: out != nil)
             print("wrote \(directory.path)/report.html, junit.xml, summary.md")
         }
     }
@@ -173,28 +176,6 @@ func loadCalibration(_ path: String) throws -> CalibrationResult {
     } catch {
         throw InputError(description: "\(path): not a calibration.json (\(error))")
     }
-}
-
-/// results.json, junit.xml, report.html and summary.md, each written atomically.
-func writeReports(_ result: RunResult, baseline: RunResult?, to directory: URL, includeResults: Bool = true) throws {
-    do {
-        try writeReportFiles(result, baseline: baseline, to: directory, includeResults: includeResults)
-    } catch let error as OutputError {
-        throw error
-    } catch {
-        throw OutputError(path: directory.path, reason: OutputError.reason(error))
-    }
-}
-
-private func writeReportFiles(_ result: RunResult, baseline: RunResult?, to directory: URL, includeResults: Bool) throws {
-    if includeResults {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(result).write(to: directory.appendingPathComponent("results.json"), options: .atomic)
-    }
-    try JUnitWriter.write(result: result, to: directory.appendingPathComponent("junit.xml"))
-    try HTMLReport.write(result: result, baseline: baseline, to: directory.appendingPathComponent("report.html"))
-    try Data(MarkdownSummary.render(result: result).utf8).write(to: directory.appendingPathComponent("summary.md"), options: .atomic)
 }
 
 func verdictLine(_ result: RunResult, directory: URL) -> String {

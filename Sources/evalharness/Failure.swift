@@ -62,33 +62,6 @@ struct OutputError: Error, CustomStringConvertible {
     }
 }
 
-/// Creates the output folder; a failure is an `OutputError` naming it.
-func prepareOutputFolder(_ directory: URL) throws {
-    // The folder, or the first of its ancestors that exists, must be a folder.
-    var ancestor = directory.standardizedFileURL
-    while true {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw OutputError(path: directory.path, reason: ancestor.path == directory.standardizedFileURL.path
-                    ? "it is a file, not a folder" : "\(ancestor.path) is a file, not a folder")
-            }
-            break
-        }
-        let parent = ancestor.deletingLastPathComponent()
-        if parent.path == ancestor.path { break }
-        ancestor = parent
-    }
-    do {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    } catch {
-        throw OutputError(path: directory.path, reason: OutputError.reason(error))
-    }
-    guard FileManager.default.isWritableFile(atPath: directory.path) else {
-        throw OutputError(path: directory.path, reason: "the folder is not writable")
-    }
-}
-
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
 }
