@@ -103,6 +103,10 @@ struct Field {
         guard !text.allSatisfy({ $0 == "." }) else {
             throw error("\(Field.quoted(text)) is not a usable name: names become folder names, and dots alone name a folder's self or parent")
         }
+        // Hidden folders are evalharness's own (staging and partial outputs): a name may not hide.
+        guard !text.hasPrefix(".") else {
+            throw error("\(Field.quoted(text)) is not a usable name: names become folder names and may not start with '.' (hidden folders hold evalharness's partial outputs)")
+        }
         return text
     }
 

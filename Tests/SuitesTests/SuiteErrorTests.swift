@@ -145,6 +145,8 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "name: full", with: "name: ..")),
                        "suites/x.yaml:9: candidates[0].name: \"..\" is not a usable name: names become folder names, and dots alone name a folder's self or parent")
         XCTAssertNotNil(message(Self.header.replacingOccurrences(of: "name: t\n", with: "name: .\n")))
+        XCTAssertEqual(message(Self.header.replacingOccurrences(of: "name: full", with: "name: .lora")),
+                       "suites/x.yaml:9: candidates[0].name: \".lora\" is not a usable name: names become folder names and may not start with '.' (hidden folders hold evalharness's partial outputs)")
         XCTAssertNoThrow(try SuiteSpec.parse(yaml: Self.header.replacingOccurrences(of: "name: full", with: "name: full.v2"), path: "suites/x.yaml"))
     }
 
