@@ -65,6 +65,8 @@ for target in package.targets where target.type != .system {
     #if arch(x86_64)
     settings.append(.unsafeFlags(["-target-cpu", "haswell"]))
     #endif
-    settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
+    if uncheckedTargets.contains(target.name) {
+        settings.append(.unsafeFlags(["-Ounchecked"], .when(configuration: .release)))
+    }
     target.swiftSettings = settings
 }
