@@ -56,6 +56,25 @@ let package = Package(
     ]
 )
 
+// libFuzzer targets (Fuzz/README.md), only when EVALHARNESS_FUZZ is set: they are built with
+// `-sanitize=fuzzer,address` and start libFuzzer's driver from their own `main`.
+if Context.environment["EVALHARNESS_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("safetensors", ["Model"]), ("config", ["Model", "Kernels"]), ("vocab", ["Tokenizer"]),
+        ("suite", ["Suites"]), ("datafile", ["Suites"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: dependencies, path: "Fuzz/Targets/\(name)"))
+    }
+}
+
+/// Targets whose release build drops Swift's runtime checks: only the kernels, whose element-wise
+/// loops run over raw pointers (no bounds checks to lose) and would only shed overflow checks on
+/// index arithmetic. Measured on 2026-11-29 (README, "Hostile input"): -Ounchecked everywhere,
+/// in Kernels + Adapters, and nowhere gave the same `bench train` / `bench inference` speed within
+/// noise, so nothing else keeps it; parsing, loading and orchestration trap on a bad index.
+let uncheckedTargets: Set<String> = ["Kernels"]
+
 // Package-wide settings in one place.
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
