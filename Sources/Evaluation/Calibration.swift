@@ -35,21 +35,22 @@ public enum Calibration {
             let runs = candidate.completedSeedRuns.map(\.predictions)
             guard runs.count >= 2, let classCount = candidate.report?.classCount else { continue }
             var entries: [CalibrationResult.Metric] = []
-            for metric in metrics where Gate.headlineMetricNames.contains(metric) {
+            for metric in metrics {
+                guard let measured = Gate.predictionMetric(metric, labels: run.labels) else { continue }
                 let all = Array(runs[0].indices)
-                let values = runs.map { Gate.exampleMetric(metric, of: $0, at: all, classCount: classCount) }
+                let values = runs.map { measured.value(of: $0, at: all, classCount: classCount) }
                 let sigma = SeedSpread.standardDeviation(values)
                 let testSD = runs.enumerated().map { offset, rows in
                     Bootstrap.forEachStatistic(count: rows.count, resamples: resamples, seed: seed &+ UInt64(offset)) {
-                        Gate.exampleMetric(metric, of: rows, at: $0, classCount: classCount)
+                        measured.value(of: rows, at: $0, classCount: classCount)
                     }
                 }.map(SeedSpread.standardDeviation).reduce(0, +) / Double(runs.count)
                 // Example part of the gate's standard error, from two disjoint halves of h seeds each.
                 let h = runs.count / 2
                 let halfDifference = TwoLevelBootstrap.difference(
                     candidateSeeds: 1, referenceSeeds: 1, exampleCount: runs[0].count, resamples: resamples, seed: seed,
-                    candidate: { _, idx in (0..<h).reduce(0) { $0 + Gate.exampleMetric(metric, of: runs[$1], at: idx, classCount: classCount) } / Double(h) },
-                    reference: { _, idx in (h..<2 * h).reduce(0) { $0 + Gate.exampleMetric(metric, of: runs[$1], at: idx, classCount: classCount) } / Double(h) })
+                    candidate: { _, idx in (0..<h).reduce(0) { $0 + measured.value(of: runs[$1], at: idx, classCount: classCount) } / Double(h) },
+                    reference: { _, idx in (h..<2 * h).reduce(0) { $0 + measured.value(of: runs[$1], at: idx, classCount: classCount) } / Double(h) })
                 let exampleVariance = pow(halfDifference.standardError, 2) * Double(h)
                 let rows = (1...max(runs.count, 16)).map { n -> CalibrationResult.Row in
                     let x = simulatedX(seeds: n, sigma: sigma, exampleVariance: exampleVariance, z: z, seed: seed &+ UInt64(n))

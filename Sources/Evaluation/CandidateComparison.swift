@@ -21,14 +21,14 @@ public enum CandidateComparison {
         let settings = Gate.Settings(resamples: resamples, confidence: confidence, seed: seed)
         var metrics: [String: PairedDifference] = [:]
         var decisions: [String: NonInferiorityDecision] = [:]
-        for metric in Gate.headlineMetricNames {
+        for metric in PredictionMetric.headline {
             guard case .success(let (difference, _, _)) = Gate.pairedDifference(
                 metric: metric, candidate: candidate, reference: reference, classCount: classCount,
                 referenceClassCount: classCount, settings: settings) else { continue }
-            metrics[metric] = difference
+            let name = metric.kind.rawValue
+            metrics[name] = difference
             if let nonInferiorityMargin {
-                let higherIsBetter = !(metric == "log_loss" || metric == "ece")
-                decisions[metric] = NonInferiority.decide(difference, margin: nonInferiorityMargin, higherIsBetter: higherIsBetter)
+                decisions[name] = NonInferiority.decide(difference, margin: nonInferiorityMargin, higherIsBetter: metric.higherIsBetter)
             }
         }
         return Comparison(against: against, reference: reference.name, accuracy: accuracy, metrics: metrics, nonInferiority: decisions)

@@ -56,7 +56,7 @@ public enum Gate {
         resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64,
         multipleTesting: MultipleTesting = .none, calibration: CalibrationResult? = nil
     ) -> [CheckResult] {
-        let settings = Settings(resamples: resamples, confidence: confidence, seed: seed)
+        let settings = Settings(resamples: resamples, confidence: confidence, seed: seed, labels: result.labels)
         var results: [CheckResult] = []
         for check in checks {
             for target in targets(of: check, in: result) {
@@ -92,24 +92,30 @@ public enum Gate {
     // MARK: Metric names
 
     /// Headline metrics: measured on the test split, each with a confidence interval.
-    public static let headlineMetricNames = ["accuracy", "precision_macro", "recall_macro", "f1_macro", "log_loss", "ece"]
+    public static let headlineMetricNames = PredictionMetric.headline.map(\.kind.rawValue)
     /// Fields of `forgetting.<check name>.<field>`.
     public static let forgettingFields = ["absolute_drop", "relative_drop", "candidate"]
     public static let overfittingMetricNames = ["overfitting.loss_gap", "overfitting.accuracy_gap"]
     public static let trainingMetricNames = ["training.examples_per_s", "training.seconds", "training.peak_rss_bytes"]
 
-    /// Whether `name` is a metric a check may name (the forgetting check's name itself is not
-    /// verified here: it depends on the suite).
-    public static func isValidMetricName(_ name: String) -> Bool {
-        if headlineMetricNames.contains(name) || overfittingMetricNames.contains(name) || trainingMetricNames.contains(name) {
+    /// Whether `name` is a metric a check may name, for a task with these `labels` (the forgetting
+    /// check's name itself is not verified here: it depends on the suite).
+    public static func isValidMetricName(_ name: String, labels: [String]) -> Bool {
+        if predictionMetric(name, labels: labels) != nil || overfittingMetricNames.contains(name)
+            || trainingMetricNames.contains(name) {
             return true
         }
         return forgettingReference(name) != nil
     }
 
+    /// The prediction metric `name` denotes for a task with these labels (headline or per-class).
+    public static func predictionMetric(_ name: String, labels: [String]) -> PredictionMetric? {
+        try? PredictionMetric.named(name, labels: labels).get()
+    }
+
     /// The valid metric names in words, for error messages.
     public static var validMetricNamesDescription: String {
-        (headlineMetricNames
+        (headlineMetricNames + ["precision[<label>]", "recall[<label>]", "f1[<label>]"]
             + ["forgetting.<check name>.(\(forgettingFields.joined(separator: "|")))"]
             + overfittingMetricNames + trainingMetricNames).joined(separator: ", ")
     }
@@ -120,6 +126,8 @@ public enum Gate {
         let resamples: Int
         let confidence: Double
         let seed: UInt64
+        /// The run's labels: per-class metric names (`recall[grain]`) resolve against them.
+        var labels: [String] = []
     }
 
     /// A candidate a check applies to; `candidate` is nil when the suite names one the run lacks.
@@ -181,7 +189,7 @@ public enum Gate {
                         threshold: threshold, passed: false, status: status, message: message)
         }
 
-        guard isValidMetricName(check.metric) else {
+        guard isValidMetricName(check.metric, labels: run.labels) else {
             return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
         }
         guard let candidate = target.candidate else {
@@ -209,7 +217,7 @@ public enum Gate {
         outcome: (CheckResult.Status, String) -> CheckResult
     ) -> CheckResult {
         let measurement: Measurement
-        switch measure(check.metric, of: candidate) {
+        switch measure(check.metric, of: candidate, labels: settings.labels) {
         case .found(let found): measurement = found
         case .missing(let why): return outcome(.error, why)
         case .unknownName:
@@ -234,7 +242,8 @@ public enum Gate {
         // test; its p-value (the bootstrap mass on the failing side) feeds the multiple-testing correction.
         var pValue: Double?
         if (isMinimum && check.bound == .ciLow) || (!isMinimum && check.bound == .ciHigh),
-           let distribution = headlineDistribution(check.metric, of: candidate, settings: settings) {
+           let metric = predictionMetric(check.metric, labels: settings.labels),
+           let distribution = predictionDistribution(metric, of: candidate, settings: settings) {
             pValue = isMinimum ? distribution.fraction(atMost: threshold) : distribution.fraction(atLeast: threshold)
         }
         let relation = isMinimum ? (passed ? ">=" : "<") : (passed ? "<=" : ">")
@@ -261,14 +270,24 @@ public enum Gate {
     }
 
     /// Looks `metric` up in a candidate's results.
-    static func measure(_ metric: String, of candidate: CandidateResult) -> Lookup {
-        if headlineMetricNames.contains(metric) {
-            guard let metrics = candidate.metrics else {
-                return .missing("candidate \(candidate.name) has no test metrics")
+    static func measure(_ metric: String, of candidate: CandidateResult, labels: [String]) -> Lookup {
+        if let predictionMetric = predictionMetric(metric, labels: labels) {
+            let found: MetricValue
+            if let classIndex = predictionMetric.classIndex {
+                guard let perClass = candidate.perClassMetrics else {
+                    return .missing("candidate \(candidate.name) has no per-class metrics (results written before they existed: rerun compare)")
+                }
+                guard let scores = perClass.first(where: { $0.classIndex == classIndex }) else {
+                    return .missing("candidate \(candidate.name) has no metrics for class \(labels[classIndex])")
+                }
+                found = scores.value(predictionMetric.kind)!
+            } else {
+                guard let metrics = candidate.metrics else {
+                    return .missing("candidate \(candidate.name) has no test metrics")
+                }
+                found = metrics.value(named: metric)!
             }
-            let value = metrics.value(named: metric)!
-            return .found(Measurement(value: value.value, interval: (value.low, value.high),
-                                      seeds: value.seeds?.ifSeveral))
+            return .found(Measurement(value: found.value, interval: (found.low, found.high), seeds: found.seeds?.ifSeveral))
         }
         if let (checkName, field) = forgettingReference(metric) {
             guard let check = candidate.forgetting.first(where: { $0.name == checkName }) else {
@@ -373,9 +392,9 @@ public enum Gate {
         let difference: PairedDifference
         var basis: String
         var pValue: Double?
-        if headlineMetricNames.contains(check.metric) {
+        if let metric = predictionMetric(check.metric, labels: settings.labels) {
             switch pairedDifference(
-                metric: check.metric, candidate: candidate, reference: reference, classCount: run.labels.count,
+                metric: metric, candidate: candidate, reference: reference, classCount: run.labels.count,
                 referenceClassCount: referenceRun.labels.count, settings: settings)
             {
             case .success(let (paired, count, distribution)):
@@ -390,7 +409,8 @@ public enum Gate {
             // No per-example data: compare the point values.
             let candidateValue: Double
             let referenceValue: Double
-            switch (measure(check.metric, of: candidate), measure(check.metric, of: reference)) {
+            switch (measure(check.metric, of: candidate, labels: settings.labels),
+                    measure(check.metric, of: reference, labels: settings.labels)) {
             case (.found(let a), .found(let b)):
                 candidateValue = a.value
                 referenceValue = b.value
@@ -445,12 +465,11 @@ public enum Gate {
         Measurement(value: values.reduce(0, +) / Double(values.count), interval: nil, seeds: SeedSpread.ofSeveral(values))
     }
 
-    /// The two-level bootstrap distribution of a headline metric's seed-mean, on the same resamples
+    /// The two-level bootstrap distribution of a prediction metric's seed-mean, on the same resamples
     /// as the candidate's stored interval (same seed; the draws do not depend on which metric).
-    static func headlineDistribution(_ metric: String, of candidate: CandidateResult, settings: Settings)
+    static func predictionDistribution(_ metric: PredictionMetric, of candidate: CandidateResult, settings: Settings)
         -> TwoLevelBootstrap.Distribution?
     {
-        guard headlineMetricNames.contains(metric) else { return nil }
         let runs = candidate.completedSeedRuns.map(\.predictions)
         guard let first = runs.first, !first.isEmpty, runs.allSatisfy({ $0.count == first.count }),
               let classCount = candidate.report?.classCount,
@@ -458,22 +477,22 @@ public enum Gate {
         else { return nil }
         return TwoLevelBootstrap.distributions(
             seedCount: runs.count, exampleCount: first.count, resamples: settings.resamples, seed: settings.seed
-        ) { s, indices in [exampleMetric(metric, of: runs[s], at: indices, classCount: classCount)] }[0]
+        ) { s, indices in [metric.value(of: runs[s], at: indices, classCount: classCount)] }[0]
     }
 
     struct Problem: Error {
         let message: String
     }
 
-    /// The two-level paired bootstrap of (candidate − reference) seed-means for a headline metric over
+    /// The two-level paired bootstrap of (candidate − reference) seed-means for a prediction metric over
     /// the test examples every seed run of both predicted (matched by id, in the candidate's order),
     /// the number of such examples, and the bootstrap distribution.
     static func pairedDifference(
-        metric: String, candidate: CandidateResult, reference: CandidateResult, classCount: Int,
+        metric: PredictionMetric, candidate: CandidateResult, reference: CandidateResult, classCount: Int,
         referenceClassCount: Int, settings: Settings
     ) -> Result<(PairedDifference, Int, TwoLevelBootstrap.Distribution), Problem> {
         guard classCount >= 2, referenceClassCount == classCount else {
-            return .failure(Problem(message: "cannot compare \(metric): the runs need the same two or more labels"))
+            return .failure(Problem(message: "cannot compare \(metric.kind.rawValue): the runs need the same two or more labels"))
         }
         let candidateRuns = candidate.completedSeedRuns, referenceRuns = reference.completedSeedRuns
         guard !candidateRuns.isEmpty, !referenceRuns.isEmpty else {
@@ -510,11 +529,11 @@ public enum Gate {
         let distribution = TwoLevelBootstrap.difference(
             candidateSeeds: candidateRows.count, referenceSeeds: referenceRows.count, exampleCount: ids.count,
             resamples: settings.resamples, seed: settings.seed,
-            candidate: { exampleMetric(metric, of: candidateRows[$0], at: $1, classCount: classCount) },
-            reference: { exampleMetric(metric, of: referenceRows[$0], at: $1, classCount: classCount) })
+            candidate: { metric.value(of: candidateRows[$0], at: $1, classCount: classCount) },
+            reference: { metric.value(of: referenceRows[$0], at: $1, classCount: classCount) })
         let all = Array(ids.indices)
         func mean(_ rows: [[Prediction]]) -> Double {
-            rows.reduce(0) { $0 + exampleMetric(metric, of: $1, at: all, classCount: classCount) } / Double(rows.count)
+            rows.reduce(0) { $0 + metric.value(of: $1, at: all, classCount: classCount) } / Double(rows.count)
         }
         let paired = PairedDifference(distribution, candidate: mean(candidateRows), baseline: mean(referenceRows),
                                       level: settings.confidence, candidateSeeds: candidateRows.count,
@@ -533,29 +552,6 @@ public enum Gate {
             }
         }
         return nil
-    }
-
-    /// A headline metric of the examples at `indices` (with repetitions), as `ClassificationMetrics`
-    /// computes it.
-    static func exampleMetric(_ metric: String, of rows: [Prediction], at indices: [Int], classCount: Int) -> Double {
-        switch metric {
-        case "accuracy":
-            return Double(indices.count { rows[$0].predicted == rows[$0].label }) / Double(indices.count)
-        case "log_loss":
-            return LogLoss.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
-        case "ece":
-            return ExpectedCalibrationError.compute(
-                labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
-        default:
-            let report = ClassificationMetrics.compute(
-                labels: indices.map { rows[$0].label }, predicted: indices.map { rows[$0].predicted },
-                probabilities: indices.map { rows[$0].probabilities }, classCount: classCount)
-            switch metric {
-            case "precision_macro": return report.macro.precision
-            case "recall_macro": return report.macro.recall
-            default: return report.macro.f1
-            }
-        }
     }
 
     // MARK: Formatting

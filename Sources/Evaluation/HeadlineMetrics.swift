@@ -34,30 +34,20 @@ public struct HeadlineMetrics: Codable, Equatable, Sendable {
 
     /// The metric named as checks name it (`Gate.headlineMetricNames`).
     public func value(named name: String) -> MetricValue? {
-        switch name {
-        case "accuracy": accuracy
-        case "precision_macro": precisionMacro
-        case "recall_macro": recallMacro
-        case "f1_macro": f1Macro
-        case "log_loss": logLoss
-        case "ece": expectedCalibrationError
+        switch PredictionMetric.Kind(rawValue: name) {
+        case .accuracy: accuracy
+        case .precisionMacro: precisionMacro
+        case .recallMacro: recallMacro
+        case .f1Macro: f1Macro
+        case .logLoss: logLoss
+        case .ece: expectedCalibrationError
         default: nil
         }
     }
 
-    /// The six metrics of the predictions at `indices` (with repetitions), in `Gate.headlineMetricNames` order.
-    static func values(of predictions: [Prediction], at indices: [Int], classCount: Int) -> [Double] {
-        values(of: ClassificationMetrics.compute(
-            labels: indices.map { predictions[$0].label },
-            predicted: indices.map { predictions[$0].predicted },
-            probabilities: indices.map { predictions[$0].probabilities },
-            classCount: classCount))
-    }
-
     /// The six metrics of a report, in `Gate.headlineMetricNames` order.
     static func values(of report: ClassificationReport) -> [Double] {
-        [report.accuracy, report.macro.precision, report.macro.recall, report.macro.f1,
-         report.logLoss, report.expectedCalibrationError]
+        PredictionMetric.headline.map { $0.value(of: report) }
     }
 
     /// The headline metrics of one candidate; the arguments are those of

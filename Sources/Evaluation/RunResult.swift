@@ -168,6 +168,8 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var baseWeightBytes: Int
     public var training: TrainingSummary?
     public var metrics: HeadlineMetrics?
+    /// Precision, recall and F1 of every class with intervals (absent in files written before them).
+    public var perClassMetrics: [ClassMetricValues]?
     public var report: ClassificationReport?
     public var forgetting: [ForgettingCheck]
     public var overfitting: OverfittingReport?
@@ -193,7 +195,8 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name, method, status, error, settings, configHash = "config_hash"
         case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
-        case training, metrics, report, forgetting, overfitting, comparisons, seedRuns = "seed_runs"
+        case training, metrics, perClassMetrics = "per_class_metrics", report, forgetting, overfitting, comparisons
+        case seedRuns = "seed_runs"
         /// Version 1 only: the one run's test predictions.
         case predictions
     }
@@ -210,6 +213,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         baseWeightBytes = try c.decode(Int.self, forKey: .baseWeightBytes)
         training = try c.decodeIfPresent(TrainingSummary.self, forKey: .training)
         metrics = try c.decodeIfPresent(HeadlineMetrics.self, forKey: .metrics)
+        perClassMetrics = try c.decodeIfPresent([ClassMetricValues].self, forKey: .perClassMetrics)
         report = try c.decodeIfPresent(ClassificationReport.self, forKey: .report)
         forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
         overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)
@@ -236,6 +240,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         try c.encode(baseWeightBytes, forKey: .baseWeightBytes)
         try c.encodeIfPresent(training, forKey: .training)
         try c.encodeIfPresent(metrics, forKey: .metrics)
+        try c.encodeIfPresent(perClassMetrics, forKey: .perClassMetrics)
         try c.encodeIfPresent(report, forKey: .report)
         try c.encode(forgetting, forKey: .forgetting)
         try c.encodeIfPresent(overfitting, forKey: .overfitting)

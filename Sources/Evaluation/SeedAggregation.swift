@@ -3,6 +3,7 @@
 ///
 /// - `metrics`: the six headline metrics, each the mean of the seeds' values on the full test set,
 ///   with a two-level bootstrap interval and the seeds' spread;
+/// - `perClassMetrics`: precision, recall and F1 of every class, the same way (the same resamples);
 /// - `report`: the classification report of all seeds' predictions pooled (the confusion matrix
 ///   counts every seed's predictions; with one seed it is that seed's report);
 /// - `forgetting`: per retention check, the base score and the mean candidate score, with the spread;
@@ -12,6 +13,7 @@
 public enum SeedAggregation {
     public struct Summary {
         public var metrics: HeadlineMetrics?
+        public var perClassMetrics: [ClassMetricValues]?
         public var report: ClassificationReport?
         public var forgetting: [ForgettingCheck]
         public var training: TrainingSummary?
@@ -20,14 +22,30 @@ public enum SeedAggregation {
 
     /// - Precondition: `runs` is non-empty, every run finished (status ok) with predictions on the same
     ///   examples in the same order.
-    public static func summarize(_ runs: [SeedRun], classCount: Int, resamples: Int, level: Double, seed: UInt64) -> Summary {
+    public static func summarize(_ runs: [SeedRun], labels: [String], resamples: Int, level: Double, seed: UInt64) -> Summary {
         precondition(!runs.isEmpty, "no seed runs to summarise")
-        let metrics = headlineMetrics(runs.map(\.predictions), classCount: classCount, resamples: resamples, level: level, seed: seed)
+        let classCount = labels.count
+        let seeds = runs.map(\.predictions)
+        let perClass = PredictionMetric.perClass(classCount: classCount)
+        let values = predictionMetrics(seeds, PredictionMetric.headline + perClass, classCount: classCount,
+                                       resamples: resamples, level: level, seed: seed)
+        let metrics = values.map { HeadlineMetrics(Array($0.prefix(PredictionMetric.headline.count))) }
+        let classMetrics = values.map { values in
+            let byMetric = Dictionary(uniqueKeysWithValues: zip(perClass, values.dropFirst(PredictionMetric.headline.count)))
+            return (0..<classCount).map { c in
+                let predicted = seeds.reduce(0.0) { total, run in total + Double(run.count { $0.predicted == c }) } / Double(seeds.count)
+                return ClassMetricValues(
+                    classIndex: c, label: labels[c], support: seeds[0].count { $0.label == c }, predicted: predicted,
+                    precision: byMetric[PredictionMetric(.precision, classIndex: c)]!,
+                    recall: byMetric[PredictionMetric(.recall, classIndex: c)]!,
+                    f1: byMetric[PredictionMetric(.f1, classIndex: c)]!)
+            }
+        }
         let pooled = runs.flatMap(\.predictions)
         let report = pooled.isEmpty ? nil : ClassificationMetrics.compute(
             labels: pooled.map(\.label), predicted: pooled.map(\.predicted), probabilities: pooled.map(\.probabilities),
             classCount: classCount)
-        return Summary(metrics: metrics, report: report, forgetting: forgetting(runs), training: training(runs),
+        return Summary(metrics: metrics, perClassMetrics: classMetrics, report: report, forgetting: forgetting(runs), training: training(runs),
                        overfitting: runs[0].overfitting)
     }
 
@@ -35,19 +53,28 @@ public enum SeedAggregation {
     /// identical to `HeadlineMetrics.compute` on that seed (plus a spread of one value).
     public static func headlineMetrics(_ seeds: [[Prediction]], classCount: Int, resamples: Int, level: Double,
                                        seed: UInt64) -> HeadlineMetrics? {
+        predictionMetrics(seeds, PredictionMetric.headline, classCount: classCount, resamples: resamples, level: level, seed: seed)
+            .map(HeadlineMetrics.init)
+    }
+
+    /// `metrics` over seeds, in order: each the mean of the seeds' values on the full test set, a
+    /// two-level bootstrap interval (one classification report per seed and resample serves them
+    /// all) and the seeds' spread. Nil without predictions.
+    public static func predictionMetrics(_ seeds: [[Prediction]], _ metrics: [PredictionMetric], classCount: Int,
+                                         resamples: Int, level: Double, seed: UInt64) -> [MetricValue]? {
         guard let first = seeds.first, !first.isEmpty else { return nil }
-        let distributions = TwoLevelBootstrap.distributions(
-            seedCount: seeds.count, exampleCount: first.count, resamples: resamples, seed: seed
-        ) { s, indices in
-            HeadlineMetrics.values(of: seeds[s], at: indices, classCount: classCount)
+        func values(_ s: Int, _ indices: [Int]) -> [Double] {
+            let report = PredictionMetric.report(of: seeds[s], at: indices, classCount: classCount)
+            return metrics.map { $0.value(of: report) }
         }
-        let perSeed = seeds.map { HeadlineMetrics.values(of: $0, at: Array($0.indices), classCount: classCount) }
-        let values = distributions.indices.map { k in
+        let distributions = TwoLevelBootstrap.distributions(
+            seedCount: seeds.count, exampleCount: first.count, resamples: resamples, seed: seed, statistics: values)
+        let perSeed = seeds.indices.map { values($0, Array(seeds[$0].indices)) }
+        return distributions.indices.map { k in
             var value = distributions[k].metricValue(level: level)
             value.seeds = SeedSpread(perSeed.map { $0[k] })
             return value
         }
-        return HeadlineMetrics(values)
     }
 
     static func forgetting(_ runs: [SeedRun]) -> [ForgettingCheck] {

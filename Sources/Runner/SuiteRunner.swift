@@ -222,9 +222,10 @@ public final class SuiteRunner {
         }
         let completed = result.completedSeedRuns
         if !completed.isEmpty {
-            let summary = SeedAggregation.summarize(completed, classCount: labelCount, resamples: spec.comparison.bootstrapResamples,
+            let summary = SeedAggregation.summarize(completed, labels: spec.task.labels, resamples: spec.comparison.bootstrapResamples,
                                                     level: spec.comparison.confidence, seed: seed)
             result.metrics = summary.metrics
+            result.perClassMetrics = summary.perClassMetrics
             result.report = summary.report
             result.forgetting = summary.forgetting
             result.training = summary.training

@@ -28,6 +28,9 @@ public enum CheckMetrics {
         return (check, suffix)
     }
 
-    /// Whether a confidence bound (`bound: ci_low | ci_high`) exists for the metric.
-    public static func hasConfidenceInterval(_ metric: String) -> Bool { headline.contains(metric) }
+    /// Whether a confidence bound (`bound: ci_low | ci_high`) exists for the metric: the headline
+    /// metrics and the per-class ones (`recall[grain]`).
+    public static func hasConfidenceInterval(_ metric: String, labels: [String]) -> Bool {
+        Gate.predictionMetric(metric, labels: labels) != nil
+    }
 }

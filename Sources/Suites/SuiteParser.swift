@@ -82,7 +82,7 @@ struct SuiteParser {
         let comparison = try top.field("comparison").map { (f: Field) throws(SuiteError) in try self.comparison(f) }
             ?? ComparisonSettings()
         let checks = try top.field("checks").map { (f: Field) throws(SuiteError) in
-            try self.checks(f, candidates: candidates, retention: retention)
+            try self.checks(f, candidates: candidates, retention: retention, labels: task.labels)
         } ?? []
 
         return SuiteSpec(name: name, description: description, seed: seed, model: model, task: task,
@@ -359,21 +359,21 @@ struct SuiteParser {
             multipleTesting: multipleTesting)
     }
 
-    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec) throws(SuiteError) -> [CheckSpec] {
+    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, labels: [String]) throws(SuiteError) -> [CheckSpec] {
         let items = try field.list(expected: "a list of checks")
         var out: [CheckSpec] = []
         for item in items {
-            out.append(try check(item, candidates: candidates, retention: retention))
+            out.append(try check(item, candidates: candidates, retention: retention, labels: labels))
         }
         return out
     }
 
-    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec) throws(SuiteError) -> CheckSpec {
+    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, labels: [String]) throws(SuiteError) -> CheckSpec {
         let map = try field.mapping(allowed: ["metric", "min", "max", "non_inferior_to", "margin", "bound", "candidates"],
                                     what: "a mapping with metric and one of min, max or non_inferior_to")
         let metricField = try map.required("metric", "a metric name such as accuracy")
         let metric = try metricField.nonEmptyString()
-        try validateMetric(metric, field: metricField, retention: retention)
+        try validateMetric(metric, field: metricField, retention: retention, labels: labels)
 
         let kinds = ["min", "max", "non_inferior_to"].filter { map.has($0) }
         guard kinds.count == 1 else {
@@ -395,8 +395,8 @@ struct SuiteParser {
             }
             if let boundField = map.field("bound") {
                 bound = CheckSpec.Bound(rawValue: try boundField.choice(["value", "ci_low", "ci_high"]))!
-                if bound != .value, !CheckMetrics.hasConfidenceInterval(metric) {
-                    throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.headline.joined(separator: ", "))")
+                if bound != .value, !CheckMetrics.hasConfidenceInterval(metric, labels: labels) {
+                    throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.headline.joined(separator: ", ")) and the per-class precision[<label>], recall[<label>], f1[<label>]")
                 }
             }
         default:
@@ -443,9 +443,19 @@ struct SuiteParser {
         return CheckSpec(metric: metric, kind: kind, bound: bound, candidates: names)
     }
 
-    func validateMetric(_ metric: String, field: Field, retention: RetentionSpec) throws(SuiteError) {
+    func validateMetric(_ metric: String, field: Field, retention: RetentionSpec, labels: [String]) throws(SuiteError) {
         let known = CheckMetrics.all(retentionChecks: retention.checkNames)
         if known.contains(metric) { return }
+        switch PredictionMetric.named(metric, labels: labels) {
+        case .success: return
+        case .failure(.unknownLabel(let label)):
+            throw field.error("no class \(Field.quoted(label)) in the task's labels" + Suggestions.hint(label, labels)
+                              + " (labels: \(labels.joined(separator: ", ")))")
+        case .failure(.notPerClass(let base)):
+            throw field.error("\(base) is not a per-class metric; per class there are precision[<label>], recall[<label>] and f1[<label>]")
+        case .failure(.notAPredictionMetric):
+            break
+        }
         if metric.hasPrefix("forgetting.") {
             guard let parts = CheckMetrics.forgettingParts(metric) else {
                 throw field.error("unknown metric \(Field.quoted(metric)); forgetting metrics are forgetting.<similarity:NAME | probe:NAME>.<absolute_drop | relative_drop | candidate>"
@@ -457,8 +467,9 @@ struct SuiteParser {
                               + " (\(defined))")
         }
         let listed = CheckMetrics.headline + CheckMetrics.overfitting + CheckMetrics.training
-        throw field.error("unknown metric \(Field.quoted(metric))" + Suggestions.hint(metric, known)
-                          + " (known: \(listed.joined(separator: ", ")), forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
+        let perClass = labels.flatMap { label in ["precision", "recall", "f1"].map { "\($0)[\(label)]" } }
+        throw field.error("unknown metric \(Field.quoted(metric))" + Suggestions.hint(metric, known + perClass)
+                          + " (known: \(listed.joined(separator: ", ")), precision[<label>], recall[<label>], f1[<label>], forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
     }
 
     // MARK: YAML syntax errors

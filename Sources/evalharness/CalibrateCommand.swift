@@ -66,10 +66,11 @@ struct CalibrateCommand: ParsableCommand {
         }
     }
 
-    /// The headline metrics the suite's checks decide on intervals (accuracy when there are none).
+    /// The prediction metrics (headline or per-class) the suite's checks decide on intervals
+    /// (accuracy when there are none).
     func gatedMetrics(_ spec: SuiteSpec) -> [String] {
         var out: [String] = []
-        for check in spec.checks where Gate.headlineMetricNames.contains(check.metric) && !out.contains(check.metric) {
+        for check in spec.checks where Gate.predictionMetric(check.metric, labels: spec.task.labels) != nil && !out.contains(check.metric) {
             if case .nonInferior = check.kind { out.append(check.metric) } else if check.bound != .value { out.append(check.metric) }
         }
         return out.isEmpty ? ["accuracy"] : out

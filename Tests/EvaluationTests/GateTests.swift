@@ -225,9 +225,9 @@ final class GateTests: XCTestCase {
             XCTAssertTrue(message.contains("forgetting.<check name>.(absolute_drop|relative_drop|candidate)"), message)
             XCTAssertTrue(message.contains("training.peak_rss_bytes"), message)
         }
-        XCTAssertTrue(Gate.isValidMetricName("forgetting.probe:a.b.relative_drop"))
-        XCTAssertFalse(Gate.isValidMetricName("forgetting.similarity:lee.drop"))
-        XCTAssertFalse(Gate.isValidMetricName("forgetting..absolute_drop"))
+        XCTAssertTrue(Gate.isValidMetricName("forgetting.probe:a.b.relative_drop", labels: []))
+        XCTAssertFalse(Gate.isValidMetricName("forgetting.similarity:lee.drop", labels: []))
+        XCTAssertFalse(Gate.isValidMetricName("forgetting..absolute_drop", labels: []))
     }
 
     func testFailedCandidateIsAnErrorWithItsMessage() {

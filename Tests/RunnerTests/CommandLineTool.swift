@@ -40,4 +40,25 @@ enum CommandLineTool {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// A suite that trains in seconds: one LoRA candidate on 64 movie reviews, no retention checks.
+    static func tinySuite(epochs: Int, seeds: Int, checks: String = "  - {metric: accuracy, min: 0.0}") -> String {
+        """
+        name: tiny
+        seed: 7
+        model: {path: models/all-MiniLM-L6-v2, max_length: 32}
+        task:
+          train: data/vader/movie/train.jsonl
+          validation: data/vader/movie/validation.jsonl
+          test: data/vader/movie/test.jsonl
+          labels: [negative, positive]
+          limit: {train: 64, validation: 16, test: 16}
+        training: {epochs: \(epochs), batch_size: 16, patience: 0, seeds: \(seeds)}
+        candidates:
+          - {name: lora, method: lora, rank: 4, alpha: 8, learning_rate: 1e-3}
+        checks:
+        \(checks)
+
+        """
+    }
 }

@@ -4,32 +4,13 @@ import XCTest
 /// Ctrl-C or a cancelled CI job in the middle of a run leaves the previous outputs whole and no
 /// temporary files behind; the process ends with the shell's code for the signal.
 final class InterruptTests: XCTestCase {
-    /// One LoRA candidate, two seeds of six short epochs, no retention checks: the signal lands
-    /// seconds before the reports would be written.
-    static let suite = """
-        name: interrupted
-        seed: 7
-        model: {path: models/all-MiniLM-L6-v2, max_length: 32}
-        task:
-          train: data/vader/movie/train.jsonl
-          validation: data/vader/movie/validation.jsonl
-          test: data/vader/movie/test.jsonl
-          labels: [negative, positive]
-          limit: {train: 64, validation: 16, test: 16}
-        training: {epochs: 6, batch_size: 16, patience: 0, seeds: 2}
-        candidates:
-          - {name: lora, method: lora, rank: 4, alpha: 8, learning_rate: 1e-3}
-        checks:
-          - {metric: accuracy, min: 0.0}
-
-        """
-
     /// Starts `compare` on `suite`, waits until stderr shows `marker`, then sends `signal`.
     private func interruptedCompare(signal: Int32, into directory: URL, when marker: String) throws -> (status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = try CommandLineTool.binary
         let suite = directory.deletingLastPathComponent().appendingPathComponent("interrupted-\(UUID().uuidString).yaml")
-        try Self.suite.write(to: suite, atomically: true, encoding: .utf8)
+        // Two seeds of six short epochs: the signal lands seconds before the reports would be written.
+        try CommandLineTool.tinySuite(epochs: 6, seeds: 2).write(to: suite, atomically: true, encoding: .utf8)
         process.arguments = ["compare", suite.path, "--out", directory.path, "--threads", "1"]
         process.currentDirectoryURL = CommandLineTool.root
         let errors = Pipe()

@@ -90,9 +90,21 @@ final class SuiteErrorTests: XCTestCase {
                        "suites/x.yaml:11: candidates[2].name: duplicate candidate name \"full\" (first used on line 9)")
     }
 
+    /// Per-class metrics name a class of the task's labels, with a did-you-mean for a typo.
+    func testPerClassCheckMetrics() throws {
+        XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: \"recall[post]\", min: 0.7}"),
+                       "suites/x.yaml:12: checks[0].metric: no class \"post\" in the task's labels; did you mean \"pos\"? (labels: neg, pos)")
+        XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: \"accuracy[pos]\", min: 0.7}"),
+                       "suites/x.yaml:12: checks[0].metric: accuracy is not a per-class metric; per class there are precision[<label>], recall[<label>] and f1[<label>]")
+        XCTAssertEqual(message(Self.header + "\nchecks:\n  - metric: recal[pos]\n    min: 0.7")?.contains("did you mean \"recall[pos]\"?"), true, "block style needs no quotes")
+        let spec = try SuiteSpec.parse(yaml: Self.header + "\nchecks:\n  - {metric: \"recall[pos]\", min: 0.7, bound: ci_low}\n  - {metric: \"f1[neg]\", non_inferior_to: baseline, margin: 0.05}",
+                                       path: "suites/x.yaml")
+        XCTAssertEqual(spec.checks.map(\.metric), ["recall[pos]", "f1[neg]"])
+    }
+
     func testUnknownCheckMetric() {
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: acuracy, min: 0.7}"),
-                       "suites/x.yaml:12: checks[0].metric: unknown metric \"acuracy\"; did you mean \"accuracy\"? (known: accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece, overfitting.loss_gap, overfitting.accuracy_gap, training.examples_per_s, training.seconds, training.peak_rss_bytes, forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
+                       "suites/x.yaml:12: checks[0].metric: unknown metric \"acuracy\"; did you mean \"accuracy\"? (known: accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece, overfitting.loss_gap, overfitting.accuracy_gap, training.examples_per_s, training.seconds, training.peak_rss_bytes, precision[<label>], recall[<label>], f1[<label>], forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
         let retention = "\nretention:\n  similarity:\n    - {name: lee, path: lee.jsonl}\nchecks:\n"
         XCTAssertEqual(message(Self.header + retention + "  - {metric: forgetting.similarity:leee.absolute_drop, max: 0.1}"),
                        "suites/x.yaml:15: checks[0].metric: no retention check named \"similarity:leee\"; did you mean \"similarity:lee\"? (defined: similarity:lee)")
@@ -180,7 +192,7 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: prompt, margin: 0.01, candidates: [prompt]}"),
                        "suites/x.yaml:12: checks[0].candidates[0]: \"prompt\" is the prompt reference itself; it cannot be non-inferior to itself")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: training.seconds, max: 60, bound: ci_high}"),
-                       "suites/x.yaml:12: checks[0].bound: training.seconds has no confidence interval; ci_low and ci_high apply to accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece")
+                       "suites/x.yaml:12: checks[0].bound: training.seconds has no confidence interval; ci_low and ci_high apply to accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece and the per-class precision[<label>], recall[<label>], f1[<label>]")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: prompt, margin: 0.01, bound: ci_low}"),
                        "suites/x.yaml:12: checks[0].bound: not used with non_inferior_to (the decision uses the paired-bootstrap interval of the difference)")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: promt, margin: 0.01}"),

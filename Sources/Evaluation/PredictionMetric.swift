@@ -1,0 +1,145 @@
+/// A metric of a candidate's test predictions: what is bootstrapped into an interval, averaged over
+/// seeds, paired against a reference and gated with `bound` and `non_inferior_to`. The six headline
+/// metrics, and precision, recall and F1 of one class.
+///
+/// Checks name a class's metric `recall[grain]`: the metric, then the class's label in brackets,
+/// as the suite's `labels` spell it.
+public struct PredictionMetric: Hashable, Sendable {
+    public enum Kind: String, CaseIterable, Sendable {
+        case accuracy
+        case precisionMacro = "precision_macro"
+        case recallMacro = "recall_macro"
+        case f1Macro = "f1_macro"
+        case logLoss = "log_loss"
+        case ece
+        // Per class.
+        case precision, recall, f1
+
+        public var isPerClass: Bool { self == .precision || self == .recall || self == .f1 }
+        /// Log loss and calibration error are better when lower.
+        public var higherIsBetter: Bool { !(self == .logLoss || self == .ece) }
+    }
+
+    public let kind: Kind
+    /// The class index of a per-class metric; nil for the headline metrics.
+    public let classIndex: Int?
+
+    public init(_ kind: Kind, classIndex: Int? = nil) {
+        precondition(kind.isPerClass == (classIndex != nil), "per-class metrics, and only they, name a class")
+        self.kind = kind
+        self.classIndex = classIndex
+    }
+
+    /// The six headline metrics, in results.json's and the reports' order.
+    public static let headline: [PredictionMetric] = Kind.allCases.filter { !$0.isPerClass }.map { PredictionMetric($0) }
+
+    /// Precision, recall and F1 of each of `classCount` classes, class by class.
+    public static func perClass(classCount: Int) -> [PredictionMetric] {
+        (0..<classCount).flatMap { c in [Kind.precision, .recall, .f1].map { PredictionMetric($0, classIndex: c) } }
+    }
+
+    public var higherIsBetter: Bool { kind.higherIsBetter }
+
+    /// The name checks use: "accuracy", "recall[grain]".
+    public func name(labels: [String]) -> String {
+        guard let classIndex else { return kind.rawValue }
+        return "\(kind.rawValue)[\(classIndex < labels.count ? labels[classIndex] : String(classIndex))]"
+    }
+
+    /// How a name failed to parse, for the suite parser's messages.
+    public enum NameProblem: Error, Equatable {
+        /// Not a prediction metric at all (maybe another family: forgetting, training, …).
+        case notAPredictionMetric
+        /// `recall[gran]`: the metric is per-class but the label is not one of the suite's.
+        case unknownLabel(String)
+        /// `accuracy[grain]`: a class on a metric that has none.
+        case notPerClass(String)
+    }
+
+    /// Parses a check's metric name against the task's labels.
+    public static func named(_ name: String, labels: [String]) -> Result<PredictionMetric, NameProblem> {
+        guard let open = name.firstIndex(of: "["), name.hasSuffix("]") else {
+            guard let kind = Kind(rawValue: name), !kind.isPerClass else { return .failure(.notAPredictionMetric) }
+            return .success(PredictionMetric(kind))
+        }
+        let base = String(name[..<open])
+        let label = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+        guard let kind = Kind(rawValue: base) else { return .failure(.notAPredictionMetric) }
+        guard kind.isPerClass else { return .failure(.notPerClass(base)) }
+        guard let index = labels.firstIndex(of: label) else { return .failure(.unknownLabel(label)) }
+        return .success(PredictionMetric(kind, classIndex: index))
+    }
+
+    /// The metric's value in a classification report.
+    public func value(of report: ClassificationReport) -> Double {
+        switch kind {
+        case .accuracy: report.accuracy
+        case .precisionMacro: report.macro.precision
+        case .recallMacro: report.macro.recall
+        case .f1Macro: report.macro.f1
+        case .logLoss: report.logLoss
+        case .ece: report.expectedCalibrationError
+        case .precision: report.perClass[classIndex!].precision
+        case .recall: report.perClass[classIndex!].recall
+        case .f1: report.perClass[classIndex!].f1
+        }
+    }
+
+    /// The metric of the predictions at `indices` (with repetitions), as `ClassificationMetrics`
+    /// computes it; accuracy, log loss and ECE without building the whole report.
+    public func value(of rows: [Prediction], at indices: [Int], classCount: Int) -> Double {
+        switch kind {
+        case .accuracy:
+            return Double(indices.count { rows[$0].predicted == rows[$0].label }) / Double(indices.count)
+        case .logLoss:
+            return LogLoss.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
+        case .ece:
+            return ExpectedCalibrationError.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
+        default:
+            return value(of: PredictionMetric.report(of: rows, at: indices, classCount: classCount))
+        }
+    }
+
+    /// The classification report of the predictions at `indices`.
+    static func report(of rows: [Prediction], at indices: [Int], classCount: Int) -> ClassificationReport {
+        ClassificationMetrics.compute(
+            labels: indices.map { rows[$0].label }, predicted: indices.map { rows[$0].predicted },
+            probabilities: indices.map { rows[$0].probabilities }, classCount: classCount)
+    }
+}
+
+/// One class's precision, recall and F1 on the test set (results.json `per_class_metrics`), each
+/// the mean over seeds with a two-level bootstrap interval and the seeds' spread, as the headline
+/// metrics are; `support` and `predicted` are one seed's counts (the mean over seeds for `predicted`).
+public struct ClassMetricValues: Codable, Equatable, Sendable {
+    /// The class index and its label as the suite spells it.
+    public let classIndex: Int
+    public let label: String
+    /// Test examples of this class.
+    public let support: Int
+    /// Test examples predicted as this class, mean over seeds.
+    public let predicted: Double
+    public let precision: MetricValue
+    public let recall: MetricValue
+    public let f1: MetricValue
+
+    public init(classIndex: Int, label: String, support: Int, predicted: Double,
+                precision: MetricValue, recall: MetricValue, f1: MetricValue) {
+        self.classIndex = classIndex; self.label = label; self.support = support; self.predicted = predicted
+        self.precision = precision; self.recall = recall; self.f1 = f1
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case classIndex = "class", label, support, predicted, precision, recall, f1
+    }
+
+    /// The value of a per-class metric kind.
+    public func value(_ kind: PredictionMetric.Kind) -> MetricValue? {
+        switch kind {
+        case .precision: precision
+        case .recall: recall
+        case .f1: f1
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import XCTest
+
+/// The documented CI flow with `compare` itself: main's first run has no baseline file yet, so the
+/// baseline checks are skipped (exit 0, JUnit `<skipped>` with the reason); a pull request run
+/// against main's stored results applies them. `--baseline` alone is enough (the suite has no
+/// `baseline:` key).
+final class BaselineFlowTests: XCTestCase {
+    func testFirstRunOnMainThenPullRequest() throws {
+        let directory = try CommandLineTool.temporaryDirectory()
+        let suite = directory.appendingPathComponent("tiny.yaml")
+        try CommandLineTool.tinySuite(epochs: 1, seeds: 1, checks: "  - {metric: accuracy, non_inferior_to: baseline, margin: 0.05}")
+            .write(to: suite, atomically: true, encoding: .utf8)
+        let main = directory.appendingPathComponent("main"), pullRequest = directory.appendingPathComponent("pr")
+        let stored = main.appendingPathComponent("results.json").path
+
+        let first = try CommandLineTool.run(["compare", suite.path, "--out", main.path, "--baseline", stored, "--quiet", "--threads", "2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("note: baseline \(stored) does not exist yet; baseline checks are skipped"), first.stderr)
+        let junit = try String(contentsOf: main.appendingPathComponent("junit.xml"), encoding: .utf8)
+        XCTAssertTrue(junit.contains("<skipped message=\"no baseline run yet\""), junit)
+
+        let second = try CommandLineTool.run(["compare", suite.path, "--out", pullRequest.path, "--baseline", stored, "--quiet", "--threads", "2"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let summary = try String(contentsOf: pullRequest.appendingPathComponent("summary.md"), encoding: .utf8)
+        XCTAssertTrue(summary.contains("non-inferior to baseline"), summary)
+        let results = try String(contentsOf: pullRequest.appendingPathComponent("results.json"), encoding: .utf8)
+        XCTAssertTrue(results.contains("\"against\" : \"baseline-run\""), "the pull request's run is paired with main's")
+    }
+}
