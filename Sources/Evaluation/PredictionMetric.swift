@@ -133,6 +133,14 @@ public struct ClassMetricValues: Codable, Equatable, Sendable {
         case classIndex = "class", label, support, predicted, precision, recall, f1
     }
 
+    /// Precision, recall and F1, in that order.
+    public var metrics: [(kind: PredictionMetric.Kind, value: MetricValue)] {
+        [(.precision, precision), (.recall, recall), (.f1, f1)]
+    }
+
+    /// The name a check uses for this class's metric: "recall[grain]".
+    public func checkName(_ kind: PredictionMetric.Kind) -> String { "\(kind.rawValue)[\(label)]" }
+
     /// The value of a per-class metric kind.
     public func value(_ kind: PredictionMetric.Kind) -> MetricValue? {
         switch kind {
@@ -141,5 +149,32 @@ public struct ClassMetricValues: Codable, Equatable, Sendable {
         case .f1: f1
         default: nil
         }
+    }
+}
+
+/// Signs that a candidate learned the class balance instead of the task: it predicts one class
+/// for (nearly) every test example, or never predicts a class that occurs. Accuracy alone hides
+/// both when one class dominates (predicting the majority of a 91 % task scores 0.91).
+public enum ClassCollapse {
+    /// The share of predictions above which one class counts as "every example".
+    public static let dominantShare = 0.98
+
+    /// One sentence per problem found in `perClass` (counts are per seed, averaged over seeds).
+    public static func warnings(_ perClass: [ClassMetricValues]) -> [String] {
+        let total = perClass.reduce(0.0) { $0 + $1.predicted }
+        guard total > 0 else { return [] }
+        var out: [String] = []
+        if let top = perClass.max(by: { $0.predicted < $1.predicted }), top.predicted / total >= dominantShare {
+            out.append("predicts \(top.label) for \(Self.count(top.predicted)) of \(Self.count(total)) test examples "
+                + "(\(String(format: "%.1f", 100 * top.predicted / total)) %): it may have collapsed to one class")
+        }
+        for scores in perClass where scores.support > 0 && scores.predicted == 0 {
+            out.append("never predicts \(scores.label) (\(scores.support) test examples): recall of \(scores.label) is 0")
+        }
+        return out
+    }
+
+    private static func count(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 }

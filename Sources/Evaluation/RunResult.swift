@@ -170,6 +170,8 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var metrics: HeadlineMetrics?
     /// Precision, recall and F1 of every class with intervals (absent in files written before them).
     public var perClassMetrics: [ClassMetricValues]?
+    /// Problems a reader should see next to the metrics (`ClassCollapse`); absent when there are none.
+    public var warnings: [String]?
     public var report: ClassificationReport?
     public var forgetting: [ForgettingCheck]
     public var overfitting: OverfittingReport?
@@ -195,7 +197,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name, method, status, error, settings, configHash = "config_hash"
         case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
-        case training, metrics, perClassMetrics = "per_class_metrics", report, forgetting, overfitting, comparisons
+        case training, metrics, perClassMetrics = "per_class_metrics", warnings, report, forgetting, overfitting, comparisons
         case seedRuns = "seed_runs"
         /// Version 1 only: the one run's test predictions.
         case predictions
@@ -214,6 +216,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         training = try c.decodeIfPresent(TrainingSummary.self, forKey: .training)
         metrics = try c.decodeIfPresent(HeadlineMetrics.self, forKey: .metrics)
         perClassMetrics = try c.decodeIfPresent([ClassMetricValues].self, forKey: .perClassMetrics)
+        warnings = try c.decodeIfPresent([String].self, forKey: .warnings)
         report = try c.decodeIfPresent(ClassificationReport.self, forKey: .report)
         forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
         overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)
@@ -241,6 +244,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         try c.encodeIfPresent(training, forKey: .training)
         try c.encodeIfPresent(metrics, forKey: .metrics)
         try c.encodeIfPresent(perClassMetrics, forKey: .perClassMetrics)
+        try c.encodeIfPresent(warnings, forKey: .warnings)
         try c.encodeIfPresent(report, forKey: .report)
         try c.encode(forgetting, forKey: .forgetting)
         try c.encodeIfPresent(overfitting, forKey: .overfitting)

@@ -70,6 +70,7 @@ struct HTMLReportPage {
         page += verdictBanner()
         page += candidatesSection()
         page += metricsSection()
+        page += perClassSection()
         page += trainingSection()
         page += learningVersusForgettingSection()
         page += forgettingSection()
@@ -91,7 +92,7 @@ struct HTMLReportPage {
         if let testExamples { facts.append("\(Format.grouped(testExamples)) test examples") }
         facts.append("model <code>\(h(result.model.path))</code>")
         facts.append("seed \(result.seed)")
-        let sections = [("verdict", "Verdict"), ("candidates", "Candidates"), ("metrics", "Metrics"),
+        let sections = [("verdict", "Verdict"), ("candidates", "Candidates"), ("metrics", "Metrics"), ("per-class", "Per class"),
                         ("training", "Training"), ("learning-forgetting", "Learning vs forgetting"),
                         ("forgetting", "Forgetting"), ("confusion", "Confusion matrices"),
                         ("comparisons", "Comparisons"), ("checks", "Checks"), ("provenance", "Provenance")]
@@ -248,6 +249,45 @@ struct HTMLReportPage {
         <p class="lead">Bars show the point estimate, whiskers the \(level) bootstrap confidence interval; dashed lines \
         mark the gate's thresholds.</p>
         <div class="grid wide">
+        \(figures)</div>
+        """)
+    }
+
+    // MARK: Per class
+
+    /// One table per candidate: every class's precision, recall and F1 with intervals, the worst
+    /// recall first; warnings (a collapsed candidate, a class never predicted) above the tables.
+    private func perClassSection() -> String {
+        let candidates = measured.filter { $0.perClassMetrics != nil }
+        guard !candidates.isEmpty else { return "" }
+        var warnings = ""
+        for candidate in candidates {
+            for warning in candidate.warnings ?? [] {
+                warnings += "<li>\(badge(.error)) <strong>\(h(candidate.name))</strong> \(h(warning))</li>"
+            }
+        }
+        var figures = ""
+        for candidate in candidates {
+            let classes = (candidate.perClassMetrics ?? []).sorted { ($0.recall.value, $0.classIndex) < ($1.recall.value, $1.classIndex) }
+            var rows = ""
+            for scores in classes {
+                let never = scores.support > 0 && scores.predicted == 0
+                rows += "<tr\(never ? " class=\"failed-run\"" : "")><th scope=\"row\" class=\"label\">\(h(scores.label))</th>"
+                    + "<td class=\"num\">\(Format.grouped(scores.support))</td>"
+                    + "<td class=\"num\">\(Format.fixed(scores.predicted, scores.predicted == scores.predicted.rounded() ? 0 : 1))</td>"
+                    + metricCell(scores.precision) + metricCell(scores.recall) + metricCell(scores.f1) + "</tr>"
+            }
+            figures += "<figure><h3>\(swatch(candidate))\(h(candidate.name))</h3><div class=\"table-wrap\"><table class=\"per-class\">"
+                + "<thead><tr><th>Class</th><th class=\"num\">Support</th><th class=\"num\">Predicted</th>"
+                + "<th class=\"num\">Precision</th><th class=\"num\">Recall</th><th class=\"num\">F1</th></tr></thead>"
+                + "<tbody>\(rows)</tbody></table></div></figure>\n"
+        }
+        return section("per-class", "Per class", """
+        <p class="lead">Each class's precision, recall and F1 with \(level) bootstrap intervals, worst recall first. \
+        Support counts the test examples of the class; Predicted, those predicted as it (mean over seeds). \
+        Checks name these metrics <code>recall[label]</code>.</p>
+        \(warnings.isEmpty ? "" : "<ul class=\"warnings\">\(warnings)</ul>")
+        <div class="grid">
         \(figures)</div>
         """)
     }

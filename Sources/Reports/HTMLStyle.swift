@@ -59,6 +59,9 @@ enum HTMLStyle {
     tr.failed-run td { background: #fffaf0; }
     .sub { display: block; color: var(--muted); font-size: 12px; font-weight: 400; }
     .warning, .sub.warning { color: #9a5b00; }
+    ul.warnings { list-style: none; padding: 0; }
+    ul.warnings li { margin: 4px 0; }
+    table.per-class th.label { white-space: nowrap; text-align: left; }
     .better { color: var(--pass); }
     .worse { color: var(--fail); }
 

@@ -158,6 +158,18 @@ public enum JUnitWriter {
                 }
             }
         }
+        for scores in candidate.perClassMetrics ?? [] {
+            for (kind, metric) in scores.metrics {
+                let name = scores.checkName(kind)
+                properties.append((name, number(metric.value)))
+                properties.append((name + ".ci_low", number(metric.low)))
+                properties.append((name + ".ci_high", number(metric.high)))
+            }
+            properties.append(("support[\(scores.label)]", String(scores.support)))
+        }
+        for (index, warning) in (candidate.warnings ?? []).enumerated() {
+            properties.append(("warning.\(index + 1)", warning))
+        }
         properties.append(("seeds", String(candidate.seedRuns.count)))
         if let training = candidate.training {
             properties += [

@@ -44,6 +44,14 @@ public enum MarkdownSummary {
             lines += ["", "_forgetting: mean absolute drop over the retention checks (positive = forgot)._"]
         }
         lines += ["", "_\(inline(result.intervalCoverageNote))_"]
+        lines += perClassTable(result)
+        let collapsed = result.candidates.filter { !($0.warnings ?? []).isEmpty }
+        if !collapsed.isEmpty {
+            lines += ["", "**Predictions**", ""]
+            for candidate in collapsed {
+                lines += (candidate.warnings ?? []).map { "- ⚠️ **\(inline(candidate.name))** \(inline($0))" }
+            }
+        }
         let warned = result.checks.filter { !($0.warnings ?? []).isEmpty }
         if !warned.isEmpty {
             lines += ["", "**Warnings**", ""]
@@ -70,20 +78,43 @@ public enum MarkdownSummary {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Precision and recall of every class per candidate, worst recall first (the class a reader
+    /// must look at); absent when no candidate has per-class metrics.
+    static func perClassTable(_ result: RunResult) -> [String] {
+        let candidates = result.candidates.filter { $0.status == .ok && $0.perClassMetrics != nil }
+        guard let first = candidates.first?.perClassMetrics else { return [] }
+        func worstRecall(_ classIndex: Int) -> Double {
+            candidates.compactMap { $0.perClassMetrics?.first { $0.classIndex == classIndex }?.recall.value }.min() ?? 0
+        }
+        var lines = ["", "| class | support | " + candidates.map { "\(cell($0.name)) precision / recall" }.joined(separator: " | ") + " |",
+                     "|---|---:|" + String(repeating: "---|", count: candidates.count)]
+        for scores in first.sorted(by: { worstRecall($0.classIndex) < worstRecall($1.classIndex) }) {
+            let cells = candidates.map { candidate -> String in
+                guard let own = candidate.perClassMetrics?.first(where: { $0.classIndex == scores.classIndex }) else { return "—" }
+                return "\(Format.fixed(own.precision.value)) / \(Format.fixed(own.recall.value))"
+            }
+            lines.append("| \(cell(scores.label)) | \(scores.support) | " + cells.joined(separator: " | ") + " |")
+        }
+        return lines
+    }
+
     /// Text for a table cell: as `inline`, which also escapes the pipes that would split the cell.
     static func cell(_ text: String) -> String { inline(text) }
 
-    /// Text for running Markdown: one line, backslashes and Markdown emphasis characters escaped,
-    /// angle brackets as entities so a name cannot open an HTML tag.
+    /// Text for running Markdown: one line, backslashes and Markdown emphasis characters escaped.
+    /// A `<` that could open an HTML tag and an `&` that could start an entity get a backslash
+    /// (CommonMark's escape), so a name cannot inject markup; everything else stays as written
+    /// ("accuracy 0.84 >= 0.80" reads the same raw and rendered).
     static func inline(_ text: String) -> String {
         var escaped = ""
-        for character in text {
+        let characters = Array(text)
+        for (index, character) in characters.enumerated() {
+            let next = index + 1 < characters.count ? characters[index + 1] : nil
             switch character {
             case "\\": escaped += "\\\\"
             case "*", "_", "`", "[", "]", "|": escaped += "\\" + String(character)
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "&": escaped += "&amp;"
+            case "<" where next.map { $0.isLetter || $0 == "/" || $0 == "!" || $0 == "?" } ?? false: escaped += "\\<"
+            case "&" where next.map { $0.isLetter || $0 == "#" } ?? false: escaped += "\\&"
             case "\n", "\r", "\r\n": escaped += " "
             default: escaped.append(character)
             }

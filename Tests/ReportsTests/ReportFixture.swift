@@ -122,10 +122,15 @@ struct ReportFixture {
                                                   classCount: self.labels.count),
             forgetting: forgetting.map { ForgettingCheck(name: $0.0, measure: $0.1, result: ForgettingReport(base: $0.2, candidate: $0.3)) },
             overfitting: overfitting, predictions: predictions)
-        return CandidateResult(
+        var candidate = CandidateResult(
             name: name, method: method, status: .ok, settings: settings, configHash: Self.hash(name),
             trainableParameters: trainable, baseWeightBytes: baseBytes, training: run.training, metrics: run.metrics,
             report: run.report, forgetting: run.forgetting, overfitting: run.overfitting, seedRuns: [run])
+        let summary = SeedAggregation.summarize([run], labels: self.labels, resamples: Self.resamples, level: 0.95, seed: 42)
+        candidate.perClassMetrics = summary.perClassMetrics
+        let warnings = summary.perClassMetrics.map(ClassCollapse.warnings) ?? []
+        candidate.warnings = warnings.isEmpty ? nil : warnings
+        return candidate
     }
 
     /// A stable fake SHA-256 per name.
