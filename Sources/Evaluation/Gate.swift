@@ -193,6 +193,9 @@ public enum Gate {
             return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
         }
         guard let candidate = target.candidate else {
+            if run.unselectedCandidates?.contains(target.name) == true {
+                return outcome(.skipped, "not run: --candidates left out \(target.name)")
+            }
             let names = run.candidates.map(\.name).joined(separator: ", ")
             return outcome(.error, "the run has no candidate named \"\(target.name)\" (candidates: \(names))")
         }
@@ -360,6 +363,10 @@ public enum Gate {
         switch referenceName {
         case "prompt":
             guard let prompt = promptReference(in: run) else {
+                // The suite had one (the parser requires it), so --candidates left it out.
+                if let unselected = run.unselectedCandidates, !unselected.isEmpty {
+                    return outcome(.skipped, "the prompt-tuned reference was not run (--candidates left out \(unselected.joined(separator: ", ")))")
+                }
                 return outcome(.error, "the run has no prompt-tuned candidate (method prompt) to compare with")
             }
             guard prompt.status == .ok else {

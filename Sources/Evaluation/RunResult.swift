@@ -27,6 +27,9 @@ public struct RunResult: Codable, Equatable, Sendable {
     public var checks: [CheckResult]
     /// Validation or test examples whose text exactly repeats a training text (absent: none checked).
     public var contamination: [ContaminatedExample]?
+    /// The suite's candidates that `--candidates` left out of this run: checks on them are skipped,
+    /// not errors (absent: every candidate ran).
+    public var unselectedCandidates: [String]?
 
     public init(schemaVersion: Int = RunResult.currentSchemaVersion, suite: SuiteIdentity, model: ModelIdentity,
                 data: [DataFileIdentity], environment: EnvironmentInfo, startedAt: String, durationSeconds: Double,
@@ -47,6 +50,7 @@ public struct RunResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", suite, model, data, environment
         case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks, contamination
+        case unselectedCandidates = "unselected_candidates"
     }
 
     public func candidate(named name: String) -> CandidateResult? { candidates.first { $0.name == name } }
@@ -70,6 +74,7 @@ public struct RunResult: Codable, Equatable, Sendable {
         candidates = try c.decode([CandidateResult].self, forKey: .candidates)
         checks = try c.decode([CheckResult].self, forKey: .checks)
         contamination = try c.decodeIfPresent([ContaminatedExample].self, forKey: .contamination)
+        unselectedCandidates = try c.decodeIfPresent([String].self, forKey: .unselectedCandidates)
         if schemaVersion == 1 {
             // A version-1 run trained each candidate once, with the run's seed.
             for index in candidates.indices {

@@ -137,6 +137,8 @@ public final class SuiteRunner {
             startedAt: ISO8601DateFormatter().string(from: started),
             durationSeconds: 0, seed: seed, labels: task.labels, candidates: results, checks: [])
         run.contamination = task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) }
+        let unselected = spec.candidates.map(\.name).filter { name in !candidates.contains { $0.name == name } }
+        run.unselectedCandidates = unselected.isEmpty ? nil : unselected
         run.checks = Gate.evaluate(spec.checks, result: run, baseline: options.baseline,
                                    resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed,
                                    multipleTesting: comparison.multipleTesting, calibration: options.calibration)

@@ -439,4 +439,21 @@ final class GateTests: XCTestCase {
         run.candidates.append(Self.failedCandidate("qlora"))
         XCTAssertEqual(Gate.verdict(for: run), .error)
     }
+
+    /// `--candidates lora`: checks on the candidates left out are skipped with the reason, not errors,
+    /// so a partial run can pass; a candidate the suite never had is still an error.
+    func testChecksOnCandidatesLeftOutBySelectionAreSkipped() {
+        var run = Self.run([Self.candidate("lora", method: "lora", predictions: loraPredictions)])
+        run.unselectedCandidates = ["full", "prompt"]
+        let checks = [
+            CheckSpec(metric: "accuracy", kind: .minimum(0.5), candidates: ["full", "lora", "typo"]),
+            CheckSpec(metric: "accuracy", kind: .nonInferior(reference: "prompt", margin: 0.05)),
+        ]
+        let results = Gate.evaluate(checks, result: run, baseline: nil, seed: 7)
+        XCTAssertEqual(results.map(\.candidate), ["lora", "full", "typo", "lora"])
+        XCTAssertEqual(results.map(\.status), [.passed, .skipped, .error, .skipped])
+        XCTAssertEqual(results[1].message, "not run: --candidates left out full")
+        XCTAssertEqual(results[3].message, "the prompt-tuned reference was not run (--candidates left out full, prompt)")
+        XCTAssertEqual(Gate.verdict(results.filter { $0.candidate != "typo" }), .passed)
+    }
 }
