@@ -388,7 +388,12 @@ struct SuiteParser {
         var reference: String?
         switch kinds[0] {
         case "min", "max":
-            let value = try map.field(kinds[0])!.anyNumber()
+            let valueField = map.field(kinds[0])!
+            let value = try valueField.anyNumber()
+            if isFraction(metric, labels: labels), !(0...1).contains(value) {
+                throw valueField.error("\(metric) is a fraction from 0 to 1, and \(kinds[0]) \(Self.shortest(value)) is outside it"
+                                       + Self.percentHint(value))
+            }
             kind = kinds[0] == "min" ? .minimum(value) : .maximum(value)
             if map.entries["margin"] != nil {
                 throw context.error(map.keyLine("margin"), Field.child(field.path, "margin"), "only used with non_inferior_to")
@@ -416,7 +421,12 @@ struct SuiteParser {
             }
             // `non_inferior_to: baseline` needs no `baseline:` key: the run's --baseline can supply it,
             // and without any baseline (a first run on main) the check is skipped.
-            let margin = try map.required("margin", "the largest tolerated loss, a non-negative number").nonNegativeNumber()
+            let marginField = try map.required("margin", "the largest tolerated loss, a non-negative number")
+            let margin = try marginField.nonNegativeNumber()
+            if isFraction(metric, labels: labels), margin >= 1 {
+                throw marginField.error("\(metric) is a fraction from 0 to 1, so a margin of \(Self.shortest(margin)) tolerates any loss"
+                                        + Self.percentHint(margin))
+            }
             kind = .nonInferior(reference: name, margin: margin)
         }
 
@@ -441,6 +451,23 @@ struct SuiteParser {
             names = list
         }
         return CheckSpec(metric: metric, kind: kind, bound: bound, candidates: names)
+    }
+
+    /// Metrics whose values are fractions in [0, 1]: accuracy, the macro and per-class precision,
+    /// recall and F1, and ECE (not log loss, which is unbounded).
+    func isFraction(_ metric: String, labels: [String]) -> Bool {
+        guard let predictionMetric = Gate.predictionMetric(metric, labels: labels) else { return false }
+        return predictionMetric.kind != .logLoss
+    }
+
+    /// "; did you mean 0.8?" for a value written as a percentage (1 < value ≤ 100).
+    static func percentHint(_ value: Double) -> String {
+        value > 1 && value <= 100 ? "; did you mean \(shortest(value / 100))?" : ""
+    }
+
+    /// The shortest decimal text of a number: 0.8, 80, 0.04.
+    static func shortest(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     func validateMetric(_ metric: String, field: Field, retention: RetentionSpec, labels: [String]) throws(SuiteError) {

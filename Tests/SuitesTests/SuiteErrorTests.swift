@@ -102,6 +102,18 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(spec.checks.map(\.metric), ["recall[pos]", "f1[neg]"])
     }
 
+    /// A fraction written as a percentage is refused with the fraction it probably meant.
+    func testPercentagesForFractionsAreRefused() {
+        XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, min: 80}"),
+                       "suites/x.yaml:12: checks[0].min: accuracy is a fraction from 0 to 1, and min 80 is outside it; did you mean 0.8?")
+        XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: \"recall[pos]\", non_inferior_to: baseline, margin: 4}"),
+                       "suites/x.yaml:12: checks[0].margin: recall[pos] is a fraction from 0 to 1, so a margin of 4 tolerates any loss; did you mean 0.04?")
+        XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: ece, max: -0.5}"),
+                       "suites/x.yaml:12: checks[0].max: ece is a fraction from 0 to 1, and max -0.5 is outside it")
+        XCTAssertNoThrow(try SuiteSpec.parse(yaml: Self.header + "\nchecks:\n  - {metric: log_loss, max: 2.5}\n  - {metric: training.seconds, max: 600}",
+                                             path: "suites/x.yaml"))
+    }
+
     func testUnknownCheckMetric() {
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: acuracy, min: 0.7}"),
                        "suites/x.yaml:12: checks[0].metric: unknown metric \"acuracy\"; did you mean \"accuracy\"? (known: accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece, overfitting.loss_gap, overfitting.accuracy_gap, training.examples_per_s, training.seconds, training.peak_rss_bytes, precision[<label>], recall[<label>], f1[<label>], forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
