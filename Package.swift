@@ -18,12 +18,14 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", path: "Sources/CLibXML2", pkgConfig: "libxml-2.0",
                        providers: [.apt(["libxml2-dev"])]),
 
+        // Reading a user's input files, with reasons in words when they cannot be read.
+        .target(name: "InputFiles"),
         // Forward/backward kernels on raw buffers; know nothing about models.
         .target(name: "Kernels", dependencies: ["COpenBLAS"]),
         // BERT WordPiece tokenizer identical to Hugging Face's BertTokenizerFast (uncased).
-        .target(name: "Tokenizer"),
+        .target(name: "Tokenizer", dependencies: ["InputFiles"]),
         // safetensors, config.json, the encoder built on Kernels.
-        .target(name: "Model", dependencies: ["Kernels", "Tokenizer"]),
+        .target(name: "Model", dependencies: ["Kernels", "Tokenizer", "InputFiles"]),
         // Full, LoRA, QLoRA and prompt tuning, each plugging into the same encoder.
         .target(name: "Adapters", dependencies: ["Model", "Kernels", "Tokenizer", "COpenBLAS"]),
         // The trainer: batching, AdamW, schedules, early stopping, the methods' trainable sets.
@@ -31,7 +33,7 @@ let package = Package(
         // Metrics, confidence intervals, paired tests, gate decisions: pure computation, Foundation only.
         .target(name: "Evaluation"),
         // Suite files and data sets: YAML → SuiteSpec, JSONL/CSV/TSV readers, validation.
-        .target(name: "Suites", dependencies: ["Evaluation", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Suites", dependencies: ["Evaluation", "InputFiles", .product(name: "Yams", package: "Yams")]),
         // JUnit XML (libxml2), the self-contained HTML report, the Markdown summary.
         .target(name: "Reports", dependencies: ["Evaluation", "CLibXML2"]),
         // Runs a suite end to end: data → candidates → measurements → comparisons → checks → RunResult.

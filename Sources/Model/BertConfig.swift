@@ -1,5 +1,5 @@
 import Foundation
-import Tokenizer
+import InputFiles
 
 /// The part of a Hugging Face BERT `config.json` that the encoder needs, under the file's key names.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Tokenizer
+import InputFiles
 
 /// A safetensors file, memory-mapped and validated as a whole when opened, so that a truncated or
 /// hostile file fails at once with a message naming the problem rather than part-way through a load.

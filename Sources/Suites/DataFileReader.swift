@@ -1,4 +1,5 @@
 import Foundation
+import InputFiles
 
 /// One value of a data record, as the file wrote it.
 enum FieldValue: Equatable {
@@ -136,13 +137,12 @@ enum DataFileReader {
         guard let format = format ?? DataFormat.inferred(fromPath: path) else {
             throw SuiteError(file: path, message: "cannot tell the format from the extension; use .jsonl, .csv or .tsv, or give the format")
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SuiteError(file: path, message: "no such file" + SuitePaths.relativeNote(path))
-        }
-        guard !isDirectory.boolValue else { throw SuiteError(file: path, message: "is a folder, expected a data file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SuiteError(file: path, message: "cannot be read (permissions?)")
+        let data: Data
+        do {
+            data = try InputFile.contents(of: URL(fileURLWithPath: path))
+        } catch {
+            let note = error.reason == "no such file" ? SuitePaths.relativeNote(path) : ""
+            throw SuiteError(file: path, message: error.reason + note)
         }
         return try parse(data: data, path: path, format: format)
     }

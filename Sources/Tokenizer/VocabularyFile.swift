@@ -1,4 +1,5 @@
 import Foundation
+import InputFiles
 
 /// The `vocab.txt` format: UTF-8, one token a line, LF or CRLF line ends.
 enum VocabularyFile {
