@@ -22,8 +22,9 @@ final class BaselineFlowTests: XCTestCase {
 
         let second = try CommandLineTool.run(["compare", suite.path, "--out", pullRequest.path, "--baseline", stored, "--quiet", "--threads", "2"])
         XCTAssertEqual(second.status, 0, second.stderr)
-        let summary = try String(contentsOf: pullRequest.appendingPathComponent("summary.md"), encoding: .utf8)
-        XCTAssertTrue(summary.contains("non-inferior to baseline"), summary)
+        let pullRequestJUnit = try String(contentsOf: pullRequest.appendingPathComponent("junit.xml"), encoding: .utf8)
+        XCTAssertTrue(pullRequestJUnit.contains("name=\"accuracy non-inferior to baseline (margin 0.05)\""), pullRequestJUnit)
+        XCTAssertFalse(pullRequestJUnit.contains("<skipped"), "the baseline check ran: \(pullRequestJUnit)")
         let results = try String(contentsOf: pullRequest.appendingPathComponent("results.json"), encoding: .utf8)
         XCTAssertTrue(results.contains("\"against\" : \"baseline-run\""), "the pull request's run is paired with main's")
     }
