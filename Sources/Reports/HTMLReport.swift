@@ -310,8 +310,10 @@ struct HTMLReportPage {
             var caption = "Kept epoch \(training.bestEpoch + 1) of \(training.epochsRun)"
                 + (training.earlyStopped ? " (stopped early)" : "")
             if let overfitting = candidate.overfitting {
-                caption += "; at the kept epoch validation loss exceeds training loss by "
-                    + Format.signed(overfitting.gapAtBestEpoch.lossGap)
+                let gap = overfitting.gapAtBestEpoch.lossGap
+                caption += gap >= 0
+                    ? "; at the kept epoch validation loss exceeds training loss by " + Format.fixed(gap)
+                    : "; at the kept epoch validation loss is below training loss by " + Format.fixed(-gap)
                 if let divergence = overfitting.divergence {
                     caption += "; validation loss rose while training loss fell from epoch \(divergence.epoch + 1)"
                         + (divergence.persisted ? " and stayed up" : "")

@@ -79,6 +79,7 @@ struct GateCommand: ParsableCommand {
         try reportingErrors {
             let spec = try SuiteSpec.load(path: suite)
             var result = try loadResults(results)
+            try requireMatch(result, results, spec, suite)
             let baselineRun = try loadBaseline(flag: baseline, suite: spec)
             let calibration = try spec.calibration.map(loadCalibration)
             result.checks = Gate.evaluate(spec.checks, result: result, baseline: baselineRun,
@@ -125,6 +126,17 @@ struct ReportCommand: ParsableCommand {
             try writeReports(result, baseline: baselineRun, into: outputs, includeResults: out != nil)
             print("wrote \(directory.path)/report.html, junit.xml, summary.md")
         }
+    }
+}
+
+/// Refuses to judge results with a suite they were not produced by: another name, or other labels
+/// (whose per-class checks and paired comparisons would silently mean something else).
+func requireMatch(_ result: RunResult, _ resultsPath: String, _ spec: SuiteSpec, _ suitePath: String) throws {
+    if result.suite.name != spec.name {
+        throw InputError(description: "\(resultsPath): written by suite \"\(result.suite.name)\", not by \(suitePath) (name \"\(spec.name)\"); gate a run with the suite that produced it")
+    }
+    if result.labels != spec.task.labels {
+        throw InputError(description: "\(resultsPath): labels \(result.labels.joined(separator: ", ")) differ from \(suitePath)'s task.labels \(spec.task.labels.joined(separator: ", "))")
     }
 }
 

@@ -155,6 +155,28 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(none.stderr.contains("--candidates selects no candidate"), none.stderr)
     }
 
+    /// `gate` refuses results written by another suite (name or labels differ): their checks would
+    /// silently judge something else.
+    func testGateRefusesResultsOfAnotherSuite() throws {
+        let result = try ciRun()
+        let directory = try temporaryDirectory()
+        let resultsPath = directory.appendingPathComponent("results.json").path
+        try JSONEncoder().encode(result).write(to: URL(fileURLWithPath: resultsPath))
+        let original = try String(contentsOfFile: "suites/ci.yaml", encoding: .utf8)
+        let renamed = directory.appendingPathComponent("renamed.yaml").path
+        try original.replacingOccurrences(of: "name: ci\n", with: "name: other\n").write(toFile: renamed, atomically: true, encoding: .utf8)
+        let relabelled = directory.appendingPathComponent("relabelled.yaml").path
+        try original.replacingOccurrences(of: "labels: [negative, positive]", with: "labels: [positive, negative]")
+            .write(toFile: relabelled, atomically: true, encoding: .utf8)
+
+        let byName = try run(["gate", resultsPath, "--suite", renamed])
+        XCTAssertEqual(byName.status, 2, byName.stderr)
+        XCTAssertTrue(byName.stderr.contains("written by suite \"ci\", not by \(renamed) (name \"other\")"), byName.stderr)
+        let byLabels = try run(["gate", resultsPath, "--suite", relabelled])
+        XCTAssertEqual(byLabels.status, 2, byLabels.stderr)
+        XCTAssertTrue(byLabels.stderr.contains("labels negative, positive differ from \(relabelled)'s task.labels positive, negative"), byLabels.stderr)
+    }
+
     /// A vocabulary larger than the embedding table is refused before any kernel sees a token id.
     func testVocabularyLargerThanTheEmbeddingTableIsBadInput() throws {
         let directory = try temporaryDirectory()
