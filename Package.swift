@@ -65,8 +65,10 @@ if Context.environment["EVALHARNESS_FUZZ"] != nil {
         ("safetensors", ["Model"]), ("config", ["Model", "Kernels"]), ("vocab", ["Tokenizer"]),
         ("suite", ["Suites"]), ("datafile", ["Suites"]),
     ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     for (name, dependencies) in fuzzTargets {
-        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: dependencies, path: "Fuzz/Targets/\(name)"))
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"],
+                                                 path: "Fuzz/Targets/\(name)"))
     }
 }
 

@@ -1,5 +1,6 @@
 // libFuzzer target: the suite parser (YAML limits, keys, values, checks).
 import Foundation
+import FuzzSupport
 import Suites
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -8,11 +9,4 @@ func fuzz(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's `main`, so libFuzzer's own is not used: hand it the arguments.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ testOneInput: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
-
-var argc = CommandLine.argc
-var argv = Optional(CommandLine.unsafeArgv)
-exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzz($0, $1) })
+runFuzzer { fuzz($0, $1) }
