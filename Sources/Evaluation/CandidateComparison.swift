@@ -4,7 +4,7 @@
 public enum CandidateComparison {
     public static func compare(
         _ candidate: CandidateResult, with reference: CandidateResult, against: String, classCount: Int,
-        nonInferiorityMargin: Double? = nil, resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
+        margins: [String: Double] = [:], resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
     ) -> Comparison? {
         guard candidate.status == .ok, reference.status == .ok else { return nil }
         // McNemar pairs two single runs; with several seeds the bootstrap below is the test.
@@ -27,8 +27,8 @@ public enum CandidateComparison {
                 referenceClassCount: classCount, settings: settings) else { continue }
             let name = metric.kind.rawValue
             metrics[name] = difference
-            if let nonInferiorityMargin {
-                decisions[name] = NonInferiority.decide(difference, margin: nonInferiorityMargin, higherIsBetter: metric.higherIsBetter)
+            if let margin = margins[name] {
+                decisions[name] = NonInferiority.decide(difference, margin: margin, higherIsBetter: metric.higherIsBetter)
             }
         }
         return Comparison(against: against, reference: reference.name, accuracy: accuracy, metrics: metrics, nonInferiority: decisions)

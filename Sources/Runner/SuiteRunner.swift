@@ -115,13 +115,16 @@ public final class SuiteRunner {
         let promptName = candidates.first { $0.method == .prompt }?.name
         for index in results.indices {
             var comparisons: [Comparison] = []
-            if let promptName, results[index].name != promptName, let reference = results.first(where: { $0.name == promptName }),
+            let name = results[index].name
+            if let promptName, name != promptName, let reference = results.first(where: { $0.name == promptName }),
                let paired = CandidateComparison.compare(results[index], with: reference, against: "prompt-baseline", classCount: classCount,
+                                                        margins: nonInferiorityMargins(of: name, against: "prompt"),
                                                         resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
                 comparisons.append(paired)
             }
             if let baselineRun = options.baseline, let reference = baselineRun.candidate(named: results[index].name),
                let paired = CandidateComparison.compare(results[index], with: reference, against: "baseline-run", classCount: classCount,
+                                                        margins: nonInferiorityMargins(of: name, against: "baseline"),
                                                         resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
                 comparisons.append(paired)
             }
@@ -179,6 +182,20 @@ public final class SuiteRunner {
                                        for: "training \(batch) sequences of up to \(maxLength + virtual) tokens", source: source)
             try config.checkBatchShape(batch: batch, tokens: maxLength, virtualTokens: virtual, source: source)
         }
+    }
+
+    /// The margins of the suite's `non_inferior_to: reference` checks on headline metrics that apply
+    /// to `candidate`, by metric (the smallest where several checks name one metric): the
+    /// comparisons record their decisions beside the paired differences.
+    private func nonInferiorityMargins(of candidate: String, against reference: String) -> [String: Double] {
+        var margins: [String: Double] = [:]
+        for check in spec.checks where Gate.headlineMetricNames.contains(check.metric)
+            && (check.candidates?.contains(candidate) ?? true) {
+            if case .nonInferior(reference, let margin) = check.kind {
+                margins[check.metric] = min(margins[check.metric] ?? margin, margin)
+            }
+        }
+        return margins
     }
 
     private func maxPromptTokens(_ candidates: [CandidateSpec]) -> Int {

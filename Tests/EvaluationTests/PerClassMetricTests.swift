@@ -106,4 +106,19 @@ final class PerClassMetricTests: XCTestCase {
         XCTAssertEqual(results[0].status, .error)
         XCTAssertTrue(results[0].message!.contains("has no per-class metrics"), results[0].message!)
     }
+
+    /// Comparisons record the non-inferiority decision for every metric a check gives a margin to
+    /// (results.json `comparisons[].non_inferiority`; it was always empty).
+    func testComparisonsCarryNonInferiorityDecisions() throws {
+        let reference = Self.candidate("prompt", seeds: [Self.predictions(found: 10, falseAlarms: 10)])
+        let lora = Self.candidate("lora", seeds: [Self.predictions(found: 16, falseAlarms: 2)])
+        let comparison = try XCTUnwrap(CandidateComparison.compare(
+            lora, with: reference, against: "prompt-baseline", classCount: 2, margins: ["accuracy": 0.02, "log_loss": 0.1],
+            resamples: 400, seed: 11))
+        XCTAssertEqual(Set(comparison.nonInferiority.keys), ["accuracy", "log_loss"])
+        XCTAssertEqual(comparison.nonInferiority["accuracy"]?.nonInferior, true)
+        XCTAssertEqual(comparison.nonInferiority["accuracy"]?.margin, 0.02)
+        XCTAssertEqual(comparison.nonInferiority["log_loss"]?.higherIsBetter, false)
+        XCTAssertEqual(comparison.metrics.count, 6, "every headline metric is still compared")
+    }
 }

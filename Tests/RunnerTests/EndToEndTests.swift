@@ -48,6 +48,8 @@ final class EndToEndTests: XCTestCase {
         // Every candidate but the prompt-tuned one is compared with it.
         XCTAssertEqual(result.candidates.map { $0.comparisons.map(\.against) },
                        [["prompt-baseline"], ["prompt-baseline"], ["prompt-baseline"], []])
+        // The suite's `non_inferior_to: prompt` check on accuracy (margin 0.5) is decided in the comparison too.
+        XCTAssertEqual(result.candidates[0].comparisons[0].nonInferiority["accuracy"]?.margin, 0.5)
         let qlora = try XCTUnwrap(result.candidate(named: "qlora"))
         XCTAssertLessThan(qlora.baseWeightBytes, result.candidate(named: "lora")!.baseWeightBytes, "QLoRA stores its base in 4 bits")
         // The base's similarity scores are real correlations.
