@@ -77,8 +77,15 @@ public final class SuiteRunner {
             return (try EncoderParameters.load(from: file, config: config), try ClassificationHead.Pooler(from: file, config: config))
         }()
         let tokenizer = try WordPieceTokenizer.load(modelDirectory: modelDirectory)
+        guard spec.model.maxLength <= config.maxPositionEmbeddings else {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines["model"], field: "model.max_length",
+                             message: "\(spec.model.maxLength) exceeds the model's \(config.maxPositionEmbeddings) positions (config.json max_position_embeddings)")
+        }
         let maxLength = min(spec.model.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
         try validateSizes(tokenizer: tokenizer, config: config, candidates: candidates, maxLength: maxLength)
+        if maxLength < spec.model.maxLength {
+            observer?.note("note: sequences are cut to \(maxLength) tokens (max_length \(spec.model.maxLength)) so that \(maxPromptTokens(candidates)) virtual tokens fit the model's \(config.maxPositionEmbeddings) positions")
+        }
 
         observer?.note("loading data")
         let task = try TaskData.load(spec.task)

@@ -95,7 +95,8 @@ struct SuiteParser {
     func model(_ field: Field) throws(SuiteError) -> ModelSpec {
         let map = try field.mapping(allowed: ["path", "max_length"])
         let path = try map.required("path", "the model folder (Hugging Face layout)").nonEmptyString()
-        let maxLength = try map.field("max_length")?.int(2...512, expected: "an integer from 2 to 512") ?? 128
+        // The model's position table bounds it further; that is checked when the model is loaded.
+        let maxLength = try map.field("max_length")?.int(2...1_048_576, expected: "an integer from 2 to 1048576") ?? 128
         return ModelSpec(path: path, maxLength: maxLength)
     }
 

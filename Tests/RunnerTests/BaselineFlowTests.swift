@@ -28,4 +28,15 @@ final class BaselineFlowTests: XCTestCase {
         let results = try String(contentsOf: pullRequest.appendingPathComponent("results.json"), encoding: .utf8)
         XCTAssertTrue(results.contains("\"against\" : \"baseline-run\""), "the pull request's run is paired with main's")
     }
+
+    /// `max_length` is bounded by the model's positions, not by a fixed 512.
+    func testMaxLengthBeyondTheModelsPositionsIsBadInput() throws {
+        let directory = try CommandLineTool.temporaryDirectory()
+        let suite = directory.appendingPathComponent("long.yaml")
+        try CommandLineTool.tinySuite(epochs: 1, seeds: 1).replacingOccurrences(of: "max_length: 32", with: "max_length: 600")
+            .write(to: suite, atomically: true, encoding: .utf8)
+        let run = try CommandLineTool.run(["compare", suite.path, "--out", directory.appendingPathComponent("out").path, "--quiet"])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(suite.path):3: model.max_length: 600 exceeds the model's 512 positions (config.json max_position_embeddings)"), run.stderr)
+    }
 }

@@ -53,8 +53,8 @@ final class SuiteErrorTests: XCTestCase {
                        "suites/x.yaml:11: candidates[2].rank: expected a positive integer, got 0")
         XCTAssertEqual(message(Self.header + "\nseed: -1"),
                        "suites/x.yaml:11: seed: expected a non-negative integer below 2^64, got -1")
-        XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{path: m}", with: "{path: m, max_length: 1024}")),
-                       "suites/x.yaml:2: model.max_length: expected an integer from 2 to 512, got 1024")
+        XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{path: m}", with: "{path: m, max_length: 2000000}")),
+                       "suites/x.yaml:2: model.max_length: expected an integer from 2 to 1048576, got 2000000")
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "labels: [neg, pos]", with: "labels: neg")),
                        "suites/x.yaml:7: task.labels: expected a list of at least 2 distinct class names, got \"neg\"")
         XCTAssertEqual(message(Self.header + "\ntraining: {learning_rate: fast}"),
