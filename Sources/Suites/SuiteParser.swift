@@ -110,12 +110,12 @@ struct SuiteParser {
         let idField = try map.field("id_field")?.nonEmptyString() ?? "id"
         let textField = try map.field("text_field")?.nonEmptyString() ?? "text"
         let labelField = try map.field("label_field")?.nonEmptyString() ?? "label"
-        let labels = try self.labels(map.required("labels", "a list of at least 2 distinct class names"))
+        let (labels, labelValues) = try self.labels(map.required("labels", "a list of at least 2 distinct class names, or a mapping from the data's values to names"))
         let limit = try map.field("limit").map { (f: Field) throws(SuiteError) in
             try limits(f, keys: ["train", "validation", "test"])
         } ?? SplitLimits()
         return TaskSpec(train: train, validation: validation, test: test, idField: idField, textField: textField,
-                        labelField: labelField, labels: labels, limit: limit)
+                        labelField: labelField, labels: labels, limit: limit, labelValues: labelValues)
     }
 
     static func format(_ field: Field) throws(SuiteError) -> DataFormat {
@@ -132,20 +132,32 @@ struct SuiteParser {
         return DataFile(path: path, format: inferred)
     }
 
-    func labels(_ field: Field) throws(SuiteError) -> [String] {
-        let items = try field.list(expected: "a list of at least 2 distinct class names")
-        var labels: [String] = []
-        for item in items {
-            let label = try item.nonEmptyString()
-            if let first = labels.firstIndex(of: label) {
-                throw item.error("duplicate label \(Field.quoted(label)) (also \(field.path)[\(first)])")
+    /// The class names and how the data writes them: a list (`[negative, positive]`: the data
+    /// writes the names) or a mapping from the data's values to names, in class order
+    /// (`{0: other, 1: grain}`: coded labels get readable names in every report).
+    func labels(_ field: Field) throws(SuiteError) -> (names: [String], values: [String]) {
+        let pairs: [(value: String, name: Field)]
+        if let entries = try field.orderedEntries() {
+            pairs = entries.map { ($0.key, $0.value) }
+        } else {
+            let items = try field.list(expected: "a list of at least 2 distinct class names, or a mapping from the data's values to names")
+            var listed: [(value: String, name: Field)] = []
+            for item in items { listed.append((try item.nonEmptyString(), item)) }
+            pairs = listed
+        }
+        var names: [String] = [], values: [String] = []
+        for (value, item) in pairs {
+            let name = try item.nonEmptyString()
+            if let first = names.firstIndex(of: name) {
+                throw item.error("duplicate label \(Field.quoted(name)) (also class \(first))")
             }
-            labels.append(label)
+            names.append(name)
+            values.append(value)
         }
-        guard labels.count >= 2 else {
-            throw field.error("expected at least 2 distinct class names, got \(labels.count)")
+        guard names.count >= 2 else {
+            throw field.error("expected at least 2 distinct class names, got \(names.count)")
         }
-        return labels
+        return (names, values)
     }
 
     func limits(_ field: Field, keys: [String]) throws(SuiteError) -> SplitLimits {
@@ -204,7 +216,11 @@ struct SuiteParser {
         let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
         let train = try dataFile(map.required("train", "a .jsonl, .csv or .tsv file"), format: format)
         let test = try dataFile(map.required("test", "a .jsonl, .csv or .tsv file"), format: format)
-        let labels = try map.field("labels").map { (f: Field) throws(SuiteError) in try self.labels(f) }
+        let labels = try map.field("labels").map { (f: Field) throws(SuiteError) in
+            let (names, values) = try self.labels(f)
+            guard names == values else { throw f.error("a probe's labels are a list of the names its files use") }
+            return names
+        }
         let limit = try map.field("limit").map { (f: Field) throws(SuiteError) in try limits(f, keys: ["train", "test"]) }
             ?? SplitLimits()
         return ProbeSpec(name: name, train: train, test: test,

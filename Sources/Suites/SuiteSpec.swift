@@ -126,14 +126,18 @@ public struct TaskSpec: Sendable, Equatable {
     public var labelField: String
     /// Class names; the index in this list is the class id.
     public var labels: [String]
+    /// How the data files write each class, in the same order: the keys of a `labels` mapping
+    /// (`{0: other, 1: grain}`), else the names themselves.
+    public var labelValues: [String]
     /// Keep the first N examples of a split in SHA-256(id) order (see `Subset.first`).
     public var limit: SplitLimits
 
     public init(train: DataFile, validation: DataFile, test: DataFile, idField: String = "id",
                 textField: String = "text", labelField: String = "label", labels: [String],
-                limit: SplitLimits = SplitLimits()) {
+                limit: SplitLimits = SplitLimits(), labelValues: [String]? = nil) {
         self.train = train; self.validation = validation; self.test = test; self.idField = idField
         self.textField = textField; self.labelField = labelField; self.labels = labels; self.limit = limit
+        self.labelValues = labelValues ?? labels
     }
 }
 

@@ -38,7 +38,7 @@ public struct TaskData: Sendable, Equatable {
         var files: [DataFileIdentity] = []
         for (role, file, limit) in splits {
             var split = try Dataset.loadExamples(path: file.path, format: file.format, idField: task.idField,
-                                                 textField: task.textField, labelField: task.labelField, labels: task.labels)
+                                                 textField: task.textField, labelField: task.labelField, labels: task.labelValues)
             let keep = Subset.indices(limit, of: split.examples) { $0.id }
             if keep.count < split.examples.count {
                 split.examples = keep.map { split.examples[$0] }

@@ -172,6 +172,25 @@ struct Field {
         return sequence.enumerated().map { Field(node: $1, path: "\(path)[\($0)]", context: context) }
     }
 
+    /// A mapping's entries in the order written, for mappings whose keys are data (label codes),
+    /// not field names; nil when the value is not a mapping. Keys must be distinct scalars.
+    func orderedEntries() throws(SuiteError) -> [(key: String, value: Field)]? {
+        guard case .mapping(let mapping) = node else { return nil }
+        var out: [(key: String, value: Field)] = []
+        for (keyNode, value) in mapping {
+            let keyLine = keyNode.mark?.line ?? line
+            guard case .scalar(let key) = keyNode, !key.string.isEmpty else {
+                throw context.error(keyLine, path.isEmpty ? nil : path, "expected keys to be the data's label values, got \(Field.describe(keyNode))")
+            }
+            let keyPath = Field.child(path, key.string)
+            guard !out.contains(where: { $0.key == key.string }) else {
+                throw context.error(keyLine, keyPath, "the value \(Field.quoted(key.string)) is mapped twice")
+            }
+            out.append((key.string, Field(node: value, path: keyPath, line: value.mark?.line ?? keyLine, context: context)))
+        }
+        return out
+    }
+
     /// A non-empty list of strings.
     func stringList() throws(SuiteError) -> [String] {
         let items = try list(expected: "a list of strings")

@@ -56,7 +56,7 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{path: m}", with: "{path: m, max_length: 2000000}")),
                        "suites/x.yaml:2: model.max_length: expected an integer from 2 to 1048576, got 2000000")
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "labels: [neg, pos]", with: "labels: neg")),
-                       "suites/x.yaml:7: task.labels: expected a list of at least 2 distinct class names, got \"neg\"")
+                       "suites/x.yaml:7: task.labels: expected a list of at least 2 distinct class names, or a mapping from the data's values to names, got \"neg\"")
         XCTAssertEqual(message(Self.header + "\ntraining: {learning_rate: fast}"),
                        "suites/x.yaml:11: training.learning_rate: expected a positive number, got \"fast\"")
         XCTAssertEqual(message(Self.header + "\ntraining: {dropout: 0.1}"),
@@ -73,7 +73,7 @@ final class SuiteErrorTests: XCTestCase {
 
     func testMissingRequiredField() {
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "  labels: [neg, pos]\n", with: "")),
-                       "suites/x.yaml:3: task.labels: required field missing; expected a list of at least 2 distinct class names")
+                       "suites/x.yaml:3: task.labels: required field missing; expected a list of at least 2 distinct class names, or a mapping from the data's values to names")
         let noCandidates = Self.header.components(separatedBy: "\n").prefix(7).joined(separator: "\n")
         XCTAssertEqual(message(noCandidates), "suites/x.yaml:1: candidates: required field missing; expected a list of candidates")
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{path: m}", with: "{max_length: 64}")),
@@ -222,7 +222,7 @@ final class SuiteErrorTests: XCTestCase {
 
     func testTaskMistakes() {
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "labels: [neg, pos]", with: "labels: [neg, pos, neg]")),
-                       "suites/x.yaml:7: task.labels[2]: duplicate label \"neg\" (also task.labels[0])")
+                       "suites/x.yaml:7: task.labels[2]: duplicate label \"neg\" (also class 0)")
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "labels: [neg, pos]", with: "labels: [neg]")),
                        "suites/x.yaml:7: task.labels: expected at least 2 distinct class names, got 1")
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "test: c.jsonl", with: "test: c.txt")),

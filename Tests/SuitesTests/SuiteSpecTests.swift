@@ -159,6 +159,38 @@ final class SuiteSpecTests: XCTestCase {
         XCTAssertTrue(sentiment.checks.contains { $0.kind == .nonInferior(reference: "baseline", margin: 0.04) })
     }
 
+    /// Coded labels get names: `labels: {0: other, 1: grain}` reads files whose label is 0 or 1
+    /// (numbers or strings) and every output uses the names.
+    func testCodedLabelsAreMappedToNames() throws {
+        let temp = try TemporaryDirectory()
+        let rows = (0..<6).map { #"{"id": \#($0), "text": "t\#($0)", "label": \#($0 % 2)}"# }.joined(separator: "\n") + "\n"
+        for split in ["train", "validation", "test"] { try temp.write("\(split).jsonl", rows) }
+        let yaml = """
+        name: coded
+        model: {path: m}
+        task:
+          train: \(temp.url.path)/train.jsonl
+          validation: \(temp.url.path)/validation.jsonl
+          test: \(temp.url.path)/test.jsonl
+          labels: {0: other, 1: grain}
+        candidates:
+          - {name: full, method: full}
+        checks:
+          - metric: recall[grain]
+            min: 0.5
+        """
+        let spec = try SuiteSpec.parse(yaml: yaml, path: temp.url.path + "/suite.yaml")
+        XCTAssertEqual(spec.task.labels, ["other", "grain"])
+        XCTAssertEqual(spec.task.labelValues, ["0", "1"])
+        let data = try TaskData.load(spec.task)
+        XCTAssertEqual(data.labels, ["other", "grain"])
+        XCTAssertEqual(data.train.map(\.label), [0, 1, 0, 1, 0, 1])
+
+        let twice = yaml.replacingOccurrences(of: "{0: other, 1: grain}", with: "{0: other, 1: other}")
+        XCTAssertEqual(expectSuiteError { () throws(SuiteError) in _ = try SuiteSpec.parse(yaml: twice, path: "x.yaml") }?.description,
+                       "x.yaml:7: task.labels.1: duplicate label \"other\" (also class 0)")
+    }
+
     /// validateFiles names the suite line of the first missing path; with every file present it passes.
     func testValidateFiles() throws {
         let temp = try TemporaryDirectory()
