@@ -17,9 +17,12 @@ public func runFuzzer(_ testOneInput: FuzzTestOneInput) -> Never {
     exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
 }
 
-/// Writes the input to a file in shared memory (one per process and extension) and returns its URL.
+/// Where scratch files go: shared memory when the machine has it (no disk writes), else the temporary folder.
+let scratchFolder = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+
+/// Writes the input to a scratch file (one per process and extension) and returns its URL.
 public func scratchFile(_ bytes: UnsafePointer<UInt8>, _ count: Int, extension fileExtension: String) -> URL {
-    let url = URL(fileURLWithPath: "/dev/shm/evalharness-fuzz-\(getpid()).\(fileExtension)")
+    let url = URL(fileURLWithPath: scratchFolder).appendingPathComponent("evalharness-fuzz-\(getpid()).\(fileExtension)")
     FileManager.default.createFile(atPath: url.path, contents: Data(bytes: bytes, count: count))
     return url
 }
