@@ -29,22 +29,24 @@ public enum SeedAggregation {
         let perClass = PredictionMetric.perClass(classCount: classCount)
         let values = predictionMetrics(seeds, PredictionMetric.headline + perClass, classCount: classCount,
                                        resamples: resamples, level: level, seed: seed)
-        let metrics = values.map { HeadlineMetrics(Array($0.prefix(PredictionMetric.headline.count))) }
-        let classMetrics = values.map { values in
-            let byMetric = Dictionary(uniqueKeysWithValues: zip(perClass, values.dropFirst(PredictionMetric.headline.count)))
-            return (0..<classCount).map { c in
-                let predicted = seeds.reduce(0.0) { total, run in total + Double(run.count { $0.predicted == c }) } / Double(seeds.count)
-                return ClassMetricValues(
-                    classIndex: c, label: labels[c], support: seeds[0].count { $0.label == c }, predicted: predicted,
-                    precision: byMetric[PredictionMetric(.precision, classIndex: c)]!,
-                    recall: byMetric[PredictionMetric(.recall, classIndex: c)]!,
-                    f1: byMetric[PredictionMetric(.f1, classIndex: c)]!)
-            }
-        }
+        let headlineCount = PredictionMetric.headline.count
+        let metrics = values.map { HeadlineMetrics(Array($0.prefix(headlineCount))) }
         let pooled = runs.flatMap(\.predictions)
         let report = pooled.isEmpty ? nil : ClassificationMetrics.compute(
             labels: pooled.map(\.label), predicted: pooled.map(\.predicted), probabilities: pooled.map(\.probabilities),
             classCount: classCount)
+        // `perClass` is precision, recall, F1 class by class; the pooled report's counts divided by
+        // the seed count are one seed's support and the seeds' mean predicted count.
+        let classMetrics = values.flatMap { values in report.map { report in
+            (0..<classCount).map { c in
+                let scores = values[(headlineCount + 3 * c)...]
+                let counts = report.perClass[c]
+                return ClassMetricValues(
+                    classIndex: c, label: labels[c], support: counts.support / seeds.count,
+                    predicted: Double(counts.predictedCount) / Double(seeds.count),
+                    precision: scores[scores.startIndex], recall: scores[scores.startIndex + 1], f1: scores[scores.startIndex + 2])
+            }
+        } }
         return Summary(metrics: metrics, perClassMetrics: classMetrics, report: report, forgetting: forgetting(runs), training: training(runs),
                        overfitting: runs[0].overfitting)
     }
