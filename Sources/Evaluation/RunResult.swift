@@ -175,8 +175,12 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var metrics: HeadlineMetrics?
     /// Precision, recall and F1 of every class with intervals (absent in files written before them).
     public var perClassMetrics: [ClassMetricValues]?
-    /// Problems a reader should see next to the metrics (`ClassCollapse`); absent when there are none.
-    public var warnings: [String]?
+    /// Problems a reader should see next to the metrics (`ClassCollapse`), derived from
+    /// `perClassMetrics`: written to results.json for its readers, never read back; nil when none.
+    public var warnings: [String]? {
+        let found = perClassMetrics.map(ClassCollapse.warnings) ?? []
+        return found.isEmpty ? nil : found
+    }
     public var report: ClassificationReport?
     public var forgetting: [ForgettingCheck]
     public var overfitting: OverfittingReport?
@@ -221,7 +225,6 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         training = try c.decodeIfPresent(TrainingSummary.self, forKey: .training)
         metrics = try c.decodeIfPresent(HeadlineMetrics.self, forKey: .metrics)
         perClassMetrics = try c.decodeIfPresent([ClassMetricValues].self, forKey: .perClassMetrics)
-        warnings = try c.decodeIfPresent([String].self, forKey: .warnings)
         report = try c.decodeIfPresent(ClassificationReport.self, forKey: .report)
         forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
         overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)

@@ -252,8 +252,6 @@ public final class SuiteRunner {
                                                     level: spec.comparison.confidence, seed: seed)
             result.metrics = summary.metrics
             result.perClassMetrics = summary.perClassMetrics
-            let warnings = summary.perClassMetrics.map(ClassCollapse.warnings) ?? []
-            result.warnings = warnings.isEmpty ? nil : warnings
             result.report = summary.report
             result.forgetting = summary.forgetting
             result.training = summary.training

@@ -128,8 +128,6 @@ struct ReportFixture {
             report: run.report, forgetting: run.forgetting, overfitting: run.overfitting, seedRuns: [run])
         let summary = SeedAggregation.summarize([run], labels: self.labels, resamples: Self.resamples, level: 0.95, seed: 42)
         candidate.perClassMetrics = summary.perClassMetrics
-        let warnings = summary.perClassMetrics.map(ClassCollapse.warnings) ?? []
-        candidate.warnings = warnings.isEmpty ? nil : warnings
         return candidate
     }
 
