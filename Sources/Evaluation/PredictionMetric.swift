@@ -43,8 +43,11 @@ public struct PredictionMetric: Hashable, Sendable {
     /// The name checks use: "accuracy", "recall[grain]".
     public func name(labels: [String]) -> String {
         guard let classIndex else { return kind.rawValue }
-        return "\(kind.rawValue)[\(classIndex < labels.count ? labels[classIndex] : String(classIndex))]"
+        return Self.perClassName(kind, label: classIndex < labels.count ? labels[classIndex] : String(classIndex))
     }
+
+    /// "recall[grain]": a per-class metric's name for a class label.
+    public static func perClassName(_ kind: Kind, label: String) -> String { "\(kind.rawValue)[\(label)]" }
 
     /// How a name failed to parse, for the suite parser's messages.
     public enum NameProblem: Error, Equatable {
@@ -139,7 +142,7 @@ public struct ClassMetricValues: Codable, Equatable, Sendable {
     }
 
     /// The name a check uses for this class's metric: "recall[grain]".
-    public func checkName(_ kind: PredictionMetric.Kind) -> String { "\(kind.rawValue)[\(label)]" }
+    public func checkName(_ kind: PredictionMetric.Kind) -> String { PredictionMetric.perClassName(kind, label: label) }
 
     /// The value of a per-class metric kind.
     public func value(_ kind: PredictionMetric.Kind) -> MetricValue? {

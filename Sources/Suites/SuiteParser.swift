@@ -511,7 +511,9 @@ struct SuiteParser {
                               + " (\(defined))")
         }
         let listed = CheckMetrics.headline + CheckMetrics.overfitting + CheckMetrics.training
-        let perClass = labels.flatMap { label in ["precision", "recall", "f1"].map { "\($0)[\(label)]" } }
+        let perClass = labels.flatMap { label in
+            [PredictionMetric.Kind.precision, .recall, .f1].map { PredictionMetric.perClassName($0, label: label) }
+        }
         throw field.error("unknown metric \(Field.quoted(metric))" + Suggestions.hint(metric, known + perClass)
                           + " (known: \(listed.joined(separator: ", ")), precision[<label>], recall[<label>], f1[<label>], forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
     }
