@@ -7,6 +7,8 @@ import Foundation
 public enum InputFile {
     public struct Problem: Error, CustomStringConvertible {
         public let reason: String
+        /// The file does not exist (callers may add where a relative path was looked for).
+        public var isMissing = false
         public var description: String { reason }
     }
 
@@ -14,7 +16,7 @@ public enum InputFile {
     public static func contents(of url: URL, mapped: Bool = false) throws(Problem) -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw Problem(reason: "no such file")
+            throw Problem(reason: "no such file", isMissing: true)
         }
         guard !isDirectory.boolValue else { throw Problem(reason: "is a folder, not a file") }
         guard FileManager.default.isReadableFile(atPath: url.path) else { throw Problem(reason: "permission denied") }

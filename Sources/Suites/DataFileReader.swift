@@ -141,7 +141,7 @@ enum DataFileReader {
         do {
             data = try InputFile.contents(of: URL(fileURLWithPath: path))
         } catch {
-            let note = error.reason == "no such file" ? SuitePaths.relativeNote(path) : ""
+            let note = error.isMissing ? SuitePaths.relativeNote(path) : ""
             throw SuiteError(file: path, message: error.reason + note)
         }
         return try parse(data: data, path: path, format: format)
