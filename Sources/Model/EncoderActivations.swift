@@ -91,11 +91,11 @@ public final class EncoderActivations: @unchecked Sendable {
     /// copies the batch's ids (shifted right by P) and lengths (+ P) in.
     public func prepare(for batch: TokenBatch, promptLength P: Int, keepAllLayers: Bool, dropout: Bool) {
         let B = batch.batchSize, T = batch.tokens + P
+        let masks = dropout ? Self.checkedMaskCount(config: config, batch: B, tokens: T, slots: keepAllLayers ? config.numHiddenLayers : 1) : 0
         guard let needed = Self.checkedFloatCount(config: config, batch: B, tokens: T, keepAllLayers: keepAllLayers, dropout: dropout).value,
-              let masks = Self.checkedMaskCount(config: config, batch: B, tokens: T, slots: keepAllLayers ? config.numHiddenLayers : 1).value
+              let masksNeeded = masks.value
         else { preconditionFailure("batch (\(B), \(T)) overflows: sizes are checked by MemoryBudget at the input boundary") }
         if needed > arena.count { arena = FloatBuffer(count: needed, zeroed: false) }
-        let masksNeeded = dropout ? masks : 0
         if masksNeeded > maskArena.count { maskArena = MaskBuffer(count: masksNeeded) }
         if B * T + B > idCapacity {
             idArena.deallocate()
