@@ -56,7 +56,8 @@ public enum Gate {
         resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64,
         multipleTesting: MultipleTesting = .none, calibration: CalibrationResult? = nil
     ) -> [CheckResult] {
-        let settings = Settings(resamples: resamples, confidence: confidence, seed: seed, labels: result.labels)
+        let settings = Settings(resamples: resamples, confidence: confidence, seed: seed, labels: result.labels,
+                                positiveClass: result.positiveClass)
         var results: [CheckResult] = []
         for check in checks {
             for target in targets(of: check, in: result) {
@@ -100,22 +101,23 @@ public enum Gate {
 
     /// Whether `name` is a metric a check may name, for a task with these `labels` (the forgetting
     /// check's name itself is not verified here: it depends on the suite).
-    public static func isValidMetricName(_ name: String, labels: [String]) -> Bool {
-        if predictionMetric(name, labels: labels) != nil || overfittingMetricNames.contains(name)
+    public static func isValidMetricName(_ name: String, labels: [String], positiveClass: Int? = nil) -> Bool {
+        if predictionMetric(name, labels: labels, positiveClass: positiveClass) != nil || overfittingMetricNames.contains(name)
             || trainingMetricNames.contains(name) {
             return true
         }
         return forgettingReference(name) != nil
     }
 
-    /// The prediction metric `name` denotes for a task with these labels (headline or per-class).
-    public static func predictionMetric(_ name: String, labels: [String]) -> PredictionMetric? {
-        try? PredictionMetric.named(name, labels: labels).get()
+    /// The prediction metric `name` denotes for a task with these labels and positive class
+    /// (headline, per-class or ranking).
+    public static func predictionMetric(_ name: String, labels: [String], positiveClass: Int? = nil) -> PredictionMetric? {
+        try? PredictionMetric.named(name, labels: labels, positiveClass: positiveClass).get()
     }
 
     /// The valid metric names in words, for error messages.
     public static var validMetricNamesDescription: String {
-        (headlineMetricNames + ["precision[<label>]", "recall[<label>]", "f1[<label>]"]
+        (headlineMetricNames + ["precision[<label>]", "recall[<label>]", "f1[<label>]", "roc_auc and pr_auc (with positive_label)"]
             + ["forgetting.<check name>.(\(forgettingFields.joined(separator: "|")))"]
             + overfittingMetricNames + trainingMetricNames).joined(separator: ", ")
     }
@@ -128,6 +130,12 @@ public enum Gate {
         let seed: UInt64
         /// The run's labels: per-class metric names (`recall[grain]`) resolve against them.
         var labels: [String] = []
+        /// The run's positive class: `roc_auc` and `pr_auc` are its.
+        var positiveClass: Int? = nil
+
+        func predictionMetric(_ name: String) -> PredictionMetric? {
+            Gate.predictionMetric(name, labels: labels, positiveClass: positiveClass)
+        }
     }
 
     /// A candidate a check applies to; `candidate` is nil when the suite names one the run lacks.
@@ -189,7 +197,7 @@ public enum Gate {
                         threshold: threshold, passed: false, status: status, message: message)
         }
 
-        guard isValidMetricName(check.metric, labels: run.labels) else {
+        guard isValidMetricName(check.metric, labels: run.labels, positiveClass: run.positiveClass) else {
             return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
         }
         guard let candidate = target.candidate else {
@@ -220,7 +228,7 @@ public enum Gate {
         outcome: (CheckResult.Status, String) -> CheckResult
     ) -> CheckResult {
         let measurement: Measurement
-        switch measure(check.metric, of: candidate, labels: settings.labels) {
+        switch measure(check.metric, of: candidate, settings: settings) {
         case .found(let found): measurement = found
         case .missing(let why): return outcome(.error, why)
         case .unknownName:
@@ -245,7 +253,7 @@ public enum Gate {
         // test; its p-value (the bootstrap mass on the failing side) feeds the multiple-testing correction.
         var pValue: Double?
         if (isMinimum && check.bound == .ciLow) || (!isMinimum && check.bound == .ciHigh),
-           let metric = predictionMetric(check.metric, labels: settings.labels),
+           let metric = settings.predictionMetric(check.metric),
            let distribution = predictionDistribution(metric, of: candidate, settings: settings) {
             pValue = isMinimum ? distribution.fraction(atMost: threshold) : distribution.fraction(atLeast: threshold)
         }
@@ -273,10 +281,16 @@ public enum Gate {
     }
 
     /// Looks `metric` up in a candidate's results.
-    static func measure(_ metric: String, of candidate: CandidateResult, labels: [String]) -> Lookup {
-        if let predictionMetric = predictionMetric(metric, labels: labels) {
+    static func measure(_ metric: String, of candidate: CandidateResult, settings: Settings) -> Lookup {
+        let labels = settings.labels
+        if let predictionMetric = settings.predictionMetric(metric) {
             let found: MetricValue
-            if let classIndex = predictionMetric.classIndex {
+            if predictionMetric.kind.isRanking {
+                guard let ranking = candidate.positiveClass?.value(predictionMetric.kind) else {
+                    return .missing("candidate \(candidate.name) has no \(metric) (results written without positive_label: rerun compare)")
+                }
+                found = ranking
+            } else if let classIndex = predictionMetric.classIndex {
                 guard let perClass = candidate.perClassMetrics else {
                     return .missing("candidate \(candidate.name) has no per-class metrics (results written before they existed: rerun compare)")
                 }
@@ -399,7 +413,7 @@ public enum Gate {
         let difference: PairedDifference
         var basis: String
         var pValue: Double?
-        if let metric = predictionMetric(check.metric, labels: settings.labels) {
+        if let metric = settings.predictionMetric(check.metric) {
             switch pairedDifference(
                 metric: metric, candidate: candidate, reference: reference, classCount: run.labels.count,
                 referenceClassCount: referenceRun.labels.count, settings: settings)
@@ -416,8 +430,8 @@ public enum Gate {
             // No per-example data: compare the point values.
             let candidateValue: Double
             let referenceValue: Double
-            switch (measure(check.metric, of: candidate, labels: settings.labels),
-                    measure(check.metric, of: reference, labels: settings.labels)) {
+            switch (measure(check.metric, of: candidate, settings: settings),
+                    measure(check.metric, of: reference, settings: settings)) {
             case (.found(let a), .found(let b)):
                 candidateValue = a.value
                 referenceValue = b.value

@@ -1,9 +1,11 @@
 /// A metric of a candidate's test predictions: what is bootstrapped into an interval, averaged over
 /// seeds, paired against a reference and gated with `bound` and `non_inferior_to`. The six headline
-/// metrics, and precision, recall and F1 of one class.
+/// metrics, precision, recall and F1 of one class, and for binary tasks with a `positive_label` the
+/// areas under the ROC and precision–recall curves of the positive class.
 ///
 /// Checks name a class's metric `recall[grain]`: the metric, then the class's label in brackets,
-/// as the suite's `labels` spell it.
+/// as the suite's `labels` spell it; the ranking metrics `roc_auc` and `pr_auc` need no class (it
+/// is the positive label).
 public struct PredictionMetric: Hashable, Sendable {
     public enum Kind: String, CaseIterable, Sendable {
         case accuracy
@@ -14,24 +16,37 @@ public struct PredictionMetric: Hashable, Sendable {
         case ece
         // Per class.
         case precision, recall, f1
+        // Of the positive class of a binary task, from its scores.
+        case rocAUC = "roc_auc"
+        case prAUC = "pr_auc"
 
         public var isPerClass: Bool { self == .precision || self == .recall || self == .f1 }
+        /// Computed from the positive class's scores, not from the predicted labels.
+        public var isRanking: Bool { self == .rocAUC || self == .prAUC }
+        /// Names a class: per-class metrics the one in brackets, ranking metrics the positive one.
+        var namesClass: Bool { isPerClass || isRanking }
         /// Log loss and calibration error are better when lower.
         public var higherIsBetter: Bool { !(self == .logLoss || self == .ece) }
     }
 
     public let kind: Kind
-    /// The class index of a per-class metric; nil for the headline metrics.
+    /// The class index of a per-class metric, the positive class of a ranking metric; nil for the
+    /// headline metrics.
     public let classIndex: Int?
 
     public init(_ kind: Kind, classIndex: Int? = nil) {
-        precondition(kind.isPerClass == (classIndex != nil), "per-class metrics, and only they, name a class")
+        precondition(kind.namesClass == (classIndex != nil), "per-class and ranking metrics, and only they, name a class")
         self.kind = kind
         self.classIndex = classIndex
     }
 
     /// The six headline metrics, in results.json's and the reports' order.
-    public static let headline: [PredictionMetric] = Kind.allCases.filter { !$0.isPerClass }.map { PredictionMetric($0) }
+    public static let headline: [PredictionMetric] = Kind.allCases.filter { !$0.namesClass }.map { PredictionMetric($0) }
+
+    /// ROC-AUC and PR-AUC of the positive class, in results.json's order.
+    public static func ranking(positiveClass: Int) -> [PredictionMetric] {
+        [PredictionMetric(.rocAUC, classIndex: positiveClass), PredictionMetric(.prAUC, classIndex: positiveClass)]
+    }
 
     /// Precision, recall and F1 of each of `classCount` classes, class by class.
     public static func perClass(classCount: Int) -> [PredictionMetric] {
@@ -40,9 +55,9 @@ public struct PredictionMetric: Hashable, Sendable {
 
     public var higherIsBetter: Bool { kind.higherIsBetter }
 
-    /// The name checks use: "accuracy", "recall[grain]".
+    /// The name checks use: "accuracy", "recall[grain]", "roc_auc".
     public func name(labels: [String]) -> String {
-        guard let classIndex else { return kind.rawValue }
+        guard let classIndex, kind.isPerClass else { return kind.rawValue }
         return Self.perClassName(kind, label: classIndex < labels.count ? labels[classIndex] : String(classIndex))
     }
 
@@ -57,12 +72,19 @@ public struct PredictionMetric: Hashable, Sendable {
         case unknownLabel(String)
         /// `accuracy[grain]`: a class on a metric that has none.
         case notPerClass(String)
+        /// `roc_auc` in a task without `positive_label`.
+        case needsPositiveLabel(String)
     }
 
-    /// Parses a check's metric name against the task's labels.
-    public static func named(_ name: String, labels: [String]) -> Result<PredictionMetric, NameProblem> {
+    /// Parses a check's metric name against the task's labels and positive class (its index in
+    /// `labels`, nil without `positive_label`).
+    public static func named(_ name: String, labels: [String], positiveClass: Int? = nil) -> Result<PredictionMetric, NameProblem> {
         guard let open = name.firstIndex(of: "["), name.hasSuffix("]") else {
             guard let kind = Kind(rawValue: name), !kind.isPerClass else { return .failure(.notAPredictionMetric) }
+            if kind.isRanking {
+                guard let positiveClass else { return .failure(.needsPositiveLabel(name)) }
+                return .success(PredictionMetric(kind, classIndex: positiveClass))
+            }
             return .success(PredictionMetric(kind))
         }
         let base = String(name[..<open])
@@ -73,7 +95,7 @@ public struct PredictionMetric: Hashable, Sendable {
         return .success(PredictionMetric(kind, classIndex: index))
     }
 
-    /// The metric's value in a classification report.
+    /// The metric's value in a classification report; ranking metrics are not in it (see `values`).
     public func value(of report: ClassificationReport) -> Double {
         switch kind {
         case .accuracy: report.accuracy
@@ -85,7 +107,24 @@ public struct PredictionMetric: Hashable, Sendable {
         case .precision: report.perClass[classIndex!].precision
         case .recall: report.perClass[classIndex!].recall
         case .f1: report.perClass[classIndex!].f1
+        case .rocAUC, .prAUC: preconditionFailure("\(kind.rawValue) is computed from scores, not from a classification report")
         }
+    }
+
+    /// The ranking metric of the predictions at `indices`: the positive class's probabilities
+    /// ranked against whether each example is of that class.
+    func rankingValue(of rows: [Prediction], at indices: [Int]) -> Double {
+        let positive = classIndex!
+        let isPositive = indices.map { rows[$0].label == positive }, scores = indices.map { rows[$0].probabilities[positive] }
+        return kind == .rocAUC ? RankingMetrics.rocAUC(isPositive: isPositive, scores: scores)
+            : RankingMetrics.averagePrecision(isPositive: isPositive, scores: scores)
+    }
+
+    /// Several metrics of the predictions at `indices`, with one classification report for all.
+    static func values(_ metrics: [PredictionMetric], of rows: [Prediction], at indices: [Int], classCount: Int) -> [Double] {
+        let needsReport = metrics.contains { !$0.kind.isRanking }
+        let report = needsReport ? PredictionMetric.report(of: rows, at: indices, classCount: classCount) : nil
+        return metrics.map { $0.kind.isRanking ? $0.rankingValue(of: rows, at: indices) : $0.value(of: report!) }
     }
 
     /// The metric of the predictions at `indices` (with repetitions), as `ClassificationMetrics`
@@ -98,6 +137,8 @@ public struct PredictionMetric: Hashable, Sendable {
             return LogLoss.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
         case .ece:
             return ExpectedCalibrationError.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
+        case .rocAUC, .prAUC:
+            return rankingValue(of: rows, at: indices)
         default:
             return value(of: PredictionMetric.report(of: rows, at: indices, classCount: classCount))
         }

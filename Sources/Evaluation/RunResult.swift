@@ -23,6 +23,12 @@ public struct RunResult: Codable, Equatable, Sendable {
     public var seed: UInt64
     /// Class names, index = class id.
     public var labels: [String]
+    /// How the examples were divided into splits and the class counts of each (absent in older files).
+    public var splits: DataSplits?
+    /// A binary task's positive class (`task.positive_label`): `roc_auc` and `pr_auc` are its.
+    public var positiveLabel: String?
+    /// The positive label's class index.
+    public var positiveClass: Int? { positiveLabel.flatMap { labels.firstIndex(of: $0) } }
     public var candidates: [CandidateResult]
     public var checks: [CheckResult]
     /// Validation or test examples whose text exactly repeats a training text (absent: none checked).
@@ -50,6 +56,7 @@ public struct RunResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", suite, model, data, environment
         case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks, contamination
+        case positiveLabel = "positive_label", splits
         case unselectedCandidates = "unselected_candidates"
     }
 
@@ -71,6 +78,8 @@ public struct RunResult: Codable, Equatable, Sendable {
         durationSeconds = try c.decode(Double.self, forKey: .durationSeconds)
         seed = try c.decode(UInt64.self, forKey: .seed)
         labels = try c.decode([String].self, forKey: .labels)
+        positiveLabel = try c.decodeIfPresent(String.self, forKey: .positiveLabel)
+        splits = try c.decodeIfPresent(DataSplits.self, forKey: .splits)
         candidates = try c.decode([CandidateResult].self, forKey: .candidates)
         checks = try c.decode([CheckResult].self, forKey: .checks)
         contamination = try c.decodeIfPresent([ContaminatedExample].self, forKey: .contamination)
@@ -83,6 +92,39 @@ public struct RunResult: Codable, Equatable, Sendable {
             schemaVersion = Self.currentSchemaVersion
         }
     }
+}
+
+/// How the task's examples were divided, and how many of each class each split holds after
+/// `limit:` (results.json `splits`).
+public struct DataSplits: Codable, Equatable, Sendable {
+    /// "files": three files as given; "content_hash": one file divided by `HashSplit`.
+    public var method: String
+    /// The one file (content_hash only), the shares asked for and whether per class.
+    public var file: String?
+    public var validationShare: Double?
+    public var testShare: Double?
+    public var stratified: Bool?
+    /// Whether ids were generated from the records' content (the file had none).
+    public var generatedIDs: Bool?
+    /// Examples per class (index = class id) in each split.
+    public var train: [Int]
+    public var validation: [Int]
+    public var test: [Int]
+
+    public init(method: String, file: String? = nil, validationShare: Double? = nil, testShare: Double? = nil,
+                stratified: Bool? = nil, generatedIDs: Bool? = nil, train: [Int], validation: [Int], test: [Int]) {
+        self.method = method; self.file = file; self.validationShare = validationShare; self.testShare = testShare
+        self.stratified = stratified; self.generatedIDs = generatedIDs
+        self.train = train; self.validation = validation; self.test = test
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case method, file, validationShare = "validation_share", testShare = "test_share", stratified
+        case generatedIDs = "generated_ids", train, validation, test
+    }
+
+    /// The splits by name with their per-class counts, in train, validation, test order.
+    public var counts: [(split: String, perClass: [Int])] { [("train", train), ("validation", validation), ("test", test)] }
 }
 
 /// An evaluation example that is an exact duplicate of a training example's text.
@@ -175,6 +217,8 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var metrics: HeadlineMetrics?
     /// Precision, recall and F1 of every class with intervals (absent in files written before them).
     public var perClassMetrics: [ClassMetricValues]?
+    /// ROC-AUC, PR-AUC and the decision threshold of a binary task's positive class (with `positive_label`).
+    public var positiveClass: PositiveClassMetrics?
     /// Problems a reader should see next to the metrics (`ClassCollapse`), derived from
     /// `perClassMetrics`: written to results.json for its readers, never read back; nil when none.
     public var warnings: [String]? {
@@ -206,7 +250,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name, method, status, error, settings, configHash = "config_hash"
         case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
-        case training, metrics, perClassMetrics = "per_class_metrics", warnings, report, forgetting, overfitting, comparisons
+        case training, metrics, perClassMetrics = "per_class_metrics", positiveClass = "positive_class", warnings, report, forgetting, overfitting, comparisons
         case seedRuns = "seed_runs"
         /// Version 1 only: the one run's test predictions.
         case predictions
@@ -225,6 +269,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         training = try c.decodeIfPresent(TrainingSummary.self, forKey: .training)
         metrics = try c.decodeIfPresent(HeadlineMetrics.self, forKey: .metrics)
         perClassMetrics = try c.decodeIfPresent([ClassMetricValues].self, forKey: .perClassMetrics)
+        positiveClass = try c.decodeIfPresent(PositiveClassMetrics.self, forKey: .positiveClass)
         report = try c.decodeIfPresent(ClassificationReport.self, forKey: .report)
         forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
         overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)
@@ -252,6 +297,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         try c.encodeIfPresent(training, forKey: .training)
         try c.encodeIfPresent(metrics, forKey: .metrics)
         try c.encodeIfPresent(perClassMetrics, forKey: .perClassMetrics)
+        try c.encodeIfPresent(positiveClass, forKey: .positiveClass)
         try c.encodeIfPresent(warnings, forKey: .warnings)
         try c.encodeIfPresent(report, forKey: .report)
         try c.encode(forgetting, forKey: .forgetting)
@@ -275,6 +321,9 @@ public struct SeedRun: Codable, Equatable, Sendable {
     public var forgetting: [ForgettingCheck]
     public var overfitting: OverfittingReport?
     public var predictions: [Prediction]
+    /// The decision threshold this seed chose on validation and applied to its test predictions
+    /// (`task.threshold`); nil: each prediction is the most probable class.
+    public var threshold: ChosenThreshold?
 
     public init(seed: UInt64, status: CandidateResult.Status, error: String? = nil, training: TrainingSummary? = nil,
                 metrics: HeadlineMetrics? = nil, report: ClassificationReport? = nil, forgetting: [ForgettingCheck] = [],

@@ -4,6 +4,8 @@
 /// - `metrics`: the six headline metrics, each the mean of the seeds' values on the full test set,
 ///   with a two-level bootstrap interval and the seeds' spread;
 /// - `perClassMetrics`: precision, recall and F1 of every class, the same way (the same resamples);
+/// - `positiveClass`: with a positive label, ROC-AUC and PR-AUC of that class, the same way, and the
+///   decision thresholds the seeds chose on validation;
 /// - `report`: the classification report of all seeds' predictions pooled (the confusion matrix
 ///   counts every seed's predictions; with one seed it is that seed's report);
 /// - `forgetting`: per retention check, the base score and the mean candidate score, with the spread;
@@ -14,6 +16,7 @@ public enum SeedAggregation {
     public struct Summary {
         public var metrics: HeadlineMetrics?
         public var perClassMetrics: [ClassMetricValues]?
+        public var positiveClass: PositiveClassMetrics?
         public var report: ClassificationReport?
         public var forgetting: [ForgettingCheck]
         public var training: TrainingSummary?
@@ -22,12 +25,14 @@ public enum SeedAggregation {
 
     /// - Precondition: `runs` is non-empty, every run finished (status ok) with predictions on the same
     ///   examples in the same order.
-    public static func summarize(_ runs: [SeedRun], labels: [String], resamples: Int, level: Double, seed: UInt64) -> Summary {
+    public static func summarize(_ runs: [SeedRun], labels: [String], positiveClass: Int? = nil, resamples: Int, level: Double,
+                                 seed: UInt64) -> Summary {
         precondition(!runs.isEmpty, "no seed runs to summarise")
         let classCount = labels.count
         let seeds = runs.map(\.predictions)
         let perClass = PredictionMetric.perClass(classCount: classCount)
-        let values = predictionMetrics(seeds, PredictionMetric.headline + perClass, classCount: classCount,
+        let ranking = positiveClass.map { PredictionMetric.ranking(positiveClass: $0) } ?? []
+        let values = predictionMetrics(seeds, PredictionMetric.headline + perClass + ranking, classCount: classCount,
                                        resamples: resamples, level: level, seed: seed)
         let headlineCount = PredictionMetric.headline.count
         let metrics = values.map { HeadlineMetrics(Array($0.prefix(headlineCount))) }
@@ -47,8 +52,13 @@ public enum SeedAggregation {
                     precision: scores[scores.startIndex], recall: scores[scores.startIndex + 1], f1: scores[scores.startIndex + 2])
             }
         } }
-        return Summary(metrics: metrics, perClassMetrics: classMetrics, report: report, forgetting: forgetting(runs), training: training(runs),
-                       overfitting: runs[0].overfitting)
+        let positive = values.flatMap { values in positiveClass.map { positive in
+            let scores = values.suffix(2)
+            return PositiveClassMetrics(classIndex: positive, label: labels[positive], rocAUC: scores[scores.startIndex],
+                                        prAUC: scores[scores.startIndex + 1], threshold: DecisionThreshold.summarize(runs))
+        } }
+        return Summary(metrics: metrics, perClassMetrics: classMetrics, positiveClass: positive, report: report,
+                       forgetting: forgetting(runs), training: training(runs), overfitting: runs[0].overfitting)
     }
 
     /// The six headline metrics over seeds: mean, two-level bootstrap interval, spread. With one seed,
@@ -66,8 +76,7 @@ public enum SeedAggregation {
                                          resamples: Int, level: Double, seed: UInt64) -> [MetricValue]? {
         guard let first = seeds.first, !first.isEmpty else { return nil }
         func values(_ s: Int, _ indices: [Int]) -> [Double] {
-            let report = PredictionMetric.report(of: seeds[s], at: indices, classCount: classCount)
-            return metrics.map { $0.value(of: report) }
+            PredictionMetric.values(metrics, of: seeds[s], at: indices, classCount: classCount)
         }
         let distributions = TwoLevelBootstrap.distributions(
             seedCount: seeds.count, exampleCount: first.count, resamples: resamples, seed: seed, statistics: values)

@@ -24,6 +24,11 @@ public final class ClassificationHead: @unchecked Sendable {
     public private(set) var probabilities = [Float]() // (B, K)
     private var labels = [Int32]()
     private var batchSize = 0
+    /// Per-class loss weights (K, positive), PyTorch's `cross_entropy(weight=)`; nil: unweighted.
+    public var classWeights: [Float]? {
+        didSet { precondition(classWeights.map { $0.count == classCount && $0.allSatisfy { $0 > 0 && $0.isFinite } } ?? true,
+                              "one positive finite weight per class") }
+    }
 
     public var poolerWeightCount: Int { hiddenSize * hiddenSize + hiddenSize }
     public var poolerWeight: UnsafeMutablePointer<Float> { parameters.pointer }
@@ -104,7 +109,8 @@ public final class ClassificationHead: @unchecked Sendable {
         }
         precondition(labels.count == B && labels.allSatisfy { $0 >= 0 && Int($0) < K }, "labels must be in 0..<\(K)")
         self.labels = labels
-        return crossEntropyForward(probabilities: &probabilities, logits: logits, labels: labels, batch: B, classes: K)
+        return crossEntropyForward(probabilities: &probabilities, logits: logits, labels: labels, classWeights: classWeights,
+                                   batch: B, classes: K)
     }
 
     /// Backward of the loss of the last `forward`: accumulates head gradients into `gradients`
@@ -113,7 +119,8 @@ public final class ClassificationHead: @unchecked Sendable {
     public func backward(gradients: FloatBuffer, dHidden: UnsafeMutablePointer<Float>, tokens T: Int, trainPooler: Bool) {
         let B = batchSize, C = hiddenSize, K = classCount
         var dLogits = [Float](repeating: 0, count: B * K)
-        crossEntropyBackward(dlogits: &dLogits, probabilities: probabilities, labels: labels, batch: B, classes: K)
+        crossEntropyBackward(dlogits: &dLogits, probabilities: probabilities, labels: labels, classWeights: classWeights,
+                             batch: B, classes: K)
         var dDropped = [Float](repeating: 0, count: B * C)
         let g = gradients.pointer
         matmulBackward(dinp: &dDropped, dweight: g + classifierOffset, dbias: g + classifierOffset + K * C,

@@ -167,6 +167,18 @@ public enum JUnitWriter {
             }
             properties.append(("support[\(scores.label)]", String(scores.support)))
         }
+        if let positive = candidate.positiveClass {
+            properties.append(("positive_label", positive.label))
+            for (name, metric) in [("roc_auc", positive.rocAUC), ("pr_auc", positive.prAUC)] {
+                properties.append((name, number(metric.value)))
+                properties.append((name + ".ci_low", number(metric.low)))
+                properties.append((name + ".ci_high", number(metric.high)))
+            }
+            if let threshold = positive.threshold {
+                properties.append(("decision_threshold", number(threshold.value)))
+                properties.append(("decision_threshold.validation_f1", number(threshold.validationF1)))
+            }
+        }
         for (index, warning) in (candidate.warnings ?? []).enumerated() {
             properties.append(("warning.\(index + 1)", warning))
         }

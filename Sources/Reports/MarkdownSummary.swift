@@ -45,6 +45,8 @@ public enum MarkdownSummary {
         }
         lines += ["", "_\(inline(result.intervalCoverageNote))_"]
         lines += perClassTable(result)
+        lines += positiveClassTable(result)
+        lines += splitLine(result)
         let collapsed = result.candidates.filter { !($0.warnings ?? []).isEmpty }
         if !collapsed.isEmpty {
             lines += ["", "**Predictions**", ""]
@@ -96,6 +98,32 @@ public enum MarkdownSummary {
             lines.append("| \(cell(scores.label)) | \(scores.support) | " + cells.joined(separator: " | ") + " |")
         }
         return lines
+    }
+
+    /// ROC-AUC, PR-AUC and the decision threshold of the positive class per candidate; absent
+    /// without `positive_label`.
+    static func positiveClassTable(_ result: RunResult) -> [String] {
+        let candidates = result.candidates.filter { $0.status == .ok && $0.positiveClass != nil }
+        guard let label = candidates.first?.positiveClass?.label else { return [] }
+        var lines = ["", "| candidate | ROC-AUC (\(cell(label))) | PR-AUC (\(cell(label))) | decision threshold |", "|---|---|---|---|"]
+        for candidate in candidates {
+            let positive = candidate.positiveClass!
+            let threshold = positive.threshold.map {
+                "\(Format.fixed($0.value)) (validation F1 \(Format.fixed($0.validationF1)))"
+            } ?? "most probable class"
+            lines.append("| \(cell(candidate.name)) | \(Format.withInterval(positive.rocAUC)) | \(Format.withInterval(positive.prAUC)) | \(threshold) |")
+        }
+        return lines
+    }
+
+    /// One line on how the data was split and how large each split is.
+    static func splitLine(_ result: RunResult) -> [String] {
+        guard let splits = result.splits else { return [] }
+        let sizes = splits.counts.map { "\(Format.grouped($0.perClass.reduce(0, +))) \($0.split)" }.joined(separator: " / ")
+        let origin = splits.method == "content_hash"
+            ? "one file, \(inline(splits.file ?? "")), split by content hash\(splits.stratified == true ? " within each class" : "")"
+            : "three files"
+        return ["", "_Data: \(origin): \(sizes) examples._"]
     }
 
     /// Text for a table cell: as `inline`, which also escapes the pipes that would split the cell.

@@ -90,6 +90,10 @@ public final class SuiteRunner {
         observer?.note("loading data")
         let task = try TaskData.load(spec.task)
         let retentionData = try RetentionData.load(spec.retention)
+        if let oneFile = spec.task.oneFile {
+            observer?.note("split \(oneFile.file.path) by content hash\(oneFile.stratify ? ", per class" : ""): "
+                + "\(task.train.count) train, \(task.validation.count) validation, \(task.test.count) test")
+        }
         for warning in task.warnings { observer?.note("warning: \(warning)") }
         if !task.contamination.isEmpty {
             observer?.note("warning: \(task.contamination.count) exact duplicate text(s) between train and validation/test (contamination), e.g. \(task.contamination[0].id) = \(task.contamination[0].trainID)")
@@ -146,6 +150,8 @@ public final class SuiteRunner {
             environment: Self.environment(threads: options.threads),
             startedAt: ISO8601DateFormatter().string(from: started),
             durationSeconds: 0, seed: seed, labels: task.labels, candidates: results, checks: [])
+        run.positiveLabel = spec.task.positiveLabel
+        run.splits = task.splits
         run.contamination = task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) }
         let unselected = spec.candidates.map(\.name).filter { name in !candidates.contains { $0.name == name } }
         run.unselectedCandidates = unselected.isEmpty ? nil : unselected
@@ -248,10 +254,11 @@ public final class SuiteRunner {
         }
         let completed = result.completedSeedRuns
         if !completed.isEmpty {
-            let summary = SeedAggregation.summarize(completed, labels: spec.task.labels, resamples: spec.comparison.bootstrapResamples,
+            let summary = SeedAggregation.summarize(completed, labels: spec.task.labels, positiveClass: spec.task.positiveClass, resamples: spec.comparison.bootstrapResamples,
                                                     level: spec.comparison.confidence, seed: seed)
             result.metrics = summary.metrics
             result.perClassMetrics = summary.perClassMetrics
+            result.positiveClass = summary.positiveClass
             result.report = summary.report
             result.forgetting = summary.forgetting
             result.training = summary.training
@@ -269,6 +276,9 @@ public final class SuiteRunner {
         PeakMemory.reset()
         let initializationSeed = ReplicateSeeds.initializationSeed(trainingSeed: trainingSeed, candidateName: candidate.name)
         let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: initializationSeed)
+        var trainClassCounts = [Int](repeating: 0, count: labelCount)
+        for example in train { trainClassCounts[Int(example.label)] += 1 }
+        head.classWeights = candidate.training.classWeights.weights(trainCounts: trainClassCounts)?.map(Float.init)
         let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer,
                                        seed: initializationSeed)
         let trainer = Trainer(model: model, settings: Self.trainerSettings(candidate.training, seed: trainingSeed))
@@ -279,7 +289,8 @@ public final class SuiteRunner {
                                                         trainAccuracy: $0.trainAccuracy, validationAccuracy: $0.validationAccuracy) }
 
         // Test predictions through the shared inference path.
-        let predictions = predict(model.classifier, test: test, examples: testExamples)
+        let (predictions, threshold) = predict(model.classifier, test: test, examples: testExamples, validation: validation)
+        run.threshold = threshold
         let labels = predictions.map(\.label), predicted = predictions.map(\.predicted), probabilities = predictions.map(\.probabilities)
         run.predictions = predictions
         // Bootstrapped with the run's seed, as the candidate's seed-mean is: with one seed the two are equal.
@@ -298,18 +309,36 @@ public final class SuiteRunner {
         return model
     }
 
-    private func predict(_ classifier: SequenceClassifier, test: [TrainingExample], examples: [Example]) -> [Prediction] {
-        var predictions = [Prediction?](repeating: nil, count: test.count)
+    /// Class probabilities of every example through the shared inference path (K per example, in
+    /// example order; batches grouped by length).
+    private func probabilities(_ classifier: SequenceClassifier, of examples: [TrainingExample]) -> [[Double]] {
+        var out = [[Double]](repeating: [], count: examples.count)
         let K = classifier.classCount
-        for indices in LengthGroupedBatcher.evaluationBatches(count: test.count, lengths: { test[$0].ids.count }, batchSize: 64) {
-            let probabilities = classifier.probabilities(TokenBatch(sequences: indices.map { test[$0].ids }))
+        for indices in LengthGroupedBatcher.evaluationBatches(count: examples.count, lengths: { examples[$0].ids.count }, batchSize: 64) {
+            let probabilities = classifier.probabilities(TokenBatch(sequences: indices.map { examples[$0].ids }))
             for (row, index) in indices.enumerated() {
-                let p = (0..<K).map { Double(probabilities[row * K + $0]) }
-                predictions[index] = Prediction(id: examples[index].id, label: examples[index].label,
-                                                predicted: p.indices.max { p[$0] < p[$1] }!, probabilities: p)
+                out[index] = (0..<K).map { Double(probabilities[row * K + $0]) }
             }
         }
-        return predictions.map { $0! }
+        return out
+    }
+
+    /// Test predictions under the task's decision rule: the most probable class, or the positive
+    /// class when its probability reaches the threshold chosen on validation (returned).
+    private func predict(_ classifier: SequenceClassifier, test: [TrainingExample], examples: [Example],
+                         validation: [TrainingExample]) -> (predictions: [Prediction], threshold: ChosenThreshold?) {
+        var threshold: ChosenThreshold?
+        if spec.task.threshold == .optimizeF1, let positive = spec.task.positiveClass {
+            let scores = probabilities(classifier, of: validation).map { $0[positive] }
+            threshold = ChosenThreshold.optimizingF1(validationLabels: validation.map { Int($0.label) }, scores: scores,
+                                                     positiveClass: positive)
+        }
+        let predictions = zip(examples, probabilities(classifier, of: test)).map { example, p in
+            let predicted = threshold.map { $0.predictedClass(probabilities: p, positiveClass: spec.task.positiveClass!) }
+                ?? p.indices.max { p[$0] < p[$1] }!
+            return Prediction(id: example.id, label: example.label, predicted: predicted, probabilities: p)
+        }
+        return (predictions, threshold)
     }
 
     static func method(_ candidate: CandidateSpec) throws -> FineTuningMethod {

@@ -29,8 +29,8 @@ public enum CheckMetrics {
     }
 
     /// Whether a confidence bound (`bound: ci_low | ci_high`) exists for the metric: the headline
-    /// metrics and the per-class ones (`recall[grain]`).
-    public static func hasConfidenceInterval(_ metric: String, labels: [String]) -> Bool {
-        Gate.predictionMetric(metric, labels: labels) != nil
+    /// metrics, the per-class ones (`recall[grain]`) and the positive class's ranking metrics.
+    public static func hasConfidenceInterval(_ metric: String, labels: [String], positiveClass: Int? = nil) -> Bool {
+        Gate.predictionMetric(metric, labels: labels, positiveClass: positiveClass) != nil
     }
 }

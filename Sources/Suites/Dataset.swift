@@ -52,10 +52,11 @@ public enum Dataset {
     }
 
     /// `labels` nil: any label is accepted and the list is discovered (`discovered`, sorted).
-    static func loadExamples(path: String, format: DataFormat?, idField: String, textField: String, labelField: String,
+    /// `idField` nil: ids are generated from each record's content (`HashSplit.generatedIDs`).
+    static func loadExamples(path: String, format: DataFormat?, idField: String?, textField: String, labelField: String,
                              labels: [String]?) throws(SuiteError) -> LoadedExamples {
         let file = try DataFileReader.read(path: path, format: format)
-        try file.requireColumns([idField, textField, labelField])
+        try file.requireColumns((idField.map { [$0] } ?? []) + [textField, labelField])
         try requireRecords(file)
         var labelIndex: [String: Int] = [:]
         for (index, label) in (labels ?? []).enumerated() { labelIndex[label] = index }
@@ -66,14 +67,21 @@ public enum Dataset {
         var lines: [Int] = []
         lines.reserveCapacity(file.records.count)
         var rawLabels: [String] = []
+        var contentHashes: [[UInt8]] = []
         for record in file.records {
-            let id = try file.id(record, idField)
-            if let first = firstLine[id] {
-                throw file.error(record.line, idField, "duplicate id \(Field.quoted(id)) (first on line \(first))")
-            }
-            firstLine[id] = record.line
             let text = try file.text(record, textField)
             let label = try file.label(record, labelField)
+            let id: String
+            if let idField {
+                id = try file.id(record, idField)
+                if let first = firstLine[id] {
+                    throw file.error(record.line, idField, "duplicate id \(Field.quoted(id)) (first on line \(first))")
+                }
+                firstLine[id] = record.line
+            } else {
+                id = ""
+                contentHashes.append(HashSplit.contentHash(text: text, label: label))
+            }
             var index = 0
             if let labels {
                 guard let found = labelIndex[label] else {
@@ -86,6 +94,9 @@ public enum Dataset {
             }
             examples.append(Example(id: id, text: text, label: index))
             lines.append(record.line)
+        }
+        if idField == nil {
+            for (index, id) in HashSplit.generatedIDs(hashes: contentHashes).enumerated() { examples[index].id = id }
         }
         if labels == nil {
             let discovered = Array(Set(rawLabels)).sorted()

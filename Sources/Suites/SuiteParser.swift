@@ -56,7 +56,7 @@ struct SuiteParser {
     static let topKeys = ["name", "description", "seed", "model", "task", "retention", "training", "candidates",
                           "checks", "baseline", "comparison", "calibration"]
     static let trainingKeys = ["epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "warmup_ratio",
-                               "max_grad_norm", "dropout", "patience", "seeds"]
+                               "max_grad_norm", "dropout", "patience", "seeds", "class_weights"]
     static let candidateOwnKeys = ["name", "method", "freeze_embeddings", "rank", "alpha", "target_modules",
                                    "double_quantization", "num_virtual_tokens", "init", "init_text"]
     /// Module names LoRA may target (as the Adapters module accepts them).
@@ -74,15 +74,16 @@ struct SuiteParser {
         let task = try self.task(try top.required("task", "a mapping with train, validation, test and labels"))
         let retention = try top.field("retention").map { (f: Field) throws(SuiteError) in try self.retention(f) } ?? RetentionSpec()
         let defaults = try top.field("training").map { (f: Field) throws(SuiteError) in
-            try self.trainingBlock(f.mapping(allowed: Self.trainingKeys))
+            try self.trainingBlock(f.mapping(allowed: Self.trainingKeys), labels: task.labels)
         } ?? TrainingDefaults()
-        let candidates = try self.candidates(try top.required("candidates", "a list of candidates"), defaults: defaults, seed: seed)
+        let candidates = try self.candidates(try top.required("candidates", "a list of candidates"), defaults: defaults, seed: seed,
+                                             labels: task.labels)
         let baseline = try top.field("baseline")?.nonEmptyString()
         let calibration = try top.field("calibration")?.nonEmptyString()
         let comparison = try top.field("comparison").map { (f: Field) throws(SuiteError) in try self.comparison(f) }
             ?? ComparisonSettings()
         let checks = try top.field("checks").map { (f: Field) throws(SuiteError) in
-            try self.checks(f, candidates: candidates, retention: retention, labels: task.labels)
+            try self.checks(f, candidates: candidates, retention: retention, task: task)
         } ?? []
 
         return SuiteSpec(name: name, description: description, seed: seed, model: model, task: task,
@@ -101,12 +102,43 @@ struct SuiteParser {
     }
 
     func task(_ field: Field) throws(SuiteError) -> TaskSpec {
-        let map = try field.mapping(allowed: ["train", "validation", "test", "format", "id_field", "text_field",
-                                              "label_field", "labels", "limit"])
+        let map = try field.mapping(allowed: ["train", "validation", "test", "data", "split", "format", "id_field", "text_field",
+                                              "label_field", "labels", "limit", "positive_label", "threshold"])
         let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
-        let train = try dataFile(map.required("train", "a .jsonl, .csv or .tsv file"), format: format)
-        let validation = try dataFile(map.required("validation", "a .jsonl, .csv or .tsv file"), format: format)
-        let test = try dataFile(map.required("test", "a .jsonl, .csv or .tsv file"), format: format)
+        let train: DataFile, validation: DataFile, test: DataFile
+        var oneFile: OneFileSplit?
+        if let dataField = map.field("data") {
+            let splitFiles = ["train", "validation", "test"].filter { map.has($0) }
+            guard splitFiles.isEmpty else {
+                throw context.error(map.keyLine(splitFiles[0]), Field.child(field.path, splitFiles[0]),
+                                    "give either data (one file, split for you) or train, validation and test, not both")
+            }
+            let file = try dataFile(dataField, format: format)
+            var split = OneFileSplit(file: file, idsFromContent: !map.has("id_field"))
+            if let splitField = map.field("split") {
+                let shares = try splitField.mapping(allowed: ["validation", "test", "stratify"],
+                                                    what: "a mapping {validation: 0.1, test: 0.2, stratify: true}")
+                if let f = shares.field("validation") { split.validation = try f.fraction() }
+                if let f = shares.field("test") { split.test = try f.fraction() }
+                if let f = shares.field("stratify") { split.stratify = try f.bool() }
+                guard split.test > 0 else { throw (shares.field("test") ?? splitField).error("test must be above 0: the candidates are measured on it") }
+                guard split.validation > 0 else {
+                    throw (shares.field("validation") ?? splitField).error("validation must be above 0: early stopping and thresholds are chosen on it")
+                }
+                guard split.validation + split.test < 1 else {
+                    throw splitField.error("validation \(Self.shortest(split.validation)) + test \(Self.shortest(split.test)) leave nothing to train on; together they must be below 1")
+                }
+            }
+            oneFile = split
+            (train, validation, test) = (file, file, file)
+        } else {
+            if let splitField = map.field("split") {
+                throw splitField.error("split divides one file: use it with data: FILE (this task names train, validation and test files)")
+            }
+            train = try dataFile(map.required("train", "a .jsonl, .csv or .tsv file (or data: one file to split)"), format: format)
+            validation = try dataFile(map.required("validation", "a .jsonl, .csv or .tsv file"), format: format)
+            test = try dataFile(map.required("test", "a .jsonl, .csv or .tsv file"), format: format)
+        }
         let idField = try map.field("id_field")?.nonEmptyString() ?? "id"
         let textField = try map.field("text_field")?.nonEmptyString() ?? "text"
         let labelField = try map.field("label_field")?.nonEmptyString() ?? "label"
@@ -114,8 +146,29 @@ struct SuiteParser {
         let limit = try map.field("limit").map { (f: Field) throws(SuiteError) in
             try limits(f, keys: ["train", "validation", "test"])
         } ?? SplitLimits()
-        return TaskSpec(train: train, validation: validation, test: test, idField: idField, textField: textField,
-                        labelField: labelField, labels: labels, limit: limit, labelValues: labelValues)
+        var task = TaskSpec(train: train, validation: validation, test: test, idField: idField, textField: textField,
+                            labelField: labelField, labels: labels, limit: limit, labelValues: labelValues)
+        task.oneFile = oneFile
+        if let positiveField = map.field("positive_label") {
+            let positive = try positiveField.nonEmptyString()
+            guard labels.count == 2 else {
+                throw positiveField.error("positive_label needs a binary task (2 labels); this task has \(labels.count)")
+            }
+            guard labels.contains(positive) else {
+                throw positiveField.error("no class \(Field.quoted(positive)) in the task's labels" + Suggestions.hint(positive, labels)
+                                          + " (labels: \(labels.joined(separator: ", ")))")
+            }
+            task.positiveLabel = positive
+        }
+        if let thresholdField = map.field("threshold") {
+            let rule = try thresholdField.mapping(allowed: ["optimize"], what: "a mapping {optimize: f1}")
+            _ = try rule.required("optimize", "f1").choice(["f1"])
+            guard task.positiveLabel != nil else {
+                throw thresholdField.error("a decision threshold needs positive_label (the class whose probability it thresholds)")
+            }
+            task.threshold = .optimizeF1
+        }
+        return task
     }
 
     static func format(_ field: Field) throws(SuiteError) -> DataFormat {
@@ -234,8 +287,9 @@ struct SuiteParser {
 
     /// The training keys of a `training:` block or a candidate (whose `dropout` may instead be a
     /// number: the LoRA dropout, read by the caller).
-    func trainingBlock(_ map: Mapping) throws(SuiteError) -> TrainingDefaults {
+    func trainingBlock(_ map: Mapping, labels: [String]) throws(SuiteError) -> TrainingDefaults {
         var out = TrainingDefaults()
+        if let field = map.field("class_weights") { out.classWeights = try classWeights(field, labels: labels) }
         out.epochs = try map.field("epochs")?.positiveInt()
         out.batchSize = try map.field("batch_size")?.positiveInt()
         out.learningRate = try map.field("learning_rate")?.positiveNumber()
@@ -258,15 +312,35 @@ struct SuiteParser {
         return out
     }
 
+    /// `balanced`, or a mapping from labels to positive weights (unnamed labels weigh 1).
+    func classWeights(_ field: Field, labels: [String]) throws(SuiteError) -> ClassWeighting {
+        if case .scalar = field.node {
+            _ = try field.choice(["balanced"])
+            return .balanced
+        }
+        guard let entries = try field.orderedEntries() else {
+            throw field.typeError("balanced, or a mapping from labels to weights such as {grain: 5}")
+        }
+        var weights = [Double](repeating: 1, count: labels.count)
+        for (label, value) in entries {
+            guard let index = labels.firstIndex(of: label) else {
+                throw value.error("no class \(Field.quoted(label)) in the task's labels" + Suggestions.hint(label, labels)
+                                  + " (labels: \(labels.joined(separator: ", ")))")
+            }
+            weights[index] = try value.positiveNumber()
+        }
+        return .explicit(weights)
+    }
+
     // MARK: candidates
 
-    func candidates(_ field: Field, defaults: TrainingDefaults, seed: UInt64) throws(SuiteError) -> [CandidateSpec] {
+    func candidates(_ field: Field, defaults: TrainingDefaults, seed: UInt64, labels: [String]) throws(SuiteError) -> [CandidateSpec] {
         let items = try field.list(expected: "a list of candidates")
         guard !items.isEmpty else { throw field.error("expected at least one candidate") }
         var out: [CandidateSpec] = []
         var nameLines: [String: Int] = [:]
         for item in items {
-            let candidate = try self.candidate(item, defaults: defaults, seed: seed)
+            let candidate = try self.candidate(item, defaults: defaults, seed: seed, labels: labels)
             let nameLine = context.lines["\(item.path).name"] ?? item.line
             if let firstLine = nameLines[candidate.name] {
                 throw context.error(nameLine, "\(item.path).name",
@@ -278,7 +352,7 @@ struct SuiteParser {
         return out
     }
 
-    func candidate(_ field: Field, defaults: TrainingDefaults, seed: UInt64) throws(SuiteError) -> CandidateSpec {
+    func candidate(_ field: Field, defaults: TrainingDefaults, seed: UInt64, labels: [String]) throws(SuiteError) -> CandidateSpec {
         let map = try field.mapping(allowed: Self.candidateOwnKeys + Self.trainingKeys, what: "a mapping with name and method")
         let name = try map.required("name", "a name of letters, digits, '.', '_' or '-'").name()
         let methodField = try map.required("method", "one of full, lora, qlora, prompt")
@@ -306,9 +380,10 @@ struct SuiteParser {
             loraDropout = try dropout.fraction()
             var withoutDropout = map.entries
             withoutDropout["dropout"] = nil
-            trainingOverrides = try trainingBlock(Mapping(path: map.path, line: map.line, entries: withoutDropout, context: context))
+            trainingOverrides = try trainingBlock(Mapping(path: map.path, line: map.line, entries: withoutDropout, context: context),
+                                                  labels: labels)
         } else {
-            trainingOverrides = try trainingBlock(map)
+            trainingOverrides = try trainingBlock(map, labels: labels)
         }
         let training = trainingOverrides.overriding(defaults).resolved(method: method, seed: seed)
         var spec = CandidateSpec(name: name, method: method, training: training)
@@ -376,21 +451,21 @@ struct SuiteParser {
             multipleTesting: multipleTesting)
     }
 
-    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, labels: [String]) throws(SuiteError) -> [CheckSpec] {
+    func checks(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, task: TaskSpec) throws(SuiteError) -> [CheckSpec] {
         let items = try field.list(expected: "a list of checks")
         var out: [CheckSpec] = []
         for item in items {
-            out.append(try check(item, candidates: candidates, retention: retention, labels: labels))
+            out.append(try check(item, candidates: candidates, retention: retention, task: task))
         }
         return out
     }
 
-    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, labels: [String]) throws(SuiteError) -> CheckSpec {
+    func check(_ field: Field, candidates: [CandidateSpec], retention: RetentionSpec, task: TaskSpec) throws(SuiteError) -> CheckSpec {
         let map = try field.mapping(allowed: ["metric", "min", "max", "non_inferior_to", "margin", "bound", "candidates"],
                                     what: "a mapping with metric and one of min, max or non_inferior_to")
         let metricField = try map.required("metric", "a metric name such as accuracy")
         let metric = try metricField.nonEmptyString()
-        try validateMetric(metric, field: metricField, retention: retention, labels: labels)
+        try validateMetric(metric, field: metricField, retention: retention, task: task)
 
         let kinds = ["min", "max", "non_inferior_to"].filter { map.has($0) }
         guard kinds.count == 1 else {
@@ -407,7 +482,7 @@ struct SuiteParser {
         case "min", "max":
             let valueField = map.field(kinds[0])!
             let value = try valueField.anyNumber()
-            if isFraction(metric, labels: labels), !(0...1).contains(value) {
+            if isFraction(metric, task: task), !(0...1).contains(value) {
                 throw valueField.error("\(metric) is a fraction from 0 to 1, and \(kinds[0]) \(Self.shortest(value)) is outside it"
                                        + Self.percentHint(value))
             }
@@ -417,8 +492,8 @@ struct SuiteParser {
             }
             if let boundField = map.field("bound") {
                 bound = CheckSpec.Bound(rawValue: try boundField.choice(["value", "ci_low", "ci_high"]))!
-                if bound != .value, !CheckMetrics.hasConfidenceInterval(metric, labels: labels) {
-                    throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.headline.joined(separator: ", ")) and the per-class precision[<label>], recall[<label>], f1[<label>]")
+                if bound != .value, !CheckMetrics.hasConfidenceInterval(metric, labels: task.labels, positiveClass: task.positiveClass) {
+                    throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.headline.joined(separator: ", ")) and the per-class precision[<label>], recall[<label>], f1[<label>] (and roc_auc, pr_auc with positive_label)")
                 }
             }
         default:
@@ -440,7 +515,7 @@ struct SuiteParser {
             // and without any baseline (a first run on main) the check is skipped.
             let marginField = try map.required("margin", "the largest tolerated loss, a non-negative number")
             let margin = try marginField.nonNegativeNumber()
-            if isFraction(metric, labels: labels), margin >= 1 {
+            if isFraction(metric, task: task), margin >= 1 {
                 throw marginField.error("\(metric) is a fraction from 0 to 1, so a margin of \(Self.shortest(margin)) tolerates any loss"
                                         + Self.percentHint(margin))
             }
@@ -472,8 +547,8 @@ struct SuiteParser {
 
     /// Metrics whose values are fractions in [0, 1]: accuracy, the macro and per-class precision,
     /// recall and F1, and ECE (not log loss, which is unbounded).
-    func isFraction(_ metric: String, labels: [String]) -> Bool {
-        guard let predictionMetric = Gate.predictionMetric(metric, labels: labels) else { return false }
+    func isFraction(_ metric: String, task: TaskSpec) -> Bool {
+        guard let predictionMetric = Gate.predictionMetric(metric, labels: task.labels, positiveClass: task.positiveClass) else { return false }
         return predictionMetric.kind != .logLoss
     }
 
@@ -487,11 +562,16 @@ struct SuiteParser {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
-    func validateMetric(_ metric: String, field: Field, retention: RetentionSpec, labels: [String]) throws(SuiteError) {
+    func validateMetric(_ metric: String, field: Field, retention: RetentionSpec, task: TaskSpec) throws(SuiteError) {
+        let labels = task.labels
         let known = CheckMetrics.all(retentionChecks: retention.checkNames)
         if known.contains(metric) { return }
-        switch PredictionMetric.named(metric, labels: labels) {
+        switch PredictionMetric.named(metric, labels: labels, positiveClass: task.positiveClass) {
         case .success: return
+        case .failure(.needsPositiveLabel(let name)):
+            throw field.error(labels.count == 2
+                ? "\(name) ranks the positive class: set task.positive_label to one of \(labels.joined(separator: ", "))"
+                : "\(name) needs a binary task with task.positive_label; this task has \(labels.count) labels")
         case .failure(.unknownLabel(let label)):
             throw field.error("no class \(Field.quoted(label)) in the task's labels" + Suggestions.hint(label, labels)
                               + " (labels: \(labels.joined(separator: ", ")))")
@@ -513,7 +593,7 @@ struct SuiteParser {
         let listed = CheckMetrics.headline + CheckMetrics.overfitting + CheckMetrics.training
         let perClass = labels.flatMap { label in
             [PredictionMetric.Kind.precision, .recall, .f1].map { PredictionMetric.perClassName($0, label: label) }
-        }
+        } + (task.positiveClass == nil ? [] : [PredictionMetric.Kind.rocAUC.rawValue, PredictionMetric.Kind.prAUC.rawValue])
         throw field.error("unknown metric \(Field.quoted(metric))" + Suggestions.hint(metric, known + perClass)
                           + " (known: \(listed.joined(separator: ", ")), precision[<label>], recall[<label>], f1[<label>], forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
     }

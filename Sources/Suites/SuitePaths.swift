@@ -44,7 +44,7 @@ extension SuiteSpec {
             }
         }
 
-        var files: [(field: String, path: String)] = [
+        var files: [(field: String, path: String)] = task.oneFile.map { [("task.data", $0.file.path)] } ?? [
             ("task.train", task.train.path), ("task.validation", task.validation.path), ("task.test", task.test.path),
         ]
         for (index, set) in retention.similarity.enumerated() {

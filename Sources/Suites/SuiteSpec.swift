@@ -118,6 +118,7 @@ public struct SplitLimits: Sendable, Equatable {
 
 /// The classification task: three splits and the class names.
 public struct TaskSpec: Sendable, Equatable {
+    /// The three split files. With `oneFile` all three are its file (split by `HashSplit`).
     public var train: DataFile
     public var validation: DataFile
     public var test: DataFile
@@ -131,6 +132,17 @@ public struct TaskSpec: Sendable, Equatable {
     public var labelValues: [String]
     /// Keep the first N examples of a split in SHA-256(id) order (see `Subset.first`).
     public var limit: SplitLimits
+    /// `data:` and `split:`: one file divided into the three splits.
+    public var oneFile: OneFileSplit?
+    /// A binary task's class of interest (one of `labels`): ROC-AUC and PR-AUC are its, and a
+    /// decision threshold applies to its probability.
+    public var positiveLabel: String?
+    /// How predictions are made from probabilities: the most probable class, or (binary tasks with
+    /// a positive label) a threshold on the positive class's probability chosen on validation.
+    public var threshold: DecisionRule = .mostProbable
+
+    /// The positive label's class index.
+    public var positiveClass: Int? { positiveLabel.flatMap { labels.firstIndex(of: $0) } }
 
     public init(train: DataFile, validation: DataFile, test: DataFile, idField: String = "id",
                 textField: String = "text", labelField: String = "label", labels: [String],
@@ -139,6 +151,15 @@ public struct TaskSpec: Sendable, Equatable {
         self.textField = textField; self.labelField = labelField; self.labels = labels; self.limit = limit
         self.labelValues = labelValues ?? labels
     }
+}
+
+/// How a candidate turns class probabilities into a predicted class.
+public enum DecisionRule: String, Sendable, Equatable {
+    /// The most probable class (argmax).
+    case mostProbable = "argmax"
+    /// Predict the positive class when its probability reaches the threshold with the best F1 of
+    /// the positive class on the validation split (`threshold: {optimize: f1}`).
+    case optimizeF1 = "f1"
 }
 
 /// Retention checks: what the base model could do that fine-tuning should not destroy.
@@ -215,6 +236,38 @@ public struct DropoutSettings: Sendable, Equatable {
     }
 }
 
+/// How the training loss weighs each class (`class_weights:`), with PyTorch's weighted
+/// cross-entropy semantics: Σ w[y]·nll / Σ w[y] over a batch.
+public enum ClassWeighting: Sendable, Equatable {
+    /// Every class weighs 1 (the plain mean).
+    case none
+    /// w_c = n / (K · n_c) over the training split, scikit-learn's `compute_class_weight("balanced")`.
+    case balanced
+    /// Weights by class index (classes the suite did not name weigh 1).
+    case explicit([Double])
+
+    /// The K weights for a training split with these class counts; nil for `.none`.
+    public func weights(trainCounts: [Int]) -> [Double]? {
+        switch self {
+        case .none: return nil
+        case .explicit(let weights): return weights
+        case .balanced:
+            let n = Double(trainCounts.reduce(0, +)), K = Double(trainCounts.count)
+            // A class absent from train gets weight 1: it never appears in a batch, so its weight is unused.
+            return trainCounts.map { $0 == 0 ? 1 : n / (K * Double($0)) }
+        }
+    }
+
+    /// The setting as results.json records it: "balanced", or "1,5" (one weight per class, in label order).
+    var settingText: String? {
+        switch self {
+        case .none: return nil
+        case .balanced: return "balanced"
+        case .explicit(let weights): return weights.map(SettingText.number).joined(separator: ",")
+        }
+    }
+}
+
 /// How one candidate trains, every value resolved.
 public struct TrainingSettings: Sendable, Equatable {
     public var epochs: Int
@@ -235,6 +288,8 @@ public struct TrainingSettings: Sendable, Equatable {
     /// Independent training runs (seeds) of the candidate; its numbers are means over them. Not part
     /// of `settings` or the config hash: each run trains the same way.
     public var seeds: Int
+    /// Loss weights per class (default none: absent from `settings`, so older config hashes hold).
+    public var classWeights: ClassWeighting = .none
 
     public init(epochs: Int = 3, batchSize: Int = 32, learningRate: Double = 5e-4, weightDecay: Double = 0.01,
                 schedule: LearningRateScheduleName = .linear, warmupRatio: Double = 0.1, maxGradNorm: Double = 1.0,
@@ -260,6 +315,7 @@ public struct TrainingDefaults: Sendable, Equatable {
     public var classifierDropout: Double?
     public var patience: Int?
     public var seeds: Int?
+    public var classWeights: ClassWeighting?
 
     public init(epochs: Int? = nil, batchSize: Int? = nil, learningRate: Double? = nil, weightDecay: Double? = nil,
                 schedule: LearningRateScheduleName? = nil, warmupRatio: Double? = nil, maxGradNorm: Double? = nil,
@@ -273,7 +329,7 @@ public struct TrainingDefaults: Sendable, Equatable {
 
     /// Keys set here win over `base`.
     public func overriding(_ base: TrainingDefaults) -> TrainingDefaults {
-        TrainingDefaults(
+        var out = TrainingDefaults(
             epochs: epochs ?? base.epochs, batchSize: batchSize ?? base.batchSize,
             learningRate: learningRate ?? base.learningRate, weightDecay: weightDecay ?? base.weightDecay,
             schedule: schedule ?? base.schedule, warmupRatio: warmupRatio ?? base.warmupRatio,
@@ -281,19 +337,23 @@ public struct TrainingDefaults: Sendable, Equatable {
             attentionDropout: attentionDropout ?? base.attentionDropout,
             classifierDropout: classifierDropout ?? base.classifierDropout, patience: patience ?? base.patience,
             seeds: seeds ?? base.seeds)
+        out.classWeights = classWeights ?? base.classWeights
+        return out
     }
 
     /// Fills unset keys with the built-in defaults; the learning rate's default depends on the
     /// method (`CandidateSpec.Method.defaultLearningRate`).
     public func resolved(method: CandidateSpec.Method, seed: UInt64) -> TrainingSettings {
         let builtIn = DropoutSettings()
-        return TrainingSettings(
+        var settings = TrainingSettings(
             epochs: epochs ?? 3, batchSize: batchSize ?? 32, learningRate: learningRate ?? method.defaultLearningRate,
             weightDecay: weightDecay ?? 0.01, schedule: schedule ?? .linear, warmupRatio: warmupRatio ?? 0.1,
             maxGradNorm: maxGradNorm ?? 1.0,
             dropout: DropoutSettings(hidden: hiddenDropout ?? builtIn.hidden, attention: attentionDropout ?? builtIn.attention,
                                      classifier: classifierDropout ?? builtIn.classifier),
             patience: patience ?? 2, seed: seed, seeds: seeds ?? 1)
+        settings.classWeights = classWeights ?? .none
+        return settings
     }
 }
 
@@ -364,6 +424,7 @@ public struct CandidateSpec: Sendable, Equatable {
             "dropout.classifier": SettingText.number(t.dropout.classifier), "patience": String(t.patience),
             "seed": String(t.seed),
         ]
+        if let classWeights = t.classWeights.settingText { out["class_weights"] = classWeights }
         if let freezeEmbeddings { out["freeze_embeddings"] = String(freezeEmbeddings) }
         if let rank { out["rank"] = String(rank) }
         if let alpha { out["alpha"] = SettingText.number(alpha) }

@@ -28,26 +28,65 @@ public struct TaskData: Sendable, Equatable {
     public var files: [DataFileIdentity]
     /// Things worth knowing that do not stop a run, e.g. a declared label that never occurs in train.
     public var warnings: [String]
+    /// How the examples were divided and the class counts of each split.
+    public var splits: DataSplits
 
-    /// Reads the three splits, applies the limits (`Subset.first`), and checks that every label
-    /// in validation and test occurs in the (limited) training split.
+    /// Reads the three splits (or divides the one file, `HashSplit`), applies the limits
+    /// (`Subset.first`), and checks that every label in validation and test occurs in the (limited)
+    /// training split and that a positive label occurs in validation and test.
     public static func load(_ task: TaskSpec) throws(SuiteError) -> TaskData {
         var loaded: [Dataset.LoadedExamples] = []
-        let splits = [("train", task.train, task.limit.train), ("validation", task.validation, task.limit.validation),
-                      ("test", task.test, task.limit.test)]
         var files: [DataFileIdentity] = []
-        for (role, file, limit) in splits {
-            var split = try Dataset.loadExamples(path: file.path, format: file.format, idField: task.idField,
-                                                 textField: task.textField, labelField: task.labelField, labels: task.labelValues)
-            let keep = Subset.indices(limit, of: split.examples) { $0.id }
-            if keep.count < split.examples.count {
-                split.examples = keep.map { split.examples[$0] }
-                split.lines = keep.map { split.lines[$0] }
+        let limits = [task.limit.train, task.limit.validation, task.limit.test]
+        if let oneFile = task.oneFile {
+            let all = try Dataset.loadExamples(path: oneFile.file.path, format: oneFile.file.format,
+                                               idField: oneFile.idsFromContent ? nil : task.idField, textField: task.textField,
+                                               labelField: task.labelField, labels: task.labelValues)
+            let hashes = all.examples.map { HashSplit.contentHash(text: $0.text, label: task.labelValues[$0.label]) }
+            let roles = HashSplit.assign(hashes: hashes, classes: all.examples.map(\.label), validation: oneFile.validation,
+                                         test: oneFile.test, stratify: oneFile.stratify)
+            for role in HashSplit.Role.allCases {
+                let members = roles.indices.filter { roles[$0] == role }
+                guard !members.isEmpty else {
+                    throw SuiteError(file: oneFile.file.path, field: "split",
+                                     message: "the \(role.name) split is empty: \(all.examples.count) examples are too few for the shares asked (validation \(oneFile.validation), test \(oneFile.test))")
+                }
+                loaded.append(Dataset.LoadedExamples(examples: members.map { all.examples[$0] }, lines: members.map { all.lines[$0] },
+                                                     sha256: all.sha256))
             }
-            files.append(DataFileIdentity(role: role, path: file.path, sha256: split.sha256, examples: split.examples.count))
-            loaded.append(split)
+            files.append(DataFileIdentity(role: "data", path: oneFile.file.path, sha256: all.sha256, examples: all.examples.count))
+        } else {
+            for file in [task.train, task.validation, task.test] {
+                loaded.append(try Dataset.loadExamples(path: file.path, format: file.format, idField: task.idField,
+                                                       textField: task.textField, labelField: task.labelField, labels: task.labelValues))
+            }
+        }
+        for (index, role) in HashSplit.Role.allCases.enumerated() {
+            let keep = Subset.indices(limits[index], of: loaded[index].examples) { $0.id }
+            if keep.count < loaded[index].examples.count {
+                loaded[index].examples = keep.map { loaded[index].examples[$0] }
+                loaded[index].lines = keep.map { loaded[index].lines[$0] }
+            }
+            if task.oneFile == nil {
+                let file = [task.train, task.validation, task.test][index]
+                files.append(DataFileIdentity(role: role.name, path: file.path, sha256: loaded[index].sha256,
+                                              examples: loaded[index].examples.count))
+            }
         }
         let (train, validation, test) = (loaded[0], loaded[1], loaded[2])
+        if let positive = task.positiveClass {
+            for (role, split) in [("validation", validation), ("test", test)] where !split.examples.contains(where: { $0.label == positive }) {
+                throw SuiteError(file: [task.validation, task.test][role == "test" ? 1 : 0].path, field: "positive_label",
+                                 message: "the \(role) split has no example of the positive label \(Field.quoted(task.labels[positive])): its ROC-AUC, PR-AUC and threshold would be undefined")
+            }
+        }
+        var splits = DataSplits(method: task.oneFile == nil ? "files" : "content_hash",
+                                train: counts(train.examples, task.labels.count), validation: counts(validation.examples, task.labels.count),
+                                test: counts(test.examples, task.labels.count))
+        if let oneFile = task.oneFile {
+            splits.file = oneFile.file.path; splits.validationShare = oneFile.validation; splits.testShare = oneFile.test
+            splits.stratified = oneFile.stratify; splits.generatedIDs = oneFile.idsFromContent
+        }
 
         let trainLabels = Set(train.examples.map(\.label))
         for (role, file, split) in [("validation", task.validation, validation), ("test", task.test, test)] {
@@ -73,7 +112,14 @@ public struct TaskData: Sendable, Equatable {
             }
         }
         return TaskData(labels: task.labels, train: train.examples, validation: validation.examples, test: test.examples,
-                        contamination: contamination, files: files, warnings: warnings)
+                        contamination: contamination, files: files, warnings: warnings, splits: splits)
+    }
+
+    /// Examples per class.
+    static func counts(_ examples: [Example], _ classCount: Int) -> [Int] {
+        var out = [Int](repeating: 0, count: classCount)
+        for example in examples { out[example.label] += 1 }
+        return out
     }
 }
 

@@ -139,21 +139,26 @@ public final class Trainer {
                                seconds: seconds, examplesPerSecond: Double(examplesSeen) / max(seconds, 1e-9))
     }
 
-    /// Mean cross-entropy and accuracy with dropout off, through the shared inference path.
+    /// Mean cross-entropy (weighted like the training loss when the head has class weights: early
+    /// stopping then selects on the objective being trained) and accuracy with dropout off, through
+    /// the shared inference path.
     public func evaluate(_ examples: [TrainingExample]) -> (loss: Double, accuracy: Double) {
         let classifier = model.classifier
-        var lossSum = 0.0, correct = 0
+        let weights = classifier.head.classWeights
+        var lossSum = 0.0, weightSum = 0.0, correct = 0
         for indices in LengthGroupedBatcher.evaluationBatches(count: examples.count, lengths: { examples[$0].ids.count }, batchSize: settings.batchSize) {
             let batch = TokenBatch(sequences: indices.map { examples[$0].ids })
             let labels = indices.map { examples[$0].label }
             let probabilities = classifier.probabilities(batch)
             let K = classifier.classCount
             for (row, label) in labels.enumerated() {
-                lossSum -= log(max(Double(probabilities[row * K + Int(label)]), 1e-45))
+                let weight = weights.map { Double($0[Int(label)]) } ?? 1
+                lossSum -= weight * log(max(Double(probabilities[row * K + Int(label)]), 1e-45))
+                weightSum += weight
             }
             correct += countCorrect(probabilities, labels: labels)
         }
-        return (lossSum / Double(examples.count), Double(correct) / Double(examples.count))
+        return (lossSum / weightSum, Double(correct) / Double(examples.count))
     }
 
     /// "NaN" or "inf"/"-inf": the sign of a NaN says nothing to a reader.

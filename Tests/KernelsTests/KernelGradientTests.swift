@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import XCTest
 
@@ -168,6 +169,66 @@ final class KernelGradientTests: XCTestCase {
             tanhForward(out: &y, inp: x, count: 10)
             return dot(y, g)
         }
+    }
+
+    func testWeightedCrossEntropyBackward() {
+        var check = GradientCheck()
+        let B = 5, K = 3
+        var logits = check.random(B * K, scale: 2)
+        let labels: [Int32] = [0, 2, 2, 1, 0]
+        let weights: [Float] = [0.5, 3, 1.25]
+        var probs = [Float](repeating: 0, count: B * K)
+        crossEntropyForward(probabilities: &probs, logits: logits, labels: labels, classWeights: weights, batch: B, classes: K)
+        var dlogits = [Float](repeating: 0, count: B * K)
+        crossEntropyBackward(dlogits: &dlogits, probabilities: probs, labels: labels, classWeights: weights, batch: B, classes: K)
+        GradientCheck.compare("dlogits (weighted)", x: &logits, analytic: dlogits, step: 1e-3) { logits in
+            var p = [Float](repeating: 0, count: B * K)
+            return crossEntropyForward(probabilities: &p, logits: logits, labels: labels, classWeights: weights, batch: B, classes: K)
+        }
+    }
+
+    /// `F.cross_entropy(logits, labels, weight=w)` and its gradient, from PyTorch
+    /// (Tests/Fixtures/evaluation/imbalance.json, scripts/fixtures/make_imbalance_fixture.py).
+    func testWeightedCrossEntropyMatchesPyTorch() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/evaluation/imbalance.json")
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let cases = try XCTUnwrap(root["weighted_cross_entropy"] as? [[String: Any]])
+        XCTAssertGreaterThanOrEqual(cases.count, 6)
+        for c in cases {
+            let name = c["name"] as! String
+            let rows = (c["logits"] as! [[Double]])
+            let B = rows.count, K = rows[0].count
+            let logits = rows.flatMap { $0.map(Float.init) }
+            let labels = (c["labels"] as! [Int]).map(Int32.init)
+            let weights = (c["weights"] as! [Double]).map(Float.init)
+            var probs = [Float](repeating: 0, count: B * K)
+            let loss = crossEntropyForward(probabilities: &probs, logits: logits, labels: labels, classWeights: weights, batch: B, classes: K)
+            let expected = c["loss"] as! Double
+            XCTAssertEqual(loss, expected, accuracy: 1e-5 * max(1, abs(expected)), name)
+            var dlogits = [Float](repeating: 0, count: B * K)
+            crossEntropyBackward(dlogits: &dlogits, probabilities: probs, labels: labels, classWeights: weights, batch: B, classes: K)
+            let grad = (c["grad"] as! [[Double]]).flatMap { $0 }
+            for i in grad.indices {
+                XCTAssertEqual(Double(dlogits[i]), grad[i], accuracy: 1e-6, "\(name) dlogits[\(i)]")
+            }
+        }
+    }
+
+    /// With equal weights the weighted loss is the plain mean, bit for bit in the gradient.
+    func testEqualClassWeightsAreThePlainMean() {
+        var check = GradientCheck()
+        let B = 4, K = 3
+        let logits = check.random(B * K, scale: 2)
+        let labels: [Int32] = [0, 2, 1, 1]
+        var p1 = [Float](repeating: 0, count: B * K), p2 = p1
+        let plain = crossEntropyForward(probabilities: &p1, logits: logits, labels: labels, batch: B, classes: K)
+        let weighted = crossEntropyForward(probabilities: &p2, logits: logits, labels: labels, classWeights: [2, 2, 2], batch: B, classes: K)
+        XCTAssertEqual(plain, weighted, accuracy: 1e-12)
+        var d1 = [Float](repeating: 0, count: B * K), d2 = d1
+        crossEntropyBackward(dlogits: &d1, probabilities: p1, labels: labels, batch: B, classes: K)
+        crossEntropyBackward(dlogits: &d2, probabilities: p2, labels: labels, classWeights: [1, 1, 1], batch: B, classes: K)
+        XCTAssertEqual(d1, d2)
     }
 
     func testMeanPoolBackward() {

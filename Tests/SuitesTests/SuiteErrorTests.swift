@@ -82,7 +82,7 @@ final class SuiteErrorTests: XCTestCase {
                        "suites/x.yaml:9: candidates[0].method: required field missing; expected one of full, lora, qlora, prompt")
         // A key with no value is missing too.
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "train: a.jsonl", with: "train:")),
-                       "suites/x.yaml:4: task.train: expected a .jsonl, .csv or .tsv file, got nothing")
+                       "suites/x.yaml:4: task.train: expected a .jsonl, .csv or .tsv file (or data: one file to split), got nothing")
     }
 
     func testDuplicateCandidateName() {
@@ -204,7 +204,7 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: prompt, margin: 0.01, candidates: [prompt]}"),
                        "suites/x.yaml:12: checks[0].candidates[0]: \"prompt\" is the prompt reference itself; it cannot be non-inferior to itself")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: training.seconds, max: 60, bound: ci_high}"),
-                       "suites/x.yaml:12: checks[0].bound: training.seconds has no confidence interval; ci_low and ci_high apply to accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece and the per-class precision[<label>], recall[<label>], f1[<label>]")
+                       "suites/x.yaml:12: checks[0].bound: training.seconds has no confidence interval; ci_low and ci_high apply to accuracy, precision_macro, recall_macro, f1_macro, log_loss, ece and the per-class precision[<label>], recall[<label>], f1[<label>] (and roc_auc, pr_auc with positive_label)")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: prompt, margin: 0.01, bound: ci_low}"),
                        "suites/x.yaml:12: checks[0].bound: not used with non_inferior_to (the decision uses the paired-bootstrap interval of the difference)")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: accuracy, non_inferior_to: promt, margin: 0.01}"),
