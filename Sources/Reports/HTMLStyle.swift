@@ -61,7 +61,10 @@ enum HTMLStyle {
     .warning, .sub.warning { color: #9a5b00; }
     ul.warnings { list-style: none; padding: 0; }
     ul.warnings li { margin: 4px 0; }
-    table.per-class th.label { white-space: nowrap; text-align: left; }
+    table.per-class th.label, table.splits th.label { white-space: nowrap; text-align: left; }
+    table.splits { width: auto; }
+    table.splits tr.total th, table.splits tr.total td { font-weight: 700; border-top: 2px solid var(--border); }
+    details > summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
     .better { color: var(--pass); }
     .worse { color: var(--fail); }
 
@@ -88,13 +91,55 @@ enum HTMLStyle {
     svg.chart .threshold { stroke: #333; stroke-width: 1.2; stroke-dasharray: 4 3; }
     svg.chart .whisker { stroke: #1f2430; stroke-width: 1.5; }
 
+    /* Confusion matrices. A figure wider than a grid card takes the whole grid row; nothing is
+       wider than its card. Labels wrap only between words, never inside one. */
+    .grid > figure.full-row { grid-column: 1 / -1; }
+    figure.matrix { min-width: 0; }
+    .confusion-wrap { max-width: 100%; overflow-x: auto; }
     table.confusion { width: auto; margin-top: 4px; }
     table.confusion th, table.confusion td { border: 1px solid #fff; text-align: center; padding: 6px 8px; min-width: 64px; }
-    table.confusion thead th { border-bottom: 1px solid #fff; }
+    table.confusion th { word-break: keep-all; overflow-wrap: normal; hyphens: manual; }
+    table.confusion thead th { border-bottom: 1px solid #fff; vertical-align: bottom; }
     table.confusion th.axis { color: var(--muted); font-size: 11px; font-weight: 600; text-align: center; }
-    table.confusion tbody th { text-align: right; font-weight: 600; font-size: 12px; max-width: 160px; word-break: break-word; }
+    table.confusion tbody th { text-align: right; font-weight: 600; font-size: 12px; vertical-align: middle; }
     table.confusion td .count { font-weight: 700; display: block; }
-    table.confusion td .share { font-size: 11px; display: block; }
+    table.confusion td .share { font-size: 11px; display: block; white-space: nowrap; }
+    figure.vertical-heads table.confusion thead th:not(.axis) { writing-mode: vertical-rl; transform: rotate(180deg);
+      white-space: nowrap; text-align: left; vertical-align: bottom; min-width: 0; padding: 8px 4px; }
+
+    .heatmap-wrap { font-size: 12px; }
+    table.heatmap { width: 100%; table-layout: fixed; border-collapse: collapse; margin-top: 6px; font-size: 12px; }
+    table.heatmap th, table.heatmap td { border: 1px solid #fff; padding: 0; height: 22px; line-height: 1.1;
+      min-width: 0; text-align: center; vertical-align: middle; overflow: hidden; }
+    table.heatmap thead th { font-size: 10px; font-weight: 600; color: var(--muted); border-bottom: 1px solid #fff;
+      white-space: nowrap; vertical-align: bottom; padding-bottom: 2px; }
+    table.heatmap th.axis { text-align: right; padding-right: 6px; font-size: 11px; }
+    table.heatmap th.label { text-align: right; font-weight: 400; color: var(--fg); padding: 1px 6px 1px 0; white-space: normal;
+      word-break: keep-all; overflow-wrap: normal; hyphens: manual; text-overflow: ellipsis; }
+    table.heatmap th.index { font-size: 10px; font-weight: 600; color: var(--muted); text-align: right; padding-right: 4px;
+      white-space: nowrap; }
+    table.heatmap td { font-size: 0; font-variant-numeric: tabular-nums; color: #1f2430; white-space: nowrap; }
+    table.heatmap.counts td { font-size: 10px; }
+    table.heatmap td.dark { color: #fff; }
+    table.heatmap td.none { background: #eef1f5; }
+    table.heatmap td.diag { box-shadow: inset 0 0 0 1px rgba(0, 114, 178, 0.55); }
+    table.heatmap tbody tr:hover th { color: var(--accent); }
+
+    .heat-legend { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 6px 22px; margin: 2px 0 4px;
+      font-size: 11.5px; color: var(--muted); }
+    .heat-legend .key { display: inline-flex; align-items: flex-start; gap: 8px; }
+    .heat-legend .name { white-space: nowrap; line-height: 12px; }
+    .heat-legend .scale { display: inline-block; width: 150px; }
+    .heat-legend .ramp { display: block; height: 12px; border: 1px solid #c9d0db; }
+    .heat-legend .ramp.correct { background: linear-gradient(to right, rgba(0, 114, 178, 0.1), rgba(0, 114, 178, 0.9)); }
+    .heat-legend .ramp.confused { background: linear-gradient(to right, rgba(213, 94, 0, 0.1), rgba(213, 94, 0, 0.9)); }
+    .heat-legend .ticks { display: block; position: relative; height: 14px; font-size: 10.5px; white-space: nowrap; }
+    .heat-legend .ticks span { position: absolute; top: 0; }
+    .heat-legend .ticks span:nth-child(1) { left: 0; }
+    .heat-legend .ticks span:nth-child(2) { left: 50%; transform: translateX(-50%); }
+    .heat-legend .ticks span:nth-child(3) { right: 0; }
+    .heat-legend .swatch-none { display: inline-block; width: 18px; height: 12px; background: #eef1f5; border: 1px solid #c9d0db; }
+    .heat-legend .of { align-self: flex-start; line-height: 12px; }
 
     dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
     dl.facts dt { color: var(--muted); }
@@ -125,6 +170,23 @@ enum HTMLStyle {
       thead th, .sub, td.ci, code, .mono { font-size: 8.5px; }
       td.message { min-width: 0; }
       table.confusion th, table.confusion td { min-width: 48px; padding: 4px; }
+      table.confusion tbody th { font-size: 9px; }
+      table.confusion th.axis { font-size: 8px; }
+      table.confusion td .share { font-size: 8px; }
+      .confusion-wrap { overflow: visible; }
+      figure.matrix { break-inside: avoid; }
+      figure.vertical-heads-print table.confusion thead th:not(.axis) { writing-mode: vertical-rl; transform: rotate(180deg);
+        white-space: nowrap; text-align: left; vertical-align: bottom; min-width: 0; padding: 6px 3px; }
+      .heatmap-wrap, table.heatmap { font-size: 8px; }
+      table.heatmap th, table.heatmap td { height: 12px; }
+      table.heatmap thead th, table.heatmap th.index { font-size: 6.5px; }
+      table.heatmap th.axis { font-size: 7px; }
+      table.heatmap td, table.heatmap.counts td { font-size: 0; }
+      table.heatmap.print-counts td { font-size: 6.5px; }
+      .heat-legend { font-size: 8.5px; gap: 4px 16px; }
+      .heat-legend .ticks { font-size: 8px; height: 11px; }
+      .heat-legend .scale { width: 110px; }
+      .heat-legend .ramp { height: 9px; }
       .grid { grid-template-columns: repeat(3, 1fr); gap: 10px; }
       .grid.wide { grid-template-columns: 1fr 1fr; }
       a { color: inherit; text-decoration: none; }
