@@ -11,7 +11,15 @@ import Tokenizer
 ///   embeddings and the human score;
 /// - probes: a logistic probe fitted on the base model's embeddings of the probe's train split,
 ///   scored (accuracy) on its test split.
+///
+/// Its settings are its own, never the task's, so that forgetting is comparable across suites on
+/// the same model: texts cut at `maxLength` tokens ([CLS] and [SEP] included; fewer only when the
+/// model's positions minus a prompt candidate's virtual tokens allow fewer), mean pooling over the
+/// real tokens, L2-normalised embeddings, and the probe's fixed fit (`LogisticProbe`).
 struct RetentionMeasurement {
+    /// Texts are cut at this many tokens, whatever the task's `max_length`.
+    static let maxLength = 128
+
     struct SimilaritySet { let name: String; let idsA: [[Int32]]; let idsB: [[Int32]]; let scores: [Double] }
     struct Probe { let name: String; let trainIDs: [[Int32]]; let trainLabels: [Int]; let testIDs: [[Int32]]; let testLabels: [Int]; let classCount: Int }
 

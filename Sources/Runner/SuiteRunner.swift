@@ -103,7 +103,8 @@ public final class SuiteRunner {
         }
         let train = encode(task.train), validation = encode(task.validation), test = encode(task.test)
 
-        var retention = RetentionMeasurement(data: retentionData, tokenizer: tokenizer, maxLength: maxLength)
+        let retentionLength = min(RetentionMeasurement.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
+        var retention = RetentionMeasurement(data: retentionData, tokenizer: tokenizer, maxLength: retentionLength)
         if !retention.isEmpty {
             observer?.note("measuring the base model's retention checks")
             retention.measureBase(with: SentenceEmbedder(tokenizer: tokenizer, encoder: BertEncoder(parameters: base)))
