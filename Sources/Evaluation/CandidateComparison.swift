@@ -1,10 +1,15 @@
 /// A candidate against a reference on the same test examples (paired by example id): McNemar's
 /// exact test for accuracy (single runs only) and a two-level paired bootstrap of (candidate − reference) for every headline
-/// metric — the `comparisons` entries of results.json and the report's comparison tables.
+/// metric and every other prediction metric a margin is given for (`recall[grain]`, `pr_auc`) —
+/// the `comparisons` entries of results.json and the report's comparison tables.
 public enum CandidateComparison {
+    /// - Parameters:
+    ///   - margins: non-inferiority margins by metric name as checks write it; each is decided.
+    ///   - labels, positiveClass: resolve per-class and ranking metric names among `margins`.
     public static func compare(
         _ candidate: CandidateResult, with reference: CandidateResult, against: String, classCount: Int,
-        margins: [String: Double] = [:], resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
+        margins: [String: Double] = [:], labels: [String] = [], positiveClass: Int? = nil,
+        resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64
     ) -> Comparison? {
         guard candidate.status == .ok, reference.status == .ok else { return nil }
         // McNemar pairs two single runs; with several seeds the bootstrap below is the test.
@@ -21,11 +26,12 @@ public enum CandidateComparison {
         let settings = Gate.Settings(resamples: resamples, confidence: confidence, seed: seed)
         var metrics: [String: PairedDifference] = [:]
         var decisions: [String: NonInferiorityDecision] = [:]
-        for metric in PredictionMetric.headline {
+        let named = margins.keys.sorted().compactMap { Gate.predictionMetric($0, labels: labels, positiveClass: positiveClass) }
+        for metric in PredictionMetric.headline + named.filter({ !PredictionMetric.headline.contains($0) }) {
             guard case .success(let (difference, _, _)) = Gate.pairedDifference(
                 metric: metric, candidate: candidate, reference: reference, classCount: classCount,
                 referenceClassCount: classCount, settings: settings) else { continue }
-            let name = metric.kind.rawValue
+            let name = metric.name(labels: labels)
             metrics[name] = difference
             if let margin = margins[name] {
                 decisions[name] = NonInferiority.decide(difference, margin: margin, higherIsBetter: metric.higherIsBetter)

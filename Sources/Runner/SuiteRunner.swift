@@ -131,12 +131,14 @@ public final class SuiteRunner {
             if let promptName, name != promptName, let reference = results.first(where: { $0.name == promptName }),
                let paired = CandidateComparison.compare(results[index], with: reference, against: "prompt-baseline", classCount: classCount,
                                                         margins: nonInferiorityMargins(of: name, against: "prompt"),
+                                                        labels: task.labels, positiveClass: spec.task.positiveClass,
                                                         resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
                 comparisons.append(paired)
             }
             if let baselineRun = options.baseline, let reference = baselineRun.candidate(named: results[index].name),
                let paired = CandidateComparison.compare(results[index], with: reference, against: "baseline-run", classCount: classCount,
                                                         margins: nonInferiorityMargins(of: name, against: "baseline"),
+                                                        labels: task.labels, positiveClass: spec.task.positiveClass,
                                                         resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
                 comparisons.append(paired)
             }
@@ -198,12 +200,13 @@ public final class SuiteRunner {
         }
     }
 
-    /// The margins of the suite's `non_inferior_to: reference` checks on headline metrics that apply
+    /// The margins of the suite's `non_inferior_to: reference` checks on prediction metrics that apply
     /// to `candidate`, by metric (the smallest where several checks name one metric): the
     /// comparisons record their decisions beside the paired differences.
     private func nonInferiorityMargins(of candidate: String, against reference: String) -> [String: Double] {
         var margins: [String: Double] = [:]
-        for check in spec.checks where Gate.headlineMetricNames.contains(check.metric)
+        for check in spec.checks
+        where Gate.predictionMetric(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass) != nil
             && (check.candidates?.contains(candidate) ?? true) {
             if case .nonInferior(reference, let margin) = check.kind {
                 margins[check.metric] = min(margins[check.metric] ?? margin, margin)

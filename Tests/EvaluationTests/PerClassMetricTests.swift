@@ -120,5 +120,14 @@ final class PerClassMetricTests: XCTestCase {
         XCTAssertEqual(comparison.nonInferiority["accuracy"]?.margin, 0.02)
         XCTAssertEqual(comparison.nonInferiority["log_loss"]?.higherIsBetter, false)
         XCTAssertEqual(comparison.metrics.count, 6, "every headline metric is still compared")
+
+        // A margin on a class's metric or on a ranking metric is compared and decided too.
+        let perClass = try XCTUnwrap(CandidateComparison.compare(
+            lora, with: reference, against: "prompt-baseline", classCount: 2, margins: ["recall[grain]": 0.05, "pr_auc": 0.1],
+            labels: ["other", "grain"], positiveClass: 1, resamples: 400, seed: 11))
+        XCTAssertEqual(perClass.metrics.count, 8)
+        XCTAssertEqual(Set(perClass.nonInferiority.keys), ["recall[grain]", "pr_auc"])
+        XCTAssertEqual(perClass.metrics["recall[grain]"]?.difference ?? 0, 16.0 / 20 - 10.0 / 20, accuracy: 1e-12)
+        XCTAssertEqual(perClass.nonInferiority["recall[grain]"]?.nonInferior, true, "16 of the grain examples found against 10")
     }
 }
