@@ -231,6 +231,8 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var comparisons: [Comparison]
     /// Every training seed's own results, in seed order (one entry per seed that ran).
     public var seedRuns: [SeedRun]
+    /// How many of the seed runs were reused from the cache rather than trained in this run (nil: none).
+    public var cachedSeeds: Int?
 
     /// A candidate from its seed runs: the headline fields summarise them (see `SeedAggregation`),
     /// or, with `seedRuns` empty, are given directly.
@@ -251,7 +253,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         case name, method, status, error, settings, configHash = "config_hash"
         case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
         case training, metrics, perClassMetrics = "per_class_metrics", positiveClass = "positive_class", warnings, report, forgetting, overfitting, comparisons
-        case seedRuns = "seed_runs"
+        case seedRuns = "seed_runs", cachedSeeds = "cached_seeds"
         /// Version 1 only: the one run's test predictions.
         case predictions
     }
@@ -274,6 +276,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
         overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)
         comparisons = try c.decode([Comparison].self, forKey: .comparisons)
+        cachedSeeds = try c.decodeIfPresent(Int.self, forKey: .cachedSeeds)
         if let runs = try c.decodeIfPresent([SeedRun].self, forKey: .seedRuns) {
             seedRuns = runs
         } else {
@@ -304,6 +307,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         try c.encodeIfPresent(overfitting, forKey: .overfitting)
         try c.encode(comparisons, forKey: .comparisons)
         try c.encode(seedRuns, forKey: .seedRuns)
+        try c.encodeIfPresent(cachedSeeds, forKey: .cachedSeeds)
     }
 }
 

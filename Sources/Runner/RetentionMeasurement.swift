@@ -45,6 +45,11 @@ struct RetentionMeasurement {
 
     var isEmpty: Bool { similarity.isEmpty && probes.isEmpty }
 
+    /// Texts embedded to score one model (both sides of every pair, every probe text).
+    var textCount: Int {
+        similarity.reduce(0) { $0 + $1.idsA.count + $1.idsB.count } + probes.reduce(0) { $0 + $1.trainIDs.count + $1.testIDs.count }
+    }
+
     /// Measures the base model and fits the probes on its embeddings.
     mutating func measureBase(with embedder: SentenceEmbedder) {
         for probe in probes {

@@ -30,18 +30,22 @@ public struct RunOptions: Sendable {
     public var baseline: RunResult?
     /// A stored calibration (warns about margins the seed count cannot decide).
     public var calibration: CalibrationResult?
+    /// Finished units are reused from and stored in this cache (nil: every unit runs).
+    public var cache: UnitCache?
 
     public init(adaptersDirectory: URL? = nil, candidates: [String]? = nil, seed: UInt64? = nil, seeds: Int? = nil,
-                threads: Int, baseline: RunResult? = nil, calibration: CalibrationResult? = nil) {
+                threads: Int, baseline: RunResult? = nil, calibration: CalibrationResult? = nil, cache: UnitCache? = nil) {
         self.adaptersDirectory = adaptersDirectory; self.candidates = candidates; self.seed = seed; self.seeds = seeds
-        self.threads = threads; self.baseline = baseline; self.calibration = calibration
+        self.threads = threads; self.baseline = baseline; self.calibration = calibration; self.cache = cache
     }
 }
 
-/// Runs a suite end to end: loads the model and data, measures the base model's retention checks,
-/// trains and measures every candidate with the shared kernel, compares candidates with the
-/// prompt-tuned one and with the baseline run, and applies the checks. A candidate that fails
-/// (e.g. its loss becomes NaN) is reported with its error; the others still run.
+/// Runs a suite end to end: loads the model and data, plans the run's units (the base model's
+/// retention measurement, then every candidate's seeds; `RunPlan`), executes them — from the
+/// cache when a unit's key is there — and assembles the result (`RunAssembly`: seed
+/// aggregation, comparisons with the prompt-tuned candidate and the baseline run, the checks). A
+/// candidate that fails (e.g. its loss becomes NaN) is reported with its error; the others still
+/// run. `runShard` executes one shard's units only, for `merge` to assemble.
 public final class SuiteRunner {
     public let spec: SuiteSpec
     public let options: RunOptions
@@ -53,17 +57,91 @@ public final class SuiteRunner {
         self.observer = observer
     }
 
+    /// The whole run: every unit, then the assembled result.
     public func run() throws -> RunResult {
+        let started = Date()
+        let prepared = try prepare()
+        let results = try execute(prepared, units: prepared.plan.units)
+        var run = RunAssembly(spec: spec, candidates: prepared.candidates, facts: prepared.facts,
+                              baseline: options.baseline, calibration: options.calibration).assemble(results)
+        run.durationSeconds = Date().timeIntervalSince(started)
+        return run
+    }
+
+    /// Shard `index` (0-based) of `count`: its units only, with what `merge` needs to assemble.
+    public func runShard(index: Int, count: Int) throws -> ShardResult {
+        let started = Date()
+        let prepared = try prepare()
+        let units = prepared.plan.shard(index, of: count)
+        observer?.note("shard \(index + 1) of \(count): \(units.count) of \(prepared.plan.units.count) units (\(units.map(\.id).joined(separator: ", ")))")
+        let results = try execute(prepared, units: units)
+        return ShardResult(fingerprint: prepared.fingerprint, index: index, count: count, plan: prepared.plan,
+                           facts: prepared.facts, results: results, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The plan alone (loads the model and the data to compute the keys; trains nothing).
+    public func plan() throws -> (plan: RunPlan, fingerprint: RunFingerprint) {
+        let prepared = try prepare()
+        return (prepared.plan, prepared.fingerprint)
+    }
+
+    /// The suite's candidates after `--candidates`, with `--seed` and `--seeds` applied: recorded in
+    /// each candidate's settings like the suite's own.
+    public static func resolveCandidates(_ spec: SuiteSpec, candidates names: [String]?, seed: UInt64?, seeds: Int?) throws -> [CandidateSpec] {
+        var selected = spec.candidates
+        if let names {
+            guard !names.isEmpty else {
+                throw SuiteError(file: spec.sourcePath, field: "candidates", message: "--candidates selects no candidate")
+            }
+            for name in names where spec.candidate(named: name) == nil {
+                throw SuiteError(file: spec.sourcePath, field: "candidates",
+                                 message: "--candidates names \"\(name)\", which the suite does not define (it has \(spec.candidates.map(\.name).joined(separator: ", ")))")
+            }
+            selected = spec.candidates.filter { names.contains($0.name) }
+        }
+        return selected.map { candidate in
+            var candidate = candidate
+            candidate.training.seed = seed ?? spec.seed
+            if let seeds { candidate.training.seeds = seeds }
+            return candidate
+        }
+    }
+
+    // MARK: Preparation
+
+    /// Everything the units need, loaded once: the model, the tokenised splits, the retention data,
+    /// the facts every output records and the plan.
+    final class Prepared {
+        let candidates: [CandidateSpec]
+        let config: BertConfig
+        let base: EncoderParameters
+        let pooler: ClassificationHead.Pooler
+        let tokenizer: WordPieceTokenizer
+        let train: [TrainingExample], validation: [TrainingExample], test: [TrainingExample]
+        let testExamples: [Example]
+        let labelCount: Int
+        var retention: RetentionMeasurement
+        var retentionMeasured = false
+        let facts: RunFacts
+        let fingerprint: RunFingerprint
+        let plan: RunPlan
+
+        init(candidates: [CandidateSpec], config: BertConfig, base: EncoderParameters, pooler: ClassificationHead.Pooler,
+             tokenizer: WordPieceTokenizer, train: [TrainingExample], validation: [TrainingExample], test: [TrainingExample],
+             testExamples: [Example], labelCount: Int, retention: RetentionMeasurement, facts: RunFacts,
+             fingerprint: RunFingerprint, plan: RunPlan) {
+            self.candidates = candidates; self.config = config; self.base = base; self.pooler = pooler; self.tokenizer = tokenizer
+            self.train = train; self.validation = validation; self.test = test; self.testExamples = testExamples
+            self.labelCount = labelCount; self.retention = retention; self.facts = facts; self.fingerprint = fingerprint
+            self.plan = plan
+        }
+    }
+
+    func prepare() throws -> Prepared {
         let started = Date()
         Parallel.configure(threads: options.threads)
         let seed = options.seed ?? spec.seed
-        // The command line's --seed and --seeds are recorded in each candidate's settings like the suite's own.
-        let candidates = try selectedCandidates().map { candidate in
-            var candidate = candidate
-            candidate.training.seed = seed
-            if let seeds = options.seeds { candidate.training.seeds = seeds }
-            return candidate
-        }
+        let candidates = try Self.resolveCandidates(spec, candidates: options.candidates, seed: options.seed, seeds: options.seeds)
         try spec.validateFiles()
 
         observer?.note("loading model \(spec.model.path)")
@@ -101,80 +179,172 @@ public final class SuiteRunner {
         func encode(_ examples: [Example]) -> [TrainingExample] {
             examples.map { TrainingExample(ids: tokenizer.encode($0.text, maxLength: maxLength), label: Int32($0.label)) }
         }
-        let train = encode(task.train), validation = encode(task.validation), test = encode(task.test)
-
         let retentionLength = min(RetentionMeasurement.maxLength, config.maxPositionEmbeddings - maxPromptTokens(candidates))
-        var retention = RetentionMeasurement(data: retentionData, tokenizer: tokenizer, maxLength: retentionLength)
-        if !retention.isEmpty {
-            observer?.note("measuring the base model's retention checks")
-            retention.measureBase(with: SentenceEmbedder(tokenizer: tokenizer, encoder: BertEncoder(parameters: base)))
-        }
+        let retention = RetentionMeasurement(data: retentionData, tokenizer: tokenizer, maxLength: retentionLength)
 
-        var results: [CandidateResult] = []
-        for (index, candidate) in candidates.enumerated() {
-            observer?.candidateStarted(candidate.name, method: candidate.method.rawValue, index: index, count: candidates.count)
-            let result = runCandidate(candidate, base: base, pooler: pooler, config: config, tokenizer: tokenizer,
-                                      train: train, validation: validation, test: test, testExamples: task.test,
-                                      labelCount: task.labels.count, retention: retention)
-            observer?.candidateFinished(candidate.name, status: result.status, seconds: result.training?.seconds ?? 0,
-                                        detail: result.error ?? result.metrics.map { String(format: "accuracy %.3f", $0.accuracy.value) } ?? "")
-            results.append(result)
-        }
-
-        // Comparisons: every candidate against the prompt-tuned one and against the baseline run.
-        let classCount = task.labels.count
-        let comparison = spec.comparison
-        let promptName = candidates.first { $0.method == .prompt }?.name
-        for index in results.indices {
-            var comparisons: [Comparison] = []
-            let name = results[index].name
-            if let promptName, name != promptName, let reference = results.first(where: { $0.name == promptName }),
-               let paired = CandidateComparison.compare(results[index], with: reference, against: "prompt-baseline", classCount: classCount,
-                                                        margins: nonInferiorityMargins(of: name, against: "prompt"),
-                                                        labels: task.labels, positiveClass: spec.task.positiveClass,
-                                                        resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
-                comparisons.append(paired)
-            }
-            if let baselineRun = options.baseline, let reference = baselineRun.candidate(named: results[index].name),
-               let paired = CandidateComparison.compare(results[index], with: reference, against: "baseline-run", classCount: classCount,
-                                                        margins: nonInferiorityMargins(of: name, against: "baseline"),
-                                                        labels: task.labels, positiveClass: spec.task.positiveClass,
-                                                        resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed) {
-                comparisons.append(paired)
-            }
-            results[index].comparisons = comparisons
-        }
-
-        var run = RunResult(
-            suite: SuiteIdentity(name: spec.name, path: spec.sourcePath, contentSHA256: spec.contentSHA256),
-            model: ModelIdentity(path: spec.model.path, sha256: SHA256.hex(ofFileAt: weightsURL.path) ?? "",
-                                 parameters: base.layout.totalCount + config.hiddenSize * (config.hiddenSize + 1)),
-            data: task.files + retentionData.files,
-            environment: Self.environment(threads: options.threads),
-            startedAt: ISO8601DateFormatter().string(from: started),
-            durationSeconds: 0, seed: seed, labels: task.labels, candidates: results, checks: [])
-        run.positiveLabel = spec.task.positiveLabel
-        run.splits = task.splits
-        run.contamination = task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) }
+        let environment = Self.environment(threads: options.threads)
+        let modelIdentity = ModelIdentity(path: spec.model.path, sha256: SHA256.hex(ofFileAt: weightsURL.path) ?? "",
+                                          parameters: base.layout.totalCount + config.hiddenSize * (config.hiddenSize + 1))
         let unselected = spec.candidates.map(\.name).filter { name in !candidates.contains { $0.name == name } }
-        run.unselectedCandidates = unselected.isEmpty ? nil : unselected
-        run.checks = Gate.evaluate(spec.checks, result: run, baseline: options.baseline,
-                                   resamples: comparison.bootstrapResamples, confidence: comparison.confidence, seed: seed,
-                                   multipleTesting: comparison.multipleTesting, calibration: options.calibration)
-        run.durationSeconds = Date().timeIntervalSince(started)
-        return run
+        let facts = RunFacts(
+            suite: SuiteIdentity(name: spec.name, path: spec.sourcePath, contentSHA256: spec.contentSHA256),
+            model: modelIdentity, data: task.files + retentionData.files, environment: environment,
+            startedAt: ISO8601DateFormatter().string(from: started), seed: seed, labels: task.labels,
+            positiveLabel: spec.task.positiveLabel, splits: task.splits,
+            contamination: task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) },
+            unselectedCandidates: unselected.isEmpty ? nil : unselected,
+            options: RunFacts.Options(candidates: options.candidates, seed: options.seed, seeds: options.seeds))
+
+        // Keys: everything a unit's result depends on (see `UnitKey`).
+        var retentionKey = UnitKey(kind: .retention)
+        var shared = UnitKey(kind: .train)
+        for line in [("tool", EvalHarnessVersion.current), ("kernels", environment.blasCore), ("threads", String(options.threads)),
+                     ("model", modelIdentity.sha256)] {
+            retentionKey.add(line.0, line.1)
+            shared.add(line.0, line.1)
+        }
+        retentionKey.add("retention.max_length", String(retentionLength))
+        for file in retentionData.files { retentionKey.add("retention.\(file.role)", "\(file.sha256) \(file.examples)") }
+        for (name, examples) in [("train", task.train), ("validation", task.validation), ("test", task.test)] {
+            shared.add("task.\(name)", ExampleDigest.of(examples))
+        }
+        shared.add("task.labels", task.labels.joined(separator: "\u{1F}"))
+        shared.add("task.max_length", String(maxLength))
+        shared.add("task.decision", spec.task.threshold.rawValue + (spec.task.positiveLabel.map { ":" + $0 } ?? ""))
+        shared.add("retention", retention.isEmpty ? "none" : retentionKey.hex)
+        shared.add("comparison", "\(spec.comparison.bootstrapResamples) \(spec.comparison.confidence)")
+
+        var units: [WorkUnit] = []
+        if !retention.isEmpty {
+            units.append(.retention(key: retentionKey.hex, cost: Double(retention.textCount)))
+        }
+        for candidate in candidates {
+            let trainingSeeds = ReplicateSeeds.trainingSeeds(suiteSeed: seed, count: candidate.training.seeds)
+            let cost = Self.estimatedCost(candidate, trainCount: task.train.count, evaluationCount: task.validation.count + task.test.count,
+                                          tokens: maxLength, retentionTexts: retention.textCount)
+            for (index, trainingSeed) in trainingSeeds.enumerated() {
+                var key = shared
+                key.add("candidate", candidate.configHash)
+                key.add("training_seed", String(trainingSeed))
+                units.append(.train(candidate.name, seedIndex: index, seedCount: trainingSeeds.count, trainingSeed: trainingSeed,
+                                    key: key.hex, cost: cost))
+            }
+        }
+        return Prepared(candidates: candidates, config: config, base: base, pooler: pooler, tokenizer: tokenizer,
+                        train: encode(task.train), validation: encode(task.validation), test: encode(task.test),
+                        testExamples: task.test, labelCount: task.labels.count, retention: retention, facts: facts,
+                        fingerprint: RunFingerprint(facts: facts), plan: RunPlan(units: units))
     }
 
-    private func selectedCandidates() throws -> [CandidateSpec] {
-        guard let names = options.candidates else { return spec.candidates }
-        guard !names.isEmpty else {
-            throw SuiteError(file: spec.sourcePath, field: "candidates", message: "--candidates selects no candidate")
+    /// Relative cost of one training unit: example passes through the encoder — training about two
+    /// to three forward passes' worth each (backward included; full fine-tuning the most), then
+    /// validation every epoch, the final evaluation and retention — scaled by tokens per example.
+    static func estimatedCost(_ candidate: CandidateSpec, trainCount: Int, evaluationCount: Int, tokens: Int, retentionTexts: Int) -> Double {
+        let trainingFactor: Double = switch candidate.method {
+        case .full: 3
+        case .lora: 2.2
+        case .qlora: 2.6
+        case .prompt: 2
         }
-        for name in names where spec.candidate(named: name) == nil {
-            throw SuiteError(file: spec.sourcePath, field: "candidates",
-                             message: "--candidates names \"\(name)\", which the suite does not define (it has \(spec.candidates.map(\.name).joined(separator: ", ")))")
+        let passes = Double(candidate.training.epochs) * (Double(trainCount) * trainingFactor + Double(evaluationCount))
+            + Double(evaluationCount + retentionTexts)
+        return passes * Double(tokens + candidate.virtualTokenCount) / 64
+    }
+
+    // MARK: Execution
+
+    /// Runs `units` in plan order (cache first), grouping a candidate's progress lines.
+    func execute(_ prepared: Prepared, units: [WorkUnit]) throws -> [UnitResult] {
+        var results: [UnitResult] = []
+        let trained = units.filter { $0.kind == .train }
+        let candidateOrder = prepared.candidates.map(\.name).filter { name in trained.contains { $0.candidate == name } }
+        for unit in units {
+            switch unit.kind {
+            case .retention:
+                if let cached = cache?.lookup(unit) {
+                    observer?.note("retention of the base model: cached")
+                    results.append(cached)
+                } else {
+                    measureBase(prepared)
+                    let result = UnitResult(unit: unit, baseScores: prepared.retention.baseScores)
+                    if let problem = cache?.store(result) { observer?.note("warning: \(problem)") }
+                    results.append(result)
+                }
+            case .train:
+                let name = unit.candidate!, candidate = prepared.candidates.first { $0.name == name }!
+                if trained.first(where: { $0.candidate == name }) == unit {
+                    observer?.candidateStarted(name, method: candidate.method.rawValue, index: candidateOrder.firstIndex(of: name)!,
+                                               count: candidateOrder.count)
+                }
+                results.append(try trainUnit(unit, candidate: candidate, prepared: prepared))
+                if trained.last(where: { $0.candidate == name }) == unit {
+                    reportFinished(name, results.filter { $0.unit.candidate == name })
+                }
+            }
         }
-        return spec.candidates.filter { names.contains($0.name) }
+        return results
+    }
+
+    private func reportFinished(_ name: String, _ own: [UnitResult]) {
+        let failed = own.first { $0.seedRun?.status == .failed }
+        let accuracies = own.compactMap { $0.seedRun?.metrics?.accuracy.value }
+        var detail = failed?.seedRun?.error
+            ?? (accuracies.isEmpty ? "" : String(format: "accuracy %.3f", accuracies.reduce(0, +) / Double(accuracies.count)))
+        let cachedCount = own.count { $0.cached }
+        if cachedCount > 0 { detail += cachedCount == own.count ? " (cached)" : " (\(cachedCount) of \(own.count) seeds cached)" }
+        let seconds = own.filter { !$0.cached }.reduce(0.0) { $0 + ($1.seedRun?.training?.seconds ?? 0) }
+        observer?.candidateFinished(name, status: failed == nil ? .ok : .failed, seconds: seconds, detail: detail)
+    }
+
+    private var cache: UnitCache? { options.cache }
+
+    private func measureBase(_ prepared: Prepared) {
+        guard !prepared.retentionMeasured, !prepared.retention.isEmpty else { return }
+        observer?.note("measuring the base model's retention checks")
+        prepared.retention.measureBase(with: SentenceEmbedder(tokenizer: prepared.tokenizer, encoder: BertEncoder(parameters: prepared.base)))
+        prepared.retentionMeasured = true
+    }
+
+    /// One training unit: from the cache, or trained, measured, exported (the first seed) and stored.
+    private func trainUnit(_ unit: WorkUnit, candidate: CandidateSpec, prepared: Prepared) throws -> UnitResult {
+        let exportsAdapter = unit.seedIndex == 0 && options.adaptersDirectory != nil
+        let label = unit.seedCount == 1 ? candidate.name : "\(candidate.name) seed \(unit.seedIndex! + 1)/\(unit.seedCount!)"
+        // A hit without the adapter this run must export trains again.
+        if let cache, let cached = cache.lookup(unit), !exportsAdapter || cache.adapter(unit) != nil {
+            if exportsAdapter, let adapter = cache.adapter(unit), let directory = options.adaptersDirectory {
+                let destination = directory.appendingPathComponent(candidate.name)
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(at: destination)
+                try FileManager.default.copyItem(at: adapter, to: destination)
+            }
+            observer?.note("\(label): cached")
+            return cached
+        }
+        measureBase(prepared)
+        var run = SeedRun(seed: unit.trainingSeed!, status: .ok)
+        var result = UnitResult(unit: unit, baseWeightBytes: prepared.base.layout.totalCount * 4)
+        var exported: URL?
+        do {
+            let model = try trainAndMeasure(candidate, trainingSeed: unit.trainingSeed!, label: label, prepared: prepared, into: &run)
+            result.trainableParameters = model.trainableParameterCount
+            if let qlora = model.lora as? QLoRAAdapter {
+                result.baseWeightBytes = prepared.base.layout.totalCount * 4 - qlora.fullPrecisionBaseBytes + qlora.quantizedBaseBytes
+            }
+            // The first seed's adapter is the one saved: the others measure variance, not a better model.
+            if exportsAdapter, let directory = options.adaptersDirectory {
+                let destination = directory.appendingPathComponent(candidate.name)
+                try AdapterExport.save(model, labels: spec.task.labels, baseModelDirectory: URL(fileURLWithPath: spec.model.path),
+                                       to: destination)
+                exported = destination
+            }
+        } catch {
+            run.status = .failed
+            run.error = "\(error)"
+        }
+        result.seedRun = run
+        // A failed unit is not stored: the next run tries again.
+        if run.status == .ok, let problem = cache?.store(result, adapter: exported) { observer?.note("warning: \(problem)") }
+        return result
     }
 
     /// The boundary where the tokenizer, the model and the suite meet: every token id must index the
@@ -200,83 +370,17 @@ public final class SuiteRunner {
         }
     }
 
-    /// The margins of the suite's `non_inferior_to: reference` checks on prediction metrics that apply
-    /// to `candidate`, by metric (the smallest where several checks name one metric): the
-    /// comparisons record their decisions beside the paired differences.
-    private func nonInferiorityMargins(of candidate: String, against reference: String) -> [String: Double] {
-        var margins: [String: Double] = [:]
-        for check in spec.checks
-        where Gate.predictionMetric(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass) != nil
-            && (check.candidates?.contains(candidate) ?? true) {
-            if case .nonInferior(reference, let margin) = check.kind {
-                margins[check.metric] = min(margins[check.metric] ?? margin, margin)
-            }
-        }
-        return margins
-    }
-
     private func maxPromptTokens(_ candidates: [CandidateSpec]) -> Int {
         candidates.map(\.virtualTokenCount).max() ?? 0
     }
 
-    /// Trains and measures one candidate on each of its seeds; a seed that fails makes the candidate
-    /// failed (the error names the seed), and the other seeds still run.
-    private func runCandidate(_ candidate: CandidateSpec, base: EncoderParameters, pooler: ClassificationHead.Pooler,
-                              config: BertConfig, tokenizer: WordPieceTokenizer, train: [TrainingExample],
-                              validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
-                              labelCount: Int, retention: RetentionMeasurement) -> CandidateResult {
-        var result = CandidateResult(name: candidate.name, method: candidate.method.rawValue, status: .ok,
-                                     settings: candidate.settings, configHash: candidate.configHash,
-                                     trainableParameters: 0, baseWeightBytes: base.layout.totalCount * 4)
-        // The run's seed (suite or --seed), set on every candidate by `run()`.
-        let seed = candidate.training.seed
-        let seeds = ReplicateSeeds.trainingSeeds(suiteSeed: seed, count: candidate.training.seeds)
-        for (index, trainingSeed) in seeds.enumerated() {
-            let label = seeds.count == 1 ? candidate.name : "\(candidate.name) seed \(index + 1)/\(seeds.count)"
-            var run = SeedRun(seed: trainingSeed, status: .ok)
-            do {
-                let model = try trainAndMeasure(candidate, trainingSeed: trainingSeed, label: label, base: base, pooler: pooler,
-                                                tokenizer: tokenizer, train: train, validation: validation, test: test,
-                                                testExamples: testExamples, labelCount: labelCount, retention: retention, into: &run)
-                result.trainableParameters = model.trainableParameterCount
-                if let qlora = model.lora as? QLoRAAdapter {
-                    result.baseWeightBytes = base.layout.totalCount * 4 - qlora.fullPrecisionBaseBytes + qlora.quantizedBaseBytes
-                }
-                // The first seed's adapter is the one saved: the others measure variance, not a better model.
-                if index == 0, let directory = options.adaptersDirectory {
-                    try AdapterExport.save(model, labels: spec.task.labels, baseModelDirectory: URL(fileURLWithPath: spec.model.path),
-                                           to: directory.appendingPathComponent(candidate.name))
-                }
-            } catch {
-                run.status = .failed
-                run.error = "\(error)"
-                result.status = .failed
-                let which = seeds.count == 1 ? "" : "seed \(index + 1) of \(seeds.count) (training seed \(trainingSeed)): "
-                result.error = result.error ?? which + "\(error)"
-            }
-            result.seedRuns.append(run)
-        }
-        let completed = result.completedSeedRuns
-        if !completed.isEmpty {
-            let summary = SeedAggregation.summarize(completed, labels: spec.task.labels, positiveClass: spec.task.positiveClass, resamples: spec.comparison.bootstrapResamples,
-                                                    level: spec.comparison.confidence, seed: seed)
-            result.metrics = summary.metrics
-            result.perClassMetrics = summary.perClassMetrics
-            result.positiveClass = summary.positiveClass
-            result.report = summary.report
-            result.forgetting = summary.forgetting
-            result.training = summary.training
-            result.overfitting = summary.overfitting
-        }
-        return result
-    }
-
     /// One seed of a candidate: trains it, then fills `run` with its history, test predictions,
     /// metrics and retention scores. Returns the trained model (for export).
-    private func trainAndMeasure(_ candidate: CandidateSpec, trainingSeed: UInt64, label: String, base: EncoderParameters,
-                                 pooler: ClassificationHead.Pooler, tokenizer: WordPieceTokenizer, train: [TrainingExample],
-                                 validation: [TrainingExample], test: [TrainingExample], testExamples: [Example],
-                                 labelCount: Int, retention: RetentionMeasurement, into run: inout SeedRun) throws -> TrainableModel {
+    private func trainAndMeasure(_ candidate: CandidateSpec, trainingSeed: UInt64, label: String, prepared: Prepared,
+                                 into run: inout SeedRun) throws -> TrainableModel {
+        let (base, pooler, tokenizer, labelCount) = (prepared.base, prepared.pooler, prepared.tokenizer, prepared.labelCount)
+        let (train, validation, test, testExamples) = (prepared.train, prepared.validation, prepared.test, prepared.testExamples)
+        let retention = prepared.retention
         PeakMemory.reset()
         let initializationSeed = ReplicateSeeds.initializationSeed(trainingSeed: trainingSeed, candidateName: candidate.name)
         let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: initializationSeed)

@@ -26,6 +26,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Override the suite's seed.") var seed: UInt64?
     @Option(help: "Train every candidate on this many seeds (overrides the suite's seeds).") var seeds: Int?
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Run only shard I of N (1-based, e.g. 2/4), or 'auto' to read it from CI_NODE_INDEX/CI_NODE_TOTAL, JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; writes DIR/shard.json for merge.")
+    var shard: String?
+    @OptionGroup var cacheOptions: CacheOptions
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
@@ -37,18 +40,35 @@ struct CompareCommand: ParsableCommand {
         var verdict = Verdict.passed
         try reportingErrors {
             let spec = try SuiteSpec.load(path: suite)
+            let shardIndex = try shard.map { try ShardSelection.parse($0, environment: ProcessInfo.processInfo.environment) }
             let baselineRun = try loadBaseline(flag: baseline, suite: spec)
             let calibration = try spec.calibration.map(loadCalibration)
-            let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)")
+            let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)" + (shardIndex.map { "/shard-\($0.index + 1)-of-\($0.count)" } ?? ""))
             let outputs = try openOutputSet(directory)
             defer { outputs.discard() }
             let printer = ProgressPrinter(quiet: quiet)
             let options = RunOptions(adaptersDirectory: outputs.url("adapters"),
                                      candidates: candidates.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } },
-                                     seed: seed, seeds: seeds, threads: threads, baseline: baselineRun, calibration: calibration)
+                                     seed: seed, seeds: seeds, threads: threads, baseline: baselineRun, calibration: calibration,
+                                     cache: cacheOptions.cache)
             let runner = SuiteRunner(spec: spec, options: options, observer: printer)
+            if let shardIndex {
+                let result = try runner.runShard(index: shardIndex.index, count: shardIndex.count)
+                try finishing(outputs) { try ShardFile.write(result, to: outputs.url(ShardFile.name)) }
+                cacheOptions.prune(quiet: quiet)
+                let failed = result.results.filter { $0.seedRun?.status == .failed }.map(\.unit.id)
+                if !quiet {
+                    FileHandle.standardError.write(Data("\nshard \(shardIndex.index + 1)/\(shardIndex.count): \(result.results.count) units → \(directory.path)/\(ShardFile.name)\n".utf8))
+                }
+                if !failed.isEmpty {
+                    printError("units failed: \(failed.joined(separator: ", ")) (merge will report the run as failed)")
+                    verdict = .error
+                }
+                return
+            }
             let result = try runner.run()
             try writeReports(result, baseline: baselineRun, into: outputs)
+            cacheOptions.prune(quiet: quiet)
             verdict = Gate.verdict(for: result)
             if !quiet { FileHandle.standardError.write(Data(verdictLine(result, directory: directory).utf8)) }
         }
