@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Adapters
 import Reports
+import Runner
 import Model
 import Suites
 import Tokenizer
@@ -31,6 +32,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as AdapterConfigurationError {
         printError(error.description); throw Exit.badInput
     } catch let error as InputError {
+        printError(error.description); throw Exit.badInput
+    } catch let error as ShardSelection.Problem {
         printError(error.description); throw Exit.badInput
     } catch let error as OutputError {
         printError(error.description); throw Exit.runFailed

@@ -11,7 +11,8 @@ final class InterruptTests: XCTestCase {
         let suite = directory.deletingLastPathComponent().appendingPathComponent("interrupted-\(UUID().uuidString).yaml")
         // Two seeds of six short epochs: the signal lands seconds before the reports would be written.
         try CommandLineTool.tinySuite(epochs: 6, seeds: 2).write(to: suite, atomically: true, encoding: .utf8)
-        process.arguments = ["compare", suite.path, "--out", directory.path, "--threads", "1"]
+        // No cache: the run must train (a cached unit would finish before the signal).
+        process.arguments = ["compare", suite.path, "--out", directory.path, "--threads", "1", "--no-cache"]
         process.currentDirectoryURL = CommandLineTool.root
         let errors = Pipe()
         process.standardError = errors
