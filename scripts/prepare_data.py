@@ -30,7 +30,7 @@ import tarfile
 import zipfile
 
 # Bumped whenever a rule below changes, so that fetch_data.sh reconverts data made by older rules.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 SOURCES = ("vader", "wordnet", "similarity")
 
@@ -126,6 +126,10 @@ RULES = {
         "for each, the first %d records of train.jsonl and the first %d of test.jsonl in "
         "ascending sha256(id) hex order; both files list records in ascending sha256(id) order."
         % (PROBE_TRAIN_PER_LABEL, PROBE_TEST_PER_LABEL)),
+    "wordnet_food": (
+        "food.jsonl: a rare-positive task in one file without ids (suites/examples/rare-food.yaml): "
+        "the noun synsets of the de-duplicated glosses with bucket < 10, in glosses.jsonl order, as "
+        "{text, is_food}: is_food = 1 for label noun.food, else 0."),
     "similarity": (
         "lee: lee.cor (50 documents, one a line, cp1252/latin-1) and similarities0-1.txt (50x50 "
         "tab-separated upper-triangular matrix: diagonal 1, below it 0); one pair per i < j, "
@@ -550,6 +554,9 @@ def cmd_wordnet(args):
     out.add("wordnet/test.jsonl", test, inner_all, label_key="label")
     out.add("wordnet/probe_train.jsonl", probe_train, inner_all, label_key="label")
     out.add("wordnet/probe_test.jsonl", probe_test, inner_all, label_key="label")
+    food = [{"text": r["text"], "is_food": 1 if r["label"] == "noun.food" else 0}
+            for r in unique if r["id"].startswith("noun-") and bucket(r["id"]) < 10]
+    out.add("wordnet/food.jsonl", food, inner_all, label_key="is_food")
     progress("wordnet", "%d glosses (%d with example sentences cut), %d duplicate texts left out of the "
              "splits -> train %d / test %d; probe %d / %d"
              % (len(records), examples_cut, duplicates, len(train), len(test), len(probe_train), len(probe_test)))
