@@ -25,7 +25,7 @@ extension HTMLReportPage {
                 let never = scores.support > 0 && scores.predicted == 0
                 rows += "<tr\(never ? " class=\"failed-run\"" : "")><th scope=\"row\" class=\"label\">\(h(scores.label))</th>"
                     + "<td class=\"num\">\(Format.grouped(scores.support))</td>"
-                    + "<td class=\"num\">\(Format.fixed(scores.predicted, scores.predicted == scores.predicted.rounded() ? 0 : 1))</td>"
+                    + "<td class=\"num\">\(scores.predicted == scores.predicted.rounded() ? Format.grouped(Int(scores.predicted)) : Format.fixed(scores.predicted, 1))</td>"
                     + metricCell(scores.precision) + metricCell(scores.recall) + metricCell(scores.f1) + "</tr>"
             }
             // Six columns with intervals need about 620 px: wider than a grid card, so a whole row.

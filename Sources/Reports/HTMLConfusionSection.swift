@@ -20,7 +20,11 @@ extension HTMLReportPage {
             guard let report = candidate.report else { continue }
             let matrix = report.confusionMatrix
             let heading = "<h3>\(swatch(candidate))\(h(candidate.name))</h3>"
-            let facts = "\(Format.grouped(report.exampleCount)) test examples, accuracy \(Format.fixed(report.accuracy))."
+            // With several seeds the matrix pools every seed's predictions: say so, with one seed's count.
+            let seeds = max(candidate.completedSeedRuns.count, 1)
+            let facts = seeds == 1
+                ? "\(Format.grouped(report.exampleCount)) test examples, accuracy \(Format.fixed(report.accuracy))."
+                : "\(Format.grouped(report.exampleCount / seeds)) test examples × \(seeds) seeds, pooled; accuracy \(Format.fixed(report.accuracy))."
             if matrix.count <= Self.confusionTableClassLimit {
                 figures += "<figure class=\"\(confusionTableFigureClasses(classCount: matrix.count))\">\(heading)"
                     + "<div class=\"confusion-wrap\">\(confusionTable(matrix))</div>"
