@@ -54,6 +54,7 @@ enum HTMLStyle {
     td.num, th.num { text-align: right; white-space: nowrap; }
     /* The seeds' spread under a value may wrap: with several seeds it is the widest line of a table. */
     td.num .sub.spread { white-space: normal; min-width: 8.5em; }
+    thead th.num { white-space: normal; }
     td.ci { color: var(--muted); white-space: nowrap; text-align: right; font-size: 12.5px; }
     td.message { min-width: 260px; }
     td.name { font-weight: 600; white-space: nowrap; }
