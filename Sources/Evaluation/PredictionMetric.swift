@@ -213,7 +213,7 @@ public enum ClassCollapse {
                 + "(\(String(format: "%.1f", 100 * top.predicted / total)) %): it may have collapsed to one class")
         }
         for scores in perClass where scores.support > 0 && scores.predicted == 0 {
-            out.append("never predicts \(scores.label) (\(scores.support) test examples): recall of \(scores.label) is 0")
+            out.append("never predicts \(scores.label) (\(scores.support) test example\(scores.support == 1 ? "" : "s")): recall of \(scores.label) is 0")
         }
         return out
     }

@@ -164,7 +164,9 @@ struct HTMLReportPage {
             row += "\(nameCell(candidate.name, swatch: candidate))"
             row += "<span class=\"sub mono\" title=\"config hash\">\(h(String(candidate.configHash.prefix(12))))</span></td>"
             let seeds = candidate.seedRuns.count
-            row += "<td>\(h(candidate.method))\(seeds > 1 ? "<span class=\"sub\">\(seeds) seeds</span>" : "")</td>"
+            let cached = candidate.cachedSeeds.map { $0 == seeds ? "cached" : "\($0) of \(seeds) cached" }
+            row += "<td>\(h(candidate.method))\(seeds > 1 ? "<span class=\"sub\">\(seeds) seeds</span>" : "")"
+                + (cached.map { "<span class=\"sub\" title=\"reused from the cache of trained units\">\($0)</span>" } ?? "") + "</td>"
             if candidate.status == .failed {
                 row += "<td colspan=\"4\" class=\"message\">\(badge(.error)) run failed: \(h(candidate.error ?? "no reason given"))</td>"
             } else {

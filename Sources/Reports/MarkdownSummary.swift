@@ -36,7 +36,9 @@ public enum MarkdownSummary {
             } ?? "—"
             let f1 = candidate.metrics.map { Format.fixed($0.f1Macro.value) } ?? "—"
             let forgetting = candidate.meanForgetting.map { Format.signed($0) } ?? "—"
-            let time = candidate.training.map { Format.duration($0.seconds) } ?? "—"
+            // A reused unit's time is the time it took when it was trained.
+            let time = (candidate.training.map { Format.duration($0.seconds) } ?? "—")
+                + (candidate.cachedSeeds.map { $0 == candidate.seedRuns.count ? " (cached)" : " (\($0) seeds cached)" } ?? "")
             lines.append("| \(name) | \(method) | \(accuracy) | \(f1) | \(forgetting) | "
                 + "\(Format.compactCount(candidate.trainableParameters)) | \(time) |")
         }

@@ -121,6 +121,10 @@ final class ShardAndCacheTests: XCTestCase {
             .isEqual(to: try Self.comparable(directory.appendingPathComponent("warm/results.json"))))
         let warmResult = try JSONDecoder().decode(RunResult.self, from: Data(contentsOf: directory.appendingPathComponent("warm/results.json")))
         XCTAssertEqual(warmResult.candidates.map(\.cachedSeeds), [2, 2])
+        let summary = try String(contentsOf: directory.appendingPathComponent("warm/summary.md"), encoding: .utf8)
+        XCTAssertTrue(summary.contains("(cached) |"), summary)
+        let report = try String(contentsOf: directory.appendingPathComponent("warm/report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("title=\"reused from the cache of trained units\">cached</span>"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("warm/adapters/lora/adapter_config.json").path),
                       "the cached first seed's adapter is exported")
 
