@@ -214,6 +214,9 @@ public final class SuiteRunner {
         shared.add("retention", retention.isEmpty ? "none" : retentionKey.hex)
         shared.add("comparison", "\(spec.comparison.bootstrapResamples) \(spec.comparison.confidence)")
 
+        let (train, validation, test) = (encode(task.train), encode(task.validation), encode(task.test))
+        // Cost grows with the tokens actually processed: the mean training length, not max_length.
+        let meanTokens = Double(train.reduce(0) { $0 + $1.ids.count }) / Double(max(train.count, 1))
         var units: [WorkUnit] = []
         if !retention.isEmpty {
             units.append(.retention(key: retentionKey.hex, cost: Double(retention.textCount)))
@@ -221,7 +224,7 @@ public final class SuiteRunner {
         for candidate in candidates {
             let trainingSeeds = ReplicateSeeds.trainingSeeds(suiteSeed: seed, count: candidate.training.seeds)
             let cost = Self.estimatedCost(candidate, trainCount: task.train.count, evaluationCount: task.validation.count + task.test.count,
-                                          tokens: maxLength, retentionTexts: retention.textCount)
+                                          tokens: meanTokens, retentionTexts: retention.textCount)
             for (index, trainingSeed) in trainingSeeds.enumerated() {
                 var key = shared
                 key.add("candidate", candidate.configHash)
@@ -231,24 +234,27 @@ public final class SuiteRunner {
             }
         }
         return Prepared(candidates: candidates, config: config, base: base, pooler: pooler, tokenizer: tokenizer,
-                        train: encode(task.train), validation: encode(task.validation), test: encode(task.test),
+                        train: train, validation: validation, test: test,
                         testExamples: task.test, labelCount: task.labels.count, retention: retention, facts: facts,
                         fingerprint: RunFingerprint(facts: facts), plan: RunPlan(units: units))
     }
 
     /// Relative cost of one training unit: example passes through the encoder — training about two
     /// to three forward passes' worth each (backward included; full fine-tuning the most), then
-    /// validation every epoch, the final evaluation and retention — scaled by tokens per example.
-    static func estimatedCost(_ candidate: CandidateSpec, trainCount: Int, evaluationCount: Int, tokens: Int, retentionTexts: Int) -> Double {
+    /// validation every epoch, the final evaluation and retention — scaled by the tokens each example
+    /// carries (its mean length plus a prompt's virtual tokens). The factors are rough: on the
+    /// rare-food example prompt tuning took about twice LoRA's time per seed, which the virtual
+    /// tokens on 15-token glosses account for.
+    static func estimatedCost(_ candidate: CandidateSpec, trainCount: Int, evaluationCount: Int, tokens: Double, retentionTexts: Int) -> Double {
         let trainingFactor: Double = switch candidate.method {
         case .full: 3
         case .lora: 2.2
         case .qlora: 2.6
-        case .prompt: 2
+        case .prompt: 2.2
         }
         let passes = Double(candidate.training.epochs) * (Double(trainCount) * trainingFactor + Double(evaluationCount))
             + Double(evaluationCount + retentionTexts)
-        return passes * Double(tokens + candidate.virtualTokenCount) / 64
+        return passes * (tokens + Double(candidate.virtualTokenCount)) / 64
     }
 
     // MARK: Execution
