@@ -84,6 +84,13 @@ final class ShardAndCacheTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: merged.appendingPathComponent(file).path), file)
         }
 
+        // A suite edited since the shards ran: refused rather than gated with other checks.
+        let edited = directory.appendingPathComponent("edited.yaml")
+        try Self.suite.replacingOccurrences(of: "min: 0.0", with: "min: 0.1").write(to: edited, atomically: true, encoding: .utf8)
+        let wrongSuite = try CommandLineTool.run(["merge"] + shards + ["--suite", edited.path, "--out", directory.appendingPathComponent("edited").path])
+        XCTAssertEqual(wrongSuite.status, 2, wrongSuite.stderr)
+        XCTAssertTrue(wrongSuite.stderr.contains("is not the suite the shards ran"), wrongSuite.stderr)
+
         // A shard missing: the run is incomplete, never a pass.
         let missing = try CommandLineTool.run(["merge", shards[0], shards[1], "--suite", suite.path,
                                                "--out", directory.appendingPathComponent("incomplete").path])
