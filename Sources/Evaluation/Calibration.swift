@@ -36,7 +36,7 @@ public enum Calibration {
             guard runs.count >= 2, let classCount = candidate.report?.classCount else { continue }
             var entries: [CalibrationResult.Metric] = []
             for metric in metrics {
-                guard let measured = Gate.predictionMetric(metric, labels: run.labels) else { continue }
+                guard let measured = Gate.predictionMetric(metric, labels: run.labels, positiveClass: run.positiveClass) else { continue }
                 let all = Array(runs[0].indices)
                 let values = runs.map { measured.value(of: $0, at: all, classCount: classCount) }
                 let sigma = SeedSpread.standardDeviation(values)

@@ -10,8 +10,9 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Train K seeds per candidate and report which margins the suite's gate can decide.",
         discussion: """
-        Writes DIR/calibration.json, DIR/calibration.html and the K-seed DIR/results.json (default
-        reports/<suite name>-calibration/). Point the suite's calibration: key at calibration.json and
+        Writes DIR/calibration.json, DIR/calibration.html, the K-seed DIR/results.json and the first
+        seed's adapters (default reports/<suite name>-calibration/). Its units go to the cache, so a
+        later compare with --seeds K trains nothing. Point the suite's calibration: key at calibration.json and
         compare warns when a check's margin is below what the run's seed count can decide. With
         --from, reads the seeds of an existing results.json instead of training.
 
@@ -28,6 +29,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "The power the detectable regression is caught with.") var power: Double = 0.8
     @Option(help: "Output folder (default: reports/<suite name>-calibration).") var out: String?
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var cacheOptions: CacheOptions
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
@@ -49,7 +51,11 @@ struct CalibrateCommand: ParsableCommand {
                 run = try loadResults(from)
                 if let selected { run.candidates = run.candidates.filter { selected.contains($0.name) } }
             } else {
-                let options = RunOptions(candidates: selected, seeds: seeds, threads: threads)
+                // Its seeds are units like compare's: cached ones are reused, and a later
+                // `compare --seeds K` finds these in the cache — with the first seed's adapter, which
+                // compare exports, so it is exported here too.
+                let options = RunOptions(adaptersDirectory: outputs.url("adapters"), candidates: selected, seeds: seeds,
+                                         threads: threads, cache: cacheOptions.cache)
                 run = try SuiteRunner(spec: spec, options: options, observer: ProgressPrinter(quiet: quiet)).run()
                 try stageReports(run, baseline: nil, into: outputs)
             }
@@ -62,15 +68,18 @@ struct CalibrateCommand: ParsableCommand {
                 level: spec.comparison.confidence, resamples: spec.comparison.bootstrapResamples, seed: run.seed)
             try finishing(outputs) { try CalibrationReport.write(calibration, to: outputs.staging) }
             print(CalibrationReport.text(calibration))
+            cacheOptions.prune(quiet: quiet)
             print("wrote \(directory.path)/calibration.json, calibration.html")
         }
     }
 
-    /// The prediction metrics (headline or per-class) the suite's checks decide on intervals
-    /// (accuracy when there are none).
+    /// The prediction metrics (headline, per-class or ranking) the suite's checks decide on
+    /// intervals (accuracy when there are none).
     func gatedMetrics(_ spec: SuiteSpec) -> [String] {
         var out: [String] = []
-        for check in spec.checks where Gate.predictionMetric(check.metric, labels: spec.task.labels) != nil && !out.contains(check.metric) {
+        for check in spec.checks
+        where Gate.predictionMetric(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass) != nil
+            && !out.contains(check.metric) {
             if case .nonInferior = check.kind { out.append(check.metric) } else if check.bound != .value { out.append(check.metric) }
         }
         return out.isEmpty ? ["accuracy"] : out

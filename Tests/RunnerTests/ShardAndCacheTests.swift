@@ -143,6 +143,21 @@ final class ShardAndCacheTests: XCTestCase {
         XCTAssertEqual(result.candidates.map(\.cachedSeeds), [2, nil])
     }
 
+    /// `calibrate` trains the same units `compare --seeds K` would: run after it, compare trains nothing.
+    func testCalibrationSeedsAreReusedByCompare() throws {
+        let (directory, suite) = try writeSuite()
+        let cache = directory.appendingPathComponent("cache").path
+        let calibrate = try CommandLineTool.run(["calibrate", suite.path, "--seeds", "2", "--out", directory.appendingPathComponent("calibration").path,
+                                                 "--cache", cache, "--threads", "2", "--quiet"])
+        XCTAssertEqual(calibrate.status, 0, calibrate.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("calibration/calibration.json").path))
+        let compare = try CommandLineTool.run(["compare", suite.path, "--seeds", "2", "--out", directory.appendingPathComponent("run").path,
+                                               "--cache", cache, "--threads", "2", "--quiet"])
+        XCTAssertEqual(compare.status, 0, compare.stderr)
+        let result = try JSONDecoder().decode(RunResult.self, from: Data(contentsOf: directory.appendingPathComponent("run/results.json")))
+        XCTAssertEqual(result.candidates.map(\.cachedSeeds), [2, 2])
+    }
+
     func testThePlanIsStableAndBalanced() {
         let units = (0..<7).map { index in
             WorkUnit.train("c\(index % 3)", seedIndex: index / 3, seedCount: 3, trainingSeed: UInt64(index), key: "k\(index)",
