@@ -111,20 +111,25 @@ public struct PredictionMetric: Hashable, Sendable {
         }
     }
 
-    /// The ranking metric of the predictions at `indices`: the positive class's probabilities
-    /// ranked against whether each example is of that class.
-    func rankingValue(of rows: [Prediction], at indices: [Int]) -> Double {
-        let positive = classIndex!
-        let isPositive = indices.map { rows[$0].label == positive }, scores = indices.map { rows[$0].probabilities[positive] }
-        return kind == .rocAUC ? RankingMetrics.rocAUC(isPositive: isPositive, scores: scores)
-            : RankingMetrics.averagePrecision(isPositive: isPositive, scores: scores)
+    /// The positive class's scores at `indices` ranked against whether each example is of that
+    /// class: the curve both ranking metrics are read from.
+    static func rankingCurve(of rows: [Prediction], at indices: [Int], positiveClass positive: Int) -> RankingMetrics.Curve {
+        RankingMetrics.Curve(isPositive: indices.map { rows[$0].label == positive },
+                             scores: indices.map { rows[$0].probabilities[positive] })
     }
 
-    /// Several metrics of the predictions at `indices`, with one classification report for all.
+    /// The ranking metric read from its curve.
+    func rankingValue(_ curve: RankingMetrics.Curve) -> Double {
+        kind == .rocAUC ? RankingMetrics.rocAUC(curve) : RankingMetrics.averagePrecision(curve)
+    }
+
+    /// Several metrics of the predictions at `indices`, with one classification report and one
+    /// ranking curve for all (a bootstrap computes these once per seed and resample).
     static func values(_ metrics: [PredictionMetric], of rows: [Prediction], at indices: [Int], classCount: Int) -> [Double] {
         let needsReport = metrics.contains { !$0.kind.isRanking }
         let report = needsReport ? PredictionMetric.report(of: rows, at: indices, classCount: classCount) : nil
-        return metrics.map { $0.kind.isRanking ? $0.rankingValue(of: rows, at: indices) : $0.value(of: report!) }
+        let curve = metrics.first { $0.kind.isRanking }.map { rankingCurve(of: rows, at: indices, positiveClass: $0.classIndex!) }
+        return metrics.map { $0.kind.isRanking ? $0.rankingValue(curve!) : $0.value(of: report!) }
     }
 
     /// The metric of the predictions at `indices` (with repetitions), as `ClassificationMetrics`
@@ -138,7 +143,7 @@ public struct PredictionMetric: Hashable, Sendable {
         case .ece:
             return ExpectedCalibrationError.compute(labels: indices.map { rows[$0].label }, probabilities: indices.map { rows[$0].probabilities })
         case .rocAUC, .prAUC:
-            return rankingValue(of: rows, at: indices)
+            return rankingValue(Self.rankingCurve(of: rows, at: indices, positiveClass: classIndex!))
         default:
             return value(of: PredictionMetric.report(of: rows, at: indices, classCount: classCount))
         }

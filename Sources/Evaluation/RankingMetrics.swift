@@ -8,7 +8,7 @@
 public enum RankingMetrics {
     /// Counts of positives and negatives at or above each distinct score, highest score first:
     /// scikit-learn's `_binary_clf_curve`.
-    struct Curve {
+    public struct Curve {
         /// Distinct scores, descending.
         var thresholds: [Double] = []
         /// True and false positives when every example scoring ≥ thresholds[i] is predicted positive.
@@ -17,7 +17,7 @@ public enum RankingMetrics {
         var positives: Int { truePositives.last ?? 0 }
         var negatives: Int { falsePositives.last ?? 0 }
 
-        init(isPositive: [Bool], scores: [Double]) {
+        public init(isPositive: [Bool], scores: [Double]) {
             precondition(isPositive.count == scores.count, "one score per label")
             let order = scores.indices.sorted { scores[$0] > scores[$1] }
             var tp = 0, fp = 0
@@ -36,7 +36,11 @@ public enum RankingMetrics {
     /// a bootstrap resample of a rare class can draw no positive, and such a sample carries no
     /// ranking information).
     public static func rocAUC(isPositive: [Bool], scores: [Double]) -> Double {
-        let curve = Curve(isPositive: isPositive, scores: scores)
+        rocAUC(Curve(isPositive: isPositive, scores: scores))
+    }
+
+    /// ROC-AUC of a curve already built (one sort serves both ranking metrics).
+    public static func rocAUC(_ curve: Curve) -> Double {
         let P = Double(curve.positives), N = Double(curve.negatives)
         guard P > 0, N > 0 else { return 0.5 }
         var area = 0.0, previousTP = 0.0, previousFP = 0.0
@@ -52,7 +56,11 @@ public enum RankingMetrics {
     /// down (no interpolation): `sklearn.metrics.average_precision_score`, reported as PR-AUC.
     /// 0 when no example is positive (scikit-learn's value, with a warning).
     public static func averagePrecision(isPositive: [Bool], scores: [Double]) -> Double {
-        let curve = Curve(isPositive: isPositive, scores: scores)
+        averagePrecision(Curve(isPositive: isPositive, scores: scores))
+    }
+
+    /// Average precision of a curve already built.
+    public static func averagePrecision(_ curve: Curve) -> Double {
         let P = Double(curve.positives)
         guard P > 0 else { return 0 }
         var sum = 0.0, previousRecall = 0.0

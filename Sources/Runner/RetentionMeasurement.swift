@@ -45,6 +45,9 @@ struct RetentionMeasurement {
 
     var isEmpty: Bool { similarity.isEmpty && probes.isEmpty }
 
+    /// Whether the base model has been measured (every check then has a base score).
+    var isMeasured: Bool { !isEmpty && baseScores.count == similarity.count + probes.count }
+
     /// Texts embedded to score one model (both sides of every pair, every probe text).
     var textCount: Int {
         similarity.reduce(0) { $0 + $1.idsA.count + $1.idsB.count } + probes.reduce(0) { $0 + $1.trainIDs.count + $1.testIDs.count }

@@ -121,7 +121,6 @@ public final class SuiteRunner {
         let testExamples: [Example]
         let labelCount: Int
         var retention: RetentionMeasurement
-        var retentionMeasured = false
         let facts: RunFacts
         let fingerprint: RunFingerprint
         let plan: RunPlan
@@ -305,10 +304,9 @@ public final class SuiteRunner {
     private var cache: UnitCache? { options.cache }
 
     private func measureBase(_ prepared: Prepared) {
-        guard !prepared.retentionMeasured, !prepared.retention.isEmpty else { return }
+        guard !prepared.retention.isMeasured, !prepared.retention.isEmpty else { return }
         observer?.note("measuring the base model's retention checks")
         prepared.retention.measureBase(with: SentenceEmbedder(tokenizer: prepared.tokenizer, encoder: BertEncoder(parameters: prepared.base)))
-        prepared.retentionMeasured = true
     }
 
     /// One training unit: from the cache, or trained, measured, exported (the first seed) and stored.
@@ -316,8 +314,9 @@ public final class SuiteRunner {
         let exportsAdapter = unit.seedIndex == 0 && options.adaptersDirectory != nil
         let label = unit.seedCount == 1 ? candidate.name : "\(candidate.name) seed \(unit.seedIndex! + 1)/\(unit.seedCount!)"
         // A hit without the adapter this run must export trains again.
-        if let cache, let cached = cache.lookup(unit), !exportsAdapter || cache.adapter(unit) != nil {
-            if exportsAdapter, let adapter = cache.adapter(unit), let directory = options.adaptersDirectory {
+        let cachedAdapter = exportsAdapter ? cache?.adapter(unit) : nil
+        if let cache, !exportsAdapter || cachedAdapter != nil, let cached = cache.lookup(unit) {
+            if let adapter = cachedAdapter, let directory = options.adaptersDirectory {
                 let destination = directory.appendingPathComponent(candidate.name)
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 try? FileManager.default.removeItem(at: destination)
@@ -390,9 +389,8 @@ public final class SuiteRunner {
         PeakMemory.reset()
         let initializationSeed = ReplicateSeeds.initializationSeed(trainingSeed: trainingSeed, candidateName: candidate.name)
         let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: initializationSeed)
-        var trainClassCounts = [Int](repeating: 0, count: labelCount)
-        for example in train { trainClassCounts[Int(example.label)] += 1 }
-        head.classWeights = candidate.training.classWeights.weights(trainCounts: trainClassCounts)?.map(Float.init)
+        // Balanced weights from the training split's class counts, counted once when the data loaded.
+        head.classWeights = candidate.training.classWeights.weights(trainCounts: prepared.facts.splits.train)?.map(Float.init)
         let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer,
                                        seed: initializationSeed)
         let trainer = Trainer(model: model, settings: Self.trainerSettings(candidate.training, seed: trainingSeed))

@@ -43,6 +43,12 @@ public struct UnitCache: Sendable {
                           baseWeightBytes: result.baseWeightBytes, baseScores: result.baseScores, cached: true)
     }
 
+    /// Whether an entry for `unit` exists, without reading it or refreshing its time (for `plan`,
+    /// which must not make entries look recently used).
+    public func contains(_ unit: WorkUnit) -> Bool {
+        FileManager.default.fileExists(atPath: entry(unit.key).appendingPathComponent("unit.json").path)
+    }
+
     /// The stored adapter folder of a unit, if it has one.
     public func adapter(_ unit: WorkUnit) -> URL? {
         let folder = entry(unit.key).appendingPathComponent("adapter")

@@ -127,7 +127,7 @@ struct PlanCommand: ParsableCommand {
                 let rows = plan.units.enumerated().map { index, unit in
                     Row(id: unit.id, kind: unit.kind.rawValue, candidate: unit.candidate, seed_index: unit.seedIndex,
                         training_seed: unit.trainingSeed, key: unit.key, estimated_cost: unit.estimatedCost,
-                        cached: cache?.lookup(unit) != nil, shard: assignment.map { $0[index] + 1 })
+                        cached: cache?.contains(unit) ?? false, shard: assignment.map { $0[index] + 1 })
                 }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -137,7 +137,7 @@ struct PlanCommand: ParsableCommand {
             print("unit          key           cost      cached\(assignment == nil ? "" : "  shard")")
             var cachedCount = 0
             for (index, unit) in plan.units.enumerated() {
-                let cached = cache?.lookup(unit) != nil
+                let cached = cache?.contains(unit) ?? false
                 if cached { cachedCount += 1 }
                 let shard = assignment.map { "  \($0[index] + 1)" } ?? ""
                 print(unit.id.padding(toLength: 13, withPad: " ", startingAt: 0) + " " + String(unit.key.prefix(12)) + "  "

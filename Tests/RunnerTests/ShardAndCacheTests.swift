@@ -211,6 +211,8 @@ final class ShardAndCacheTests: XCTestCase {
             cache.store(UnitResult(unit: unit, baseScores: ["similarity:lee": 0.5]))
         }
         XCTAssertEqual(cache.entryCount, 1)
+        XCTAssertTrue(cache.contains(unit))
+        XCTAssertFalse(cache.contains(WorkUnit.retention(key: String(repeating: "c", count: 64), cost: 1)))
         XCTAssertEqual(cache.lookup(unit)?.baseScores, ["similarity:lee": 0.5])
         XCTAssertEqual(cache.lookup(unit)?.cached, true)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("tmp").path), [])
