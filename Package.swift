@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Outside C libraries: each enters through exactly one module.
@@ -38,9 +39,11 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Evaluation", "CLibXML2"]),
         // Runs a suite end to end: data → candidates → measurements → comparisons → checks → RunResult.
         .target(name: "Runner", dependencies: ["Suites", "Training", "Adapters", "Model", "Kernels", "Tokenizer", "Evaluation", "COpenBLAS"]),
+        // The run history: every run's metrics in a local SQLite database (GRDB), rebuilt from results.json files.
+        .target(name: "History", dependencies: ["Evaluation", .product(name: "GRDB", package: "GRDB.swift")]),
         // The command-line tool: a thin mapping from flags to library types.
         .executableTarget(name: "evalharness", dependencies: [
-            "Model", "Kernels", "Tokenizer", "Adapters", "Training", "Evaluation", "Suites", "Reports", "Runner", "COpenBLAS",
+            "Model", "Kernels", "Tokenizer", "Adapters", "Training", "Evaluation", "Suites", "Reports", "Runner", "History", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "SuitesTests", dependencies: ["Suites", "Evaluation"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "CLibXML2"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Suites", "Evaluation", "Reports", "Model"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Evaluation", "Reports"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels", "TestSupport"]),
     ]
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system libraries evalharness links (OpenBLAS, libxml2) and pkg-config, which SwiftPM
+# Installs the system libraries evalharness links (OpenBLAS, libxml2, SQLite) and pkg-config, which SwiftPM
 # uses to find them. As root with apt-get (Debian, Ubuntu, the swift:6 images) it installs what is
 # missing; otherwise it prints the one command to run and exits 2. Idempotent: with everything
 # present it only checks.
@@ -10,8 +10,9 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if command -v pkg-config >/dev/null 2>&1; then
   pkg-config --exists openblas || missing+=(libopenblas-dev)
   pkg-config --exists libxml-2.0 || missing+=(libxml2-dev)
+  pkg-config --exists sqlite3 || missing+=(libsqlite3-dev)
 else
-  missing+=(libopenblas-dev libxml2-dev)
+  missing+=(libopenblas-dev libxml2-dev libsqlite3-dev)
 fi
 command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 

@@ -47,10 +47,7 @@ public struct CheckSpec: Codable, Equatable, Sendable {
     }
 
     /// Whether a larger value of `metric` is better (decides the direction of non-inferiority).
-    public var higherIsBetter: Bool {
-        !(metric == "log_loss" || metric == "ece" || metric.hasSuffix("_drop") || metric.hasSuffix("_gap")
-          || metric == "training.seconds" || metric == "training.peak_rss_bytes")
-    }
+    public var higherIsBetter: Bool { Gate.higherIsBetter(metric) }
 }
 
 /// Shortest decimal text of a threshold: 0.85, not 0.8500000000000001.

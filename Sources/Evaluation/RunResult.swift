@@ -36,6 +36,9 @@ public struct RunResult: Codable, Equatable, Sendable {
     /// The suite's candidates that `--candidates` left out of this run: checks on them are skipped,
     /// not errors (absent: every candidate ran).
     public var unselectedCandidates: [String]?
+    /// The git commit and branch of the suite's work tree (or CI's variables) when the run started
+    /// (absent: not in a work tree). The run history's trend labels its runs with it.
+    public var revision: SourceRevision?
 
     public init(schemaVersion: Int = RunResult.currentSchemaVersion, suite: SuiteIdentity, model: ModelIdentity,
                 data: [DataFileIdentity], environment: EnvironmentInfo, startedAt: String, durationSeconds: Double,
@@ -57,7 +60,7 @@ public struct RunResult: Codable, Equatable, Sendable {
         case schemaVersion = "schema_version", suite, model, data, environment
         case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks, contamination
         case positiveLabel = "positive_label", splits
-        case unselectedCandidates = "unselected_candidates"
+        case unselectedCandidates = "unselected_candidates", revision
     }
 
     public func candidate(named name: String) -> CandidateResult? { candidates.first { $0.name == name } }
@@ -84,6 +87,7 @@ public struct RunResult: Codable, Equatable, Sendable {
         checks = try c.decode([CheckResult].self, forKey: .checks)
         contamination = try c.decodeIfPresent([ContaminatedExample].self, forKey: .contamination)
         unselectedCandidates = try c.decodeIfPresent([String].self, forKey: .unselectedCandidates)
+        revision = try c.decodeIfPresent(SourceRevision.self, forKey: .revision)
         if schemaVersion == 1 {
             // A version-1 run trained each candidate once, with the run's seed.
             for index in candidates.indices {

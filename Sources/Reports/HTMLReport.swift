@@ -11,19 +11,22 @@ import Foundation
 /// and data hashes, environment). Every string that comes from the suite, the data or a message is
 /// HTML-escaped; pass and fail are told by ✓/✗ text as well as colour.
 public enum HTMLReport {
-    public static func render(result: RunResult, baseline: RunResult?) -> String {
-        HTMLReportPage(result: result, baseline: baseline).render()
+    /// `trends`: the gated metrics over the suite's recent runs (from `--history`), drawn in a
+    /// "Trend" section after the verdict; none, no section.
+    public static func render(result: RunResult, baseline: RunResult?, trends: [MetricTrend] = []) -> String {
+        HTMLReportPage(result: result, baseline: baseline, trends: trends).render()
     }
 
     /// Writes the report to `url` atomically (a temporary file in the same folder, then a rename).
-    public static func write(result: RunResult, baseline: RunResult?, to url: URL) throws {
-        try AtomicFile.write(Data(render(result: result, baseline: baseline).utf8), to: url)
+    public static func write(result: RunResult, baseline: RunResult?, trends: [MetricTrend] = [], to url: URL) throws {
+        try AtomicFile.write(Data(render(result: result, baseline: baseline, trends: trends).utf8), to: url)
     }
 }
 
 struct HTMLReportPage {
     let result: RunResult
     let baseline: RunResult?
+    var trends: [MetricTrend] = []
 
     var level: String { Format.level(result.intervalLevel) }
 
@@ -68,6 +71,7 @@ struct HTMLReportPage {
         """
         page += header()
         page += verdictBanner()
+        page += trendSection()
         page += candidatesSection()
         page += metricsSection()
         page += perClassSection()
@@ -93,7 +97,7 @@ struct HTMLReportPage {
         if let testExamples { facts.append("\(Format.grouped(testExamples)) test examples") }
         facts.append("model <code>\(h(result.model.path))</code>")
         facts.append("seed \(result.seed)")
-        let sections = [("verdict", "Verdict"), ("candidates", "Candidates"), ("metrics", "Metrics"), ("per-class", "Per class")]
+        let sections = [("verdict", "Verdict")] + (trends.isEmpty ? [] : [("trend", "Trend")]) + [("candidates", "Candidates"), ("metrics", "Metrics"), ("per-class", "Per class")]
             + (result.splits == nil ? [] : [("data", "Data")]) + [
                         ("training", "Training"), ("learning-forgetting", "Learning vs forgetting"),
                         ("forgetting", "Forgetting"), ("confusion", "Confusion matrices"),
@@ -207,7 +211,7 @@ struct HTMLReportPage {
     // MARK: Metric bars
 
     /// The gate's thresholds on a metric's value, for the dashed lines.
-    private func thresholds(for metric: String) -> [(value: Double, label: String)] {
+    func thresholds(for metric: String) -> [(value: Double, label: String)] {
         var seen: [Double] = []
         var lines: [(Double, String)] = []
         for check in result.checks where check.metric == metric && !seen.contains(check.threshold) {

@@ -92,6 +92,12 @@ enum HTMLStyle {
     svg.chart .zero { stroke: #6b7383; stroke-width: 1.2; }
     svg.chart .marker { stroke: #6b7383; stroke-width: 1; stroke-dasharray: 2 3; }
     svg.chart .threshold { stroke: #333; stroke-width: 1.2; stroke-dasharray: 4 3; }
+    svg.chart text.tick.current { fill: var(--fg); font-weight: 700; }
+    svg.chart text.tick.failed { fill: #b3261e; }
+    .trend-legend { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 0 0 4px; font-size: 13px; }
+    .trend-legend .key { display: inline-flex; align-items: center; gap: 6px; }
+    details.trend-values summary { cursor: pointer; color: var(--muted); font-size: 13px; }
+    details.trend-values tr.current td { font-weight: 600; }
     svg.chart .whisker { stroke: #1f2430; stroke-width: 1.5; }
 
     /* Confusion matrices. A figure wider than a grid card takes the whole grid row; nothing is

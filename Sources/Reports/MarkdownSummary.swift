@@ -6,7 +6,9 @@ public enum MarkdownSummary {
     /// At most this many failed checks are listed; the rest are counted.
     static let listedCheckLimit = 20
 
-    public static func render(result: RunResult) -> String {
+    /// `trends` (from `--history`): the gated metrics over recent runs, as one sparkline row per
+    /// metric and candidate.
+    public static func render(result: RunResult, trends: [MetricTrend] = []) -> String {
         let verdict = Gate.verdict(for: result)
         let tally = CheckTally(result.checks)
         let symbol: String
@@ -49,6 +51,7 @@ public enum MarkdownSummary {
         lines += perClassTable(result)
         lines += positiveClassTable(result)
         lines += splitLine(result)
+        lines += trendTable(trends)
         let collapsed = result.candidates.filter { !($0.warnings ?? []).isEmpty }
         if !collapsed.isEmpty {
             lines += ["", "**Predictions**", ""]
@@ -116,6 +119,39 @@ public enum MarkdownSummary {
             lines.append("| \(cell(candidate.name)) | \(Format.withInterval(positive.rocAUC)) | \(Format.withInterval(positive.prAUC)) | \(threshold) |")
         }
         return lines
+    }
+
+    /// Each gated metric per candidate over the recent runs: a sparkline (oldest left) and the
+    /// change from the previous run; absent before a second run is in the history.
+    static func trendTable(_ trends: [MetricTrend]) -> [String] {
+        guard let runs = trends.first?.runs.count, runs >= 2 else { return [] }
+        var lines = ["", "**Trend** over the last \(runs) runs (oldest left)", "",
+                     "| metric | candidate | trend | previous → this run |", "|---|---|---|---|"]
+        for trend in trends {
+            for series in trend.series {
+                let values = series.points.map { $0?.value }
+                let change: String
+                if let now = values.last ?? nil, let before = values.dropLast().last(where: { $0 != nil }) ?? nil {
+                    change = "\(Format.fixed(before)) → \(Format.fixed(now)) (\(Format.signed(now - before)))"
+                } else {
+                    change = values.last.map { $0.map { "new: " + Format.fixed($0) } ?? "not in this run" } ?? "—"
+                }
+                lines.append("| \(cell(trend.metric)) | \(cell(series.candidate)) | \(sparkline(values)) | \(change) |")
+            }
+        }
+        return lines
+    }
+
+    /// ▁▂▃▄▅▆▇█ from the smallest to the largest value shown; · where a run has none.
+    public static func sparkline(_ values: [Double?]) -> String {
+        let blocks = Array("▁▂▃▄▅▆▇█")
+        let known = values.compactMap { $0 }.filter(\.isFinite)
+        guard let low = known.min(), let high = known.max() else { return String(repeating: "·", count: values.count) }
+        return String(values.map { value -> Character in
+            guard let value, value.isFinite else { return "·" }
+            guard high > low else { return blocks[3] }
+            return blocks[min(blocks.count - 1, Int((value - low) / (high - low) * Double(blocks.count - 1) + 0.5))]
+        })
     }
 
     /// One line on how the data was split and how large each split is.

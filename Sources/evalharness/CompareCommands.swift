@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import History
 import Reports
 import Runner
 import Suites
@@ -29,6 +30,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Run only shard I of N (1-based, e.g. 2/4), or 'auto' to read it from CI_NODE_INDEX/CI_NODE_TOTAL, JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; writes DIR/shard.json for merge.")
     var shard: String?
     @OptionGroup var cacheOptions: CacheOptions
+    @OptionGroup var historyOptions: HistoryOptions
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
@@ -43,6 +45,11 @@ struct CompareCommand: ParsableCommand {
             let shardIndex = try shard.map { try ShardSelection.parse($0, environment: ProcessInfo.processInfo.environment) }
             let baselineRun = try loadBaseline(flag: baseline, suite: spec)
             let calibration = try spec.calibration.map(loadCalibration)
+            // A shard's units are not a run: merge appends the merged run.
+            let history = shardIndex == nil ? try historyOptions.open() : nil
+            if shardIndex != nil, historyOptions.historyPath != nil, !quiet {
+                FileHandle.standardError.write(Data("note: a shard is not added to the history; pass --history to merge\n".utf8))
+            }
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)" + (shardIndex.map { "/shard-\($0.index + 1)-of-\($0.count)" } ?? ""))
             let outputs = try openOutputSet(directory)
             defer { outputs.discard() }
@@ -66,8 +73,10 @@ struct CompareCommand: ParsableCommand {
                 }
                 return
             }
-            let result = try runner.run()
-            try writeReports(result, baseline: baselineRun, into: outputs)
+            var result = try runner.run()
+            result.revision = SourceRevision.detect(near: suite)
+            try writeReports(result, baseline: baselineRun, history: history, trendRuns: historyOptions.trendRuns,
+                             into: outputs, quiet: quiet)
             cacheOptions.prune(quiet: quiet)
             verdict = Gate.verdict(for: result)
             if !quiet { FileHandle.standardError.write(Data(verdictLine(result, directory: directory).utf8)) }
@@ -135,15 +144,19 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "A results.json written by compare.") var results: String
     @Option(help: "Output folder (default: the results file's folder).") var out: String?
     @Option(help: "A stored baseline results.json for the report's comparison section.") var baseline: String?
+    @Option(name: .customLong("history"), help: "A run history: the report shows the gated metrics' trend up to this run (nothing is added).")
+    var history: String?
+    @Option(name: .customLong("trend-runs"), help: "Runs shown in the trend (the last N, this one included).") var trendRuns: Int = 20
 
     func run() throws {
         try reportingErrors {
             let result = try loadResults(results)
+            let trends = try history.map { try RunHistory(path: $0, readOnly: true).gatedTrends(for: result, limit: max(trendRuns, 2)) } ?? []
             let directory = URL(fileURLWithPath: out ?? URL(fileURLWithPath: results).deletingLastPathComponent().path)
             let baselineRun = try baseline.map(loadResults)
             let outputs = try openOutputSet(directory)
             defer { outputs.discard() }
-            try writeReports(result, baseline: baselineRun, into: outputs, includeResults: out != nil)
+            try writeReports(result, baseline: baselineRun, trends: trends, into: outputs, includeResults: out != nil)
             print("wrote \(directory.path)/report.html, junit.xml, summary.md")
         }
     }

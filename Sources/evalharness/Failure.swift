@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Adapters
+import History
 import Reports
 import Runner
 import Model
@@ -32,6 +33,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as AdapterConfigurationError {
         printError(error.description); throw Exit.badInput
     } catch let error as InputError {
+        printError(error.description); throw Exit.badInput
+    } catch let error as HistoryError {
         printError(error.description); throw Exit.badInput
     } catch let error as ShardSelection.Problem {
         printError(error.description); throw Exit.badInput

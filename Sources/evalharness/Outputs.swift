@@ -50,22 +50,24 @@ func openOutputSet(_ directory: URL) throws -> OutputSet {
 /// results.json (unless `includeResults` is false), junit.xml, report.html and summary.md, written
 /// into the set's staging folder beside whatever it already holds (the adapters), then committed
 /// as one set. On a failure nothing of the set replaces the previous outputs.
-func writeReports(_ result: RunResult, baseline: RunResult?, into outputs: OutputSet, includeResults: Bool = true) throws {
+func writeReports(_ result: RunResult, baseline: RunResult?, trends: [MetricTrend] = [], into outputs: OutputSet,
+                  includeResults: Bool = true) throws {
     try finishing(outputs) {
-        try stageReports(result, baseline: baseline, into: outputs, includeResults: includeResults)
+        try stageReports(result, baseline: baseline, trends: trends, into: outputs, includeResults: includeResults)
     }
 }
 
 /// The report files of `writeReports`, into the staging folder only.
-func stageReports(_ result: RunResult, baseline: RunResult?, into outputs: OutputSet, includeResults: Bool = true) throws {
+func stageReports(_ result: RunResult, baseline: RunResult?, trends: [MetricTrend] = [], into outputs: OutputSet,
+                  includeResults: Bool = true) throws {
     if includeResults {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(result).write(to: outputs.url("results.json"))
     }
     try JUnitWriter.write(result: result, to: outputs.url("junit.xml"))
-    try HTMLReport.write(result: result, baseline: baseline, to: outputs.url("report.html"))
-    try Data(MarkdownSummary.render(result: result).utf8).write(to: outputs.url("summary.md"))
+    try HTMLReport.write(result: result, baseline: baseline, trends: trends, to: outputs.url("report.html"))
+    try Data(MarkdownSummary.render(result: result, trends: trends).utf8).write(to: outputs.url("summary.md"))
 }
 
 /// Runs `stage` (which writes into the set's staging folder), then commits the set; any failure

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import History
 import Reports
 import Runner
 import Suites
@@ -174,6 +175,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "The suite the shards ran.") var suite: String
     @Option(help: "Output folder (default: reports/<suite name>).") var out: String?
     @Option(help: "A stored results.json to compare with (overrides the suite's baseline).") var baseline: String?
+    @OptionGroup var historyOptions: HistoryOptions
     @Flag(help: "No summary line.") var quiet = false
 
     func run() throws {
@@ -182,6 +184,7 @@ struct MergeCommand: ParsableCommand {
             guard !shards.isEmpty else { throw InputError(description: "merge: give at least one shard folder") }
             let spec = try SuiteSpec.load(path: suite)
             let read = try shards.map(ShardFile.read)
+            let history = try historyOptions.open()
             let merged: (facts: RunFacts, results: [UnitResult])
             switch ShardMerge.units(of: read.map { ($0.source, $0.shard) }) {
             case .success(let value): merged = value
@@ -200,6 +203,7 @@ struct MergeCommand: ParsableCommand {
             var result = RunAssembly(spec: spec, candidates: candidates, facts: merged.facts, baseline: baselineRun,
                                      calibration: calibration).assemble(merged.results)
             result.durationSeconds = read.map(\.shard.seconds).max() ?? 0
+            result.revision = SourceRevision.detect(near: suite)
             let directory = URL(fileURLWithPath: out ?? "reports/\(spec.name)")
             let outputs = try openOutputSet(directory)
             defer { outputs.discard() }
@@ -213,7 +217,8 @@ struct MergeCommand: ParsableCommand {
                     try FileManager.default.copyItem(at: adapters.appendingPathComponent(name), to: destination)
                 }
             }
-            try writeReports(result, baseline: baselineRun, into: outputs)
+            try writeReports(result, baseline: baselineRun, history: history, trendRuns: historyOptions.trendRuns,
+                             into: outputs, quiet: quiet)
             verdict = Gate.verdict(for: result)
             if !quiet {
                 FileHandle.standardError.write(Data("merged \(read.count) shard(s), \(merged.results.count) units\n".utf8))

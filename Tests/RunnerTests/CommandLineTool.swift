@@ -22,13 +22,15 @@ enum CommandLineTool {
     }
 
     /// Runs the tool with `environment` added to this process's. Unless the caller names a cache,
-    /// each run gets an empty one of its own: runs never reuse each other's trained units by accident.
+    /// each run gets an empty one of its own: runs never reuse each other's trained units by accident;
+    /// and no run history unless the caller names one.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment
-            .merging(["EVALHARNESS_CACHE": try temporaryDirectory().appendingPathComponent("cache").path]) { $1 }
+            .merging(["EVALHARNESS_CACHE": try temporaryDirectory().appendingPathComponent("cache").path,
+                      "EVALHARNESS_HISTORY": ""]) { $1 }
             .merging(environment) { $1 }
         process.currentDirectoryURL = root
         let out = Pipe(), err = Pipe()
