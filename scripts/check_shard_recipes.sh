@@ -4,7 +4,8 @@
 # matrix: --shard I/N; GitLab parallel: CI_NODE_INDEX/CI_NODE_TOTAL, 1-based; Kubernetes Indexed
 # Job: JOB_COMPLETION_INDEX, 0-based), then `merge` — and checks that each merged results.json
 # equals one unsharded `compare` of the same suite (times, throughput and memory aside), and that
-# the merge of all but one shard exits 3.
+# the merge of all but one shard exits 3. The merges append to one run history (--history), as
+# the recipes' merge jobs do, and the history must then hold the three merged runs.
 #
 # Usage: scripts/check_shard_recipes.sh [SUITE] [N]     (default: suites/ci.yaml 4)
 # Needs a release build (.build/release/evalharness), the model and the data. Exit 0 when every
@@ -54,13 +55,17 @@ for recipe in github gitlab kubernetes; do
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
-  "$tool" merge "$work/$recipe"/shard-* --suite "$suite" --out "$work/$recipe/merged" --quiet || [ $? -eq 1 ]
+  "$tool" merge "$work/$recipe"/shard-* --suite "$suite" --out "$work/$recipe/merged" --history "$work/runs.sqlite" --quiet || [ $? -eq 1 ]
   if same "$work/whole/results.json" "$work/$recipe/merged/results.json"; then
     echo "   merged = unsharded"
   else
     echo "   MISMATCH: merged results differ from the unsharded run"; status=1
   fi
 done
+
+echo "== the history of the merged runs"
+runs=$("$tool" history --history "$work/runs.sqlite" --metric accuracy --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')
+if [ "$runs" -eq 3 ]; then echo "   3 merged runs in the history"; else echo "   expected 3 runs in the history, found $runs"; status=1; fi
 
 echo "== a shard missing"
 set +e
