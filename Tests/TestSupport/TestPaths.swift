@@ -21,6 +21,19 @@ public enum TestPaths {
         return directory
     }
 
+    /// The real decoder model, SmolLM2-135M-Instruct as a GGUF file: `$EVALHARNESS_DECODER_GGUF` or
+    /// `models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf`. CI always fetches it
+    /// (scripts/fetch_decoder.sh), so its absence is a failure with instructions.
+    public static func decoderModel() throws -> URL {
+        let file = ProcessInfo.processInfo.environment["EVALHARNESS_DECODER_GGUF"].map { URL(fileURLWithPath: $0) }
+            ?? repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            XCTFail("the decoder model is missing at \(file.path): run scripts/fetch_decoder.sh")
+            throw XCTSkip("decoder model missing")
+        }
+        return file
+    }
+
     public static func json(_ relativePath: String) throws -> [String: Any] {
         let data = try Data(contentsOf: fixtures.appendingPathComponent(relativePath))
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
