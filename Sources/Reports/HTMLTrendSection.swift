@@ -103,8 +103,13 @@ extension SVGChart {
         if high - low < 1e-9 { low -= 0.01; high += 0.01 }
         let pad = (high - low) * 0.08
         let step = niceStep((high - low + 2 * pad) / 4)
+        // Padded to round ticks, but not past 0 or 1 when every value lies within them (a rate,
+        // an error, a probability).
+        let dataLow = low, dataHigh = high
         low = ((low - pad) / step).rounded(.down) * step
         high = ((high + pad) / step).rounded(.up) * step
+        if dataLow >= 0 { low = max(low, 0) }
+        if dataLow >= 0, dataHigh <= 1 { high = min(high, 1) }
         let y = Scale(domain: (low, high), range: (height - bottom, top))
         var svg = open(width: Int(width), height: Int(height), label: label)
 
