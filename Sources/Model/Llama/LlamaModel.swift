@@ -1,0 +1,229 @@
+import Foundation
+import Kernels
+
+/// A Llama-architecture decoder (SmolLM2, Llama 2/3, …) running on the shared kernels, as Hugging
+/// Face's `LlamaForCausalLM` in fp32 eval mode: embedding → layers of (RMSNorm → grouped-query
+/// causal attention with rotary positions → residual, RMSNorm → SwiGLU MLP → residual) → RMSNorm →
+/// the language-model head (tied to the embedding when the model says so).
+///
+/// Sequences of a batch are right-padded to one length; causal attention keeps padding from
+/// changing any real position. Token ids and lengths are checked at the entry points, before a
+/// kernel sees them.
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    /// Where the weights came from (GGUF file or model folder).
+    public let source: URL
+    let rope: RotaryTables
+
+    /// Positions the rotary tables are built for: the model's context, bounded so the tables stay small.
+    public let maxPositions: Int
+
+    public init(config: LlamaConfig, weights: LlamaWeights, source: URL) {
+        self.config = config
+        self.weights = weights
+        self.source = source
+        maxPositions = min(config.contextLength, 8192)
+        rope = RotaryTables(headDim: config.headDim, positions: maxPositions, theta: config.ropeTheta)
+    }
+
+    /// A GGUF file, or a Hugging Face folder with `config.json` (model_type llama) and `model.safetensors`.
+    public static func load(_ url: URL) throws(ModelInputError) -> LlamaModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw ModelInputError(file: url.path, detail: "no such file or folder")
+        }
+        if isDirectory.boolValue {
+            let config = try LlamaConfig(configJSON: url.appendingPathComponent("config.json"))
+            let file = try SafeTensorsFile(contentsOf: url.appendingPathComponent("model.safetensors"))
+            return LlamaModel(config: config, weights: try LlamaWeights(safetensors: file, config: config), source: url)
+        }
+        let file = try GGUFFile(contentsOf: url)
+        let config = try LlamaConfig(gguf: file)
+        return LlamaModel(config: config, weights: try LlamaWeights(gguf: file, config: config), source: url)
+    }
+
+    // MARK: Entry points
+
+    /// Refuses an empty batch or sequence, a sequence longer than the positions, or an id outside
+    /// the vocabulary, naming the sequence and position.
+    func validate(_ batch: [[Int32]], past: Int = 0) throws(ModelInputError) {
+        guard !batch.isEmpty else { throw ModelInputError(file: source.path, detail: "no sequences to run") }
+        for (index, sequence) in batch.enumerated() {
+            guard !sequence.isEmpty else { throw ModelInputError(file: source.path, detail: "sequence \(index) is empty") }
+            guard past + sequence.count <= maxPositions else {
+                throw ModelInputError(file: source.path, detail: "sequence \(index) has \(past + sequence.count) tokens, more than the \(maxPositions) positions supported")
+            }
+            if let position = sequence.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+                throw ModelInputError(file: source.path, detail: "sequence \(index) position \(position) holds token id \(sequence[position]), outside the vocabulary of \(config.vocabSize)")
+            }
+        }
+    }
+
+    /// The final-normed hidden states of a right-padded batch: (B, T, d), T the longest length.
+    public func hiddenStates(_ batch: [[Int32]]) throws(ModelInputError) -> (states: [Float], tokens: Int) {
+        try validate(batch)
+        let T = batch.map(\.count).max()!
+        var cache = KVCache(config: config, batch: batch.count, capacity: T)
+        let states = run(batch.map { $0 + [Int32](repeating: 0, count: T - $0.count) }, tokens: T, cache: &cache)
+        return (states, T)
+    }
+
+    /// Logits (R, V) of the given rows of hidden states (d floats each).
+    public func logits(ofRows states: [Float], rows: [Int]) -> [Float] {
+        let d = config.hiddenSize, V = config.vocabSize
+        var gathered = [Float](repeating: 0, count: rows.count * d)
+        for (r, row) in rows.enumerated() { gathered[(r * d)..<((r + 1) * d)] = states[(row * d)..<((row + 1) * d)] }
+        var out = [Float](repeating: 0, count: rows.count * V)
+        let head = weights.lmHead ?? weights.embedding
+        gathered.withUnsafeBufferPointer { input in
+            head.withUnsafeBufferPointer { weight in
+                out.withUnsafeMutableBufferPointer { logits in
+                    matmulForward(out: logits.baseAddress!, inp: input.baseAddress!, weight: weight.baseAddress!, bias: nil,
+                                  rows: rows.count, inFeatures: d, outFeatures: V)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Every position's logits of one sequence: (T, V).
+    public func logits(_ sequence: [Int32]) throws(ModelInputError) -> [Float] {
+        let (states, T) = try hiddenStates([sequence])
+        return logits(ofRows: states, rows: Array(0..<T))
+    }
+
+    /// log p(continuation | prompt) token by token, for each continuation (scoring a label's
+    /// verbaliser): one forward of prompt + continuation per continuation, batched; log-softmax
+    /// in Float64 from the fp32 logits.
+    public func continuationLogProbabilities(prompt: [Int32], continuations: [[Int32]]) throws(ModelInputError) -> [[Double]] {
+        guard !continuations.contains(where: \.isEmpty) else {
+            throw ModelInputError(file: source.path, detail: "a continuation to score is empty")
+        }
+        let batch = continuations.map { prompt + $0 }
+        let (states, T) = try hiddenStates(batch)
+        var rows: [Int] = [], targets: [Int32] = []
+        for (b, continuation) in continuations.enumerated() {
+            for (j, token) in continuation.enumerated() {
+                rows.append(b * T + prompt.count - 1 + j)
+                targets.append(token)
+            }
+        }
+        guard !prompt.isEmpty else { throw ModelInputError(file: source.path, detail: "the prompt is empty; a continuation's first token needs a context") }
+        let scores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
+        var out: [[Double]] = [], offset = 0
+        for continuation in continuations {
+            out.append(Array(scores[offset..<(offset + continuation.count)]))
+            offset += continuation.count
+        }
+        return out
+    }
+
+    /// log softmax(row)[target] for each row of `logits` (R, V), in Float64.
+    public func logProbabilities(_ logits: [Float], targets: [Int32]) -> [Double] {
+        let V = config.vocabSize
+        return targets.enumerated().map { r, target in
+            let row = logits[(r * V)..<((r + 1) * V)]
+            let maximum = Double(row.max()!)
+            let sum = row.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) }
+            return Double(row[r * V + Int(target)]) - maximum - Foundation.log(sum)
+        }
+    }
+
+    /// Greedy decoding: up to `maxNewTokens` tokens after `prompt`, stopping after a token in `stop`
+    /// (which is included). Keys and values of earlier positions are cached, so each new token
+    /// costs one position's forward.
+    public func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>) throws(ModelInputError) -> [Int32] {
+        try validate([prompt])
+        let capacity = min(prompt.count + maxNewTokens, maxPositions)
+        var cache = KVCache(config: config, batch: 1, capacity: capacity)
+        var states = run([prompt], tokens: prompt.count, cache: &cache)
+        var row = prompt.count - 1
+        var generated: [Int32] = []
+        while generated.count < maxNewTokens, cache.length < capacity {
+            let logits = logits(ofRows: states, rows: [row])
+            var best = 0
+            for v in 1..<config.vocabSize where logits[v] > logits[best] { best = v }
+            let token = Int32(best)
+            generated.append(token)
+            if stop.contains(token) || generated.count == maxNewTokens || cache.length >= capacity { break }
+            states = run([[token]], tokens: 1, cache: &cache)
+            row = 0
+        }
+        return generated
+    }
+
+    // MARK: The forward
+
+    /// Keys and values of every layer for the positions run so far: (layers, B, capacity, KV·D) each.
+    struct KVCache {
+        let batch: Int
+        let capacity: Int
+        let rowFloats: Int
+        var keys: [[Float]]
+        var values: [[Float]]
+        var length = 0
+
+        init(config c: LlamaConfig, batch: Int, capacity: Int) {
+            self.batch = batch
+            self.capacity = capacity
+            rowFloats = c.kvHeads * c.headDim
+            keys = Array(repeating: [Float](repeating: 0, count: batch * capacity * rowFloats), count: c.layers)
+            values = keys
+        }
+    }
+
+    /// Runs `tokens` new positions of each sequence (ids already validated and padded to `tokens`)
+    /// after the `cache.length` positions cached, appends their keys and values to the cache, and
+    /// returns their final-normed hidden states (B, tokens, d).
+    func run(_ batch: [[Int32]], tokens T: Int, cache: inout KVCache) -> [Float] {
+        let c = config, B = batch.count, N = B * T
+        let d = c.hiddenSize, D = c.headDim, qWidth = c.heads * D, kvWidth = c.kvHeads * D, F = c.intermediateSize
+        let past = cache.length
+        let L = past + T
+        var x = [Float](repeating: 0, count: N * d)
+        for (b, sequence) in batch.enumerated() {
+            for (t, id) in sequence.enumerated() {
+                let row = Int(id) * d
+                x[((b * T + t) * d)..<((b * T + t + 1) * d)] = weights.embedding[row..<(row + d)]
+            }
+        }
+        var h = [Float](repeating: 0, count: N * d)
+        var rstd = [Float](repeating: 0, count: N)
+        var q = [Float](repeating: 0, count: N * qWidth)
+        var k = [Float](repeating: 0, count: N * kvWidth)
+        var v = [Float](repeating: 0, count: N * kvWidth)
+        var context = [Float](repeating: 0, count: N * qWidth)
+        var probs = [Float](repeating: 0, count: B * c.heads * T * L)
+        var gate = [Float](repeating: 0, count: N * F)
+        var up = [Float](repeating: 0, count: N * F)
+        var activated = [Float](repeating: 0, count: N * F)
+        for (index, layer) in weights.layers.enumerated() {
+            rmsNormForward(out: &h, rstd: &rstd, inp: x, weight: layer.attentionNorm, rows: N, channels: d, eps: c.rmsNormEps)
+            matmulForward(out: &q, inp: h, weight: layer.query, bias: nil, rows: N, inFeatures: d, outFeatures: qWidth)
+            matmulForward(out: &k, inp: h, weight: layer.key, bias: nil, rows: N, inFeatures: d, outFeatures: kvWidth)
+            matmulForward(out: &v, inp: h, weight: layer.value, bias: nil, rows: N, inFeatures: d, outFeatures: kvWidth)
+            rotaryForward(&q, tables: rope, batch: B, tokens: T, past: past, heads: c.heads, rowStride: qWidth)
+            rotaryForward(&k, tables: rope, batch: B, tokens: T, past: past, heads: c.kvHeads, rowStride: kvWidth)
+            // Append this chunk's keys and values after the cached positions of each sequence.
+            for b in 0..<B {
+                let target = (b * cache.capacity + past) * kvWidth
+                cache.keys[index][target..<(target + T * kvWidth)] = k[(b * T * kvWidth)..<((b + 1) * T * kvWidth)]
+                cache.values[index][target..<(target + T * kvWidth)] = v[(b * T * kvWidth)..<((b + 1) * T * kvWidth)]
+            }
+            causalAttentionForward(out: &context, probs: &probs, query: q, key: cache.keys[index], value: cache.values[index],
+                                   batch: B, tokens: T, past: past, keyRows: cache.capacity,
+                                   heads: c.heads, kvHeads: c.kvHeads, headDim: D)
+            matmulForward(out: &x, inp: context, weight: layer.output, bias: nil, rows: N, inFeatures: qWidth, outFeatures: d,
+                          accumulate: true)
+            rmsNormForward(out: &h, rstd: &rstd, inp: x, weight: layer.mlpNorm, rows: N, channels: d, eps: c.rmsNormEps)
+            matmulForward(out: &gate, inp: h, weight: layer.gate, bias: nil, rows: N, inFeatures: d, outFeatures: F)
+            matmulForward(out: &up, inp: h, weight: layer.up, bias: nil, rows: N, inFeatures: d, outFeatures: F)
+            swigluForward(out: &activated, gate: gate, up: up, count: N * F)
+            matmulForward(out: &x, inp: activated, weight: layer.down, bias: nil, rows: N, inFeatures: F, outFeatures: d, accumulate: true)
+        }
+        cache.length = L
+        rmsNormForward(out: &h, rstd: &rstd, inp: x, weight: weights.finalNorm, rows: N, channels: d, eps: c.rmsNormEps)
+        return h
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Kernels
+
+/// The weights of a Llama decoder in fp32, every matrix `[out, in]` as PyTorch stores it, and the
+/// one table that names them — Hugging Face's names (used for safetensors folders and, later, PEFT
+/// export) beside the GGUF names — so that each format's loader reads the same list.
+public struct LlamaWeights: Sendable {
+    public struct Layer: Sendable {
+        public var attentionNorm: [Float]   // (d)
+        public var query: [Float]           // (H·D, d), rows in Hugging Face's order
+        public var key: [Float]             // (KV·D, d), rows in Hugging Face's order
+        public var value: [Float]           // (KV·D, d)
+        public var output: [Float]          // (d, H·D)
+        public var mlpNorm: [Float]         // (d)
+        public var gate: [Float]            // (F, d)
+        public var up: [Float]              // (F, d)
+        public var down: [Float]            // (d, F)
+    }
+
+    public var embedding: [Float]           // (V, d)
+    public var layers: [Layer]
+    public var finalNorm: [Float]           // (d)
+    /// (V, d); nil: tied to `embedding`.
+    public var lmHead: [Float]?
+
+    public init(embedding: [Float], layers: [Layer], finalNorm: [Float], lmHead: [Float]?) {
+        self.embedding = embedding; self.layers = layers; self.finalNorm = finalNorm; self.lmHead = lmHead
+    }
+
+    /// A tensor of the model: its Hugging Face name, its GGUF name and its shape.
+    public struct Site: Sendable, Equatable {
+        public let huggingFace: String
+        public let gguf: String
+        public let shape: [Int]
+        /// Query and key rows that llama.cpp's converter stores interleaved per head (GGUF only).
+        public let permutedHeads: Int?
+    }
+
+    /// Every tensor of a layer, in load order: the linear sites adapters attach to by their Hugging
+    /// Face module names (`q_proj` … `down_proj`), and the two norms.
+    public static func layerSites(_ layer: Int, _ c: LlamaConfig) -> [Site] {
+        let d = c.hiddenSize, q = c.heads * c.headDim, kv = c.kvHeads * c.headDim, f = c.intermediateSize
+        let hf = "model.layers.\(layer).", gg = "blk.\(layer)."
+        return [
+            Site(huggingFace: hf + "input_layernorm.weight", gguf: gg + "attn_norm.weight", shape: [d], permutedHeads: nil),
+            Site(huggingFace: hf + "self_attn.q_proj.weight", gguf: gg + "attn_q.weight", shape: [q, d], permutedHeads: c.heads),
+            Site(huggingFace: hf + "self_attn.k_proj.weight", gguf: gg + "attn_k.weight", shape: [kv, d], permutedHeads: c.kvHeads),
+            Site(huggingFace: hf + "self_attn.v_proj.weight", gguf: gg + "attn_v.weight", shape: [kv, d], permutedHeads: nil),
+            Site(huggingFace: hf + "self_attn.o_proj.weight", gguf: gg + "attn_output.weight", shape: [d, q], permutedHeads: nil),
+            Site(huggingFace: hf + "post_attention_layernorm.weight", gguf: gg + "ffn_norm.weight", shape: [d], permutedHeads: nil),
+            Site(huggingFace: hf + "mlp.gate_proj.weight", gguf: gg + "ffn_gate.weight", shape: [f, d], permutedHeads: nil),
+            Site(huggingFace: hf + "mlp.up_proj.weight", gguf: gg + "ffn_up.weight", shape: [f, d], permutedHeads: nil),
+            Site(huggingFace: hf + "mlp.down_proj.weight", gguf: gg + "ffn_down.weight", shape: [d, f], permutedHeads: nil),
+        ]
+    }
+
+    static func embeddingSite(_ c: LlamaConfig) -> Site {
+        Site(huggingFace: "model.embed_tokens.weight", gguf: "token_embd.weight", shape: [c.vocabSize, c.hiddenSize], permutedHeads: nil)
+    }
+    static func finalNormSite(_ c: LlamaConfig) -> Site {
+        Site(huggingFace: "model.norm.weight", gguf: "output_norm.weight", shape: [c.hiddenSize], permutedHeads: nil)
+    }
+    static func lmHeadSite(_ c: LlamaConfig) -> Site {
+        Site(huggingFace: "lm_head.weight", gguf: "output.weight", shape: [c.vocabSize, c.hiddenSize], permutedHeads: nil)
+    }
+
+    /// Reads every site with `read(site)`, which returns the tensor's values in Hugging Face's row order.
+    static func load(_ c: LlamaConfig, read: (Site) throws(ModelInputError) -> [Float],
+                     hasLMHead: Bool) throws(ModelInputError) -> LlamaWeights {
+        var layers: [Layer] = []
+        for index in 0..<c.layers {
+            let sites = layerSites(index, c)
+            var values: [[Float]] = []
+            for site in sites { values.append(try read(site)) }
+            layers.append(Layer(attentionNorm: values[0], query: values[1], key: values[2], value: values[3], output: values[4],
+                                mlpNorm: values[5], gate: values[6], up: values[7], down: values[8]))
+        }
+        let embedding = try read(embeddingSite(c))
+        let finalNorm = try read(finalNormSite(c))
+        let lmHead: [Float]? = hasLMHead ? try read(lmHeadSite(c)) : nil
+        return LlamaWeights(embedding: embedding, layers: layers, finalNorm: finalNorm, lmHead: lmHead)
+    }
+
+    /// From a GGUF file: dequantised to fp32, query and key rows put back in Hugging Face's order.
+    public init(gguf file: GGUFFile, config c: LlamaConfig) throws(ModelInputError) {
+        self = try Self.load(c, read: { site throws(ModelInputError) in
+            let values = try file.finiteFloats(site.gguf, shape: site.shape)
+            return site.permutedHeads.map { Self.unpermute(values, heads: $0, columns: site.shape[1]) } ?? values
+        }, hasLMHead: !c.tiedEmbeddings)
+    }
+
+    /// From a Hugging Face safetensors file.
+    public init(safetensors file: SafeTensorsFile, config c: LlamaConfig) throws(ModelInputError) {
+        let hasHead = file.entries["lm_head.weight"] != nil
+        if !hasHead && !c.tiedEmbeddings {
+            throw ModelInputError(file: file.url.path, detail: "tensor \"lm_head.weight\" is missing and tie_word_embeddings is false")
+        }
+        self = try Self.load(c, read: { site throws(ModelInputError) in try file.finiteFloats(site.huggingFace, shape: site.shape) },
+                             hasLMHead: hasHead && !c.tiedEmbeddings)
+    }
+
+    /// llama.cpp's converter stores each head's rows as (pairs, 2) interleaved for its adjacent-pair
+    /// rotation; Hugging Face's half-split rotation wants (2, pairs). Row h·D + j·D/2 + i of the
+    /// result is row h·D + 2i + j of `values` (transformers' `reverse_permute`).
+    static func unpermute(_ values: [Float], heads: Int, columns: Int) -> [Float] {
+        let rows = values.count / columns
+        let headRows = rows / heads, half = headRows / 2
+        var out = [Float](repeating: 0, count: values.count)
+        for h in 0..<heads {
+            for j in 0..<2 {
+                for i in 0..<half {
+                    let target = (h * headRows + j * half + i) * columns
+                    let source = (h * headRows + 2 * i + j) * columns
+                    out[target..<(target + columns)] = values[source..<(source + columns)]
+                }
+            }
+        }
+        return out
+    }
+}
