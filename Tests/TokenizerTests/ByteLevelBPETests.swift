@@ -109,3 +109,34 @@ final class ByteLevelBPETests: XCTestCase {
         XCTAssertNil(ChatTemplate(jinja: "{{ bos_token }}{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}"))
     }
 }
+
+extension ByteLevelBPETests {
+    /// The same tokenizer written as a Hugging Face tokenizer.json (SmolLM2's pipeline with the
+    /// GGUF's vocabulary and merges) gives the same ids on every fixture string.
+    func testTokenizerJSONGivesTheSameIds() throws {
+        let fixture = try TestPaths.json("bpe/smollm2_tokenizer.json")
+        var root = try XCTUnwrap(fixture["reference_tokenizer_json_without_vocab"] as? [String: Any])
+        let file = try GGUFFile(contentsOf: TestPaths.decoderModel())
+        let tokens = try file.strings("tokenizer.ggml.tokens")
+        var model = try XCTUnwrap(root["model"] as? [String: Any])
+        model["vocab"] = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($0.element, $0.offset) })
+        model["merges"] = try file.strings("tokenizer.ggml.merges").map { $0.split(separator: " ").map(String.init) }
+        root["model"] = model
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: root).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let fromJSON = try ByteLevelBPETokenizer(tokenizerJSON: url)
+        XCTAssertTrue(fromJSON.splitDigits)
+        XCTAssertEqual(fromJSON.specialIDs, try tokenizer().bpe.specialIDs)
+        for entry in try XCTUnwrap(fixture["cases"] as? [[String: Any]]) {
+            let text = Self.text(entry, "utf8")
+            XCTAssertEqual(fromJSON.encode(text), (entry["ids"] as! [Any]).int32s, text.debugDescription)
+        }
+        // A pipeline it does not implement is refused by name.
+        root["pre_tokenizer"] = ["type": "Metaspace"]
+        try JSONSerialization.data(withJSONObject: root).write(to: url)
+        XCTAssertThrowsError(try ByteLevelBPETokenizer(tokenizerJSON: url)) { error in
+            XCTAssertTrue("\(error)".contains("pre_tokenizer\" (Metaspace) is not one this release implements"), "\(error)")
+        }
+    }
+}
