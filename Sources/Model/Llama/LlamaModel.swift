@@ -133,7 +133,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Greedy decoding: up to `maxNewTokens` tokens after `prompt`, stopping after a token in `stop`
     /// (which is included). Keys and values of earlier positions are cached, so each new token
     /// costs one position's forward.
-    public func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>) throws(ModelInputError) -> [Int32] {
+    public func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>,
+                         onToken: ((Int32) -> Void)? = nil) throws(ModelInputError) -> [Int32] {
         try validate([prompt])
         let capacity = min(prompt.count + maxNewTokens, maxPositions)
         var cache = KVCache(config: config, batch: 1, capacity: capacity)
@@ -146,6 +147,7 @@ public final class LlamaModel: @unchecked Sendable {
             for v in 1..<config.vocabSize where logits[v] > logits[best] { best = v }
             let token = Int32(best)
             generated.append(token)
+            onToken?(token)
             if stop.contains(token) || generated.count == maxNewTokens || cache.length >= capacity { break }
             states = run([[token]], tokens: 1, cache: &cache)
             row = 0
