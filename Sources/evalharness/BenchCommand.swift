@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: print a table (or JSON) of throughput next to the sgemm ceiling.",
-        subcommands: [InferenceBench.self, TrainBench.self]
+        subcommands: [InferenceBench.self, TrainBench.self, ScoreBench.self]
     )
 }
 
