@@ -67,7 +67,7 @@ let package = Package(
 if Context.environment["EVALHARNESS_FUZZ"] != nil {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("safetensors", ["Model"]), ("config", ["Model", "Kernels"]), ("vocab", ["Tokenizer"]),
-        ("suite", ["Suites"]), ("datafile", ["Suites"]),
+        ("suite", ["Suites"]), ("datafile", ["Suites"]), ("gguf", ["Model", "Tokenizer"]),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     for (name, dependencies) in fuzzTargets {

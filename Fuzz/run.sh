@@ -8,7 +8,7 @@
 # committed corpus is never changed (new inputs go to .fuzz/TARGET/corpus).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=${1:-"safetensors config vocab suite datafile"}
+targets=${1:-"safetensors config vocab suite datafile gguf"}
 runs=${2:-1000000}
 build=$(realpath -m "${FUZZ_BUILD:-.build-fuzz}")
 root=$PWD
