@@ -248,6 +248,42 @@ public struct GGUFFile: Sendable {
         return values
     }
 
+    /// The tensor's stored bytes, copied; with `rowOrder`, row i of the copy is row rowOrder[i] of
+    /// the tensor (rows are whole blocks, so quantised rows can be reordered without decoding).
+    /// Refuses a tensor holding a NaN or an infinity, found by decoding it a few rows at a time.
+    public func finiteBlocks(_ name: String, shape: [Int], rowOrder: [Int]? = nil) throws(ModelInputError) -> [UInt8] {
+        let tensor = try tensor(name, shape: shape)
+        let columns = tensor.dimensions[0], rows = tensor.elementCount / columns
+        let rowBytes = tensor.byteCount / rows
+        let chunkRows = max(1, 65_536 / columns)
+        var scratch = [Float](repeating: 0, count: chunkRows * columns)
+        var bad: (row: Int, value: Float)? = nil
+        withBytes(of: tensor) { base in
+            var row = 0
+            while row < rows, bad == nil {
+                let count = min(chunkRows, rows - row)
+                scratch.withUnsafeMutableBufferPointer { Dequantize.run(tensor.type, from: base + row * rowBytes, count: count * columns, into: $0.baseAddress!) }
+                if let index = scratch[0..<(count * columns)].firstIndex(where: { !$0.isFinite }) {
+                    bad = (row + index / columns, scratch[index])
+                }
+                row += count
+            }
+        }
+        if let bad {
+            throw ModelInputError(file: url.path, detail: "tensor \"\(name)\" holds \(bad.value) in row \(bad.row); weights must be finite")
+        }
+        return withBytes(of: tensor) { base in
+            guard let rowOrder else { return [UInt8](UnsafeRawBufferPointer(start: base, count: tensor.byteCount)) }
+            var out = [UInt8](repeating: 0, count: tensor.byteCount)
+            out.withUnsafeMutableBytes { target in
+                for (i, source) in rowOrder.enumerated() {
+                    target.baseAddress!.advanced(by: i * rowBytes).copyMemory(from: base + source * rowBytes, byteCount: rowBytes)
+                }
+            }
+            return out
+        }
+    }
+
     /// The tensor's stored bytes (validated to lie inside the file when it was opened).
     public func withBytes<R>(of tensor: Tensor, _ body: (UnsafeRawPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { raw in try body(raw.baseAddress! + dataStart + tensor.offset) }

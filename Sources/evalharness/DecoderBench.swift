@@ -63,7 +63,7 @@ struct ScoreBench: ParsableCommand {
                     "benchmark": "score", "tokens_per_s": tokensPerSecond, "seconds_per_batch": median,
                     "seconds_per_batch_min": times[0], "gflops": gflops, "sgemm_ceiling_gflops": ceiling,
                     "fraction_of_ceiling": gflops / ceiling, "batch": batch, "seq": seq, "threads": threads,
-                    "peak_rss_bytes": rss, "blas_core": String(cString: openblas_get_corename()),
+                    "peak_rss_bytes": rss, "weights": modelOptions.weights, "weight_bytes": model.weights.byteCount, "blas_core": String(cString: openblas_get_corename()),
                 ]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self))
                 return
@@ -71,6 +71,7 @@ struct ScoreBench: ParsableCommand {
             print(twoColumnTable([
                 ("model", modelOptions.model),
                 ("shape", "batch \(batch) × seq \(seq), \(threads) threads, logits at every position"),
+                ("weights", "\(modelOptions.weights): \(String(format: "%.0f MiB", Double(model.weights.byteCount) / 1_048_576))"),
                 ("tokens/s", String(format: "%.0f", tokensPerSecond)),
                 ("s/batch (median, min)", String(format: "%.3f, %.3f", median, times[0])),
                 ("achieved GFLOP/s", String(format: "%.1f", gflops)),

@@ -12,13 +12,19 @@ struct DecoderModelOptions: ParsableArguments {
     @Option(name: .long, help: "Worker threads for the kernels (default: the number of cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "How a GGUF's quantised weights are held: native (as stored, decoded inside each product; 5× less memory) or float32 (decoded once; faster one-token steps).")
+    var weights: String = LlamaWeights.Storage.native.rawValue
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        guard LlamaWeights.Storage(rawValue: weights) != nil else {
+            throw ValidationError("--weights must be native or float32 (got \"\(weights)\")")
+        }
     }
 
     func load() throws -> DecoderLanguageModel {
         Parallel.configure(threads: threads)
-        return try DecoderLanguageModel.load(URL(fileURLWithPath: model))
+        return try DecoderLanguageModel.load(URL(fileURLWithPath: model), storage: LlamaWeights.Storage(rawValue: weights)!)
     }
 }
 

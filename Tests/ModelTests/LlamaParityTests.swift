@@ -80,6 +80,21 @@ final class LlamaParityTests: XCTestCase {
         XCTAssertEqual(topMismatches, [])
     }
 
+    /// Weights kept in their GGUF blocks give the logits decoding them once gives (the same values
+    /// in the same products), in a fifth of the memory.
+    func testNativeBlocksEqualFloat32Weights() throws {
+        let native = try Self.real.get()
+        let float32 = try LlamaModel.load(TestPaths.decoderModel(), storage: .float32)
+        XCTAssertLessThan(native.weights.byteCount, 110_000_000)
+        XCTAssertGreaterThan(float32.weights.byteCount, 530_000_000)
+        let ids: [[Int32]] = [[504, 3575, 282, 4649, 314], [1, 4093, 198, 19556, 17, 2, 198]]
+        let (a, T) = try native.hiddenStates(ids)
+        let (b, _) = try float32.hiddenStates(ids)
+        XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max()!, 1e-5)
+        let rows = Array(0..<(2 * T))
+        XCTAssertLessThan(zip(native.logits(ofRows: a, rows: rows), float32.logits(ofRows: b, rows: rows)).map { abs($0 - $1) }.max()!, 1e-4)
+    }
+
     func testGreedyGenerationOnChatPrompts() throws {
         let model = try Self.real.get()
         let fixture = try TestPaths.json("decoder/generation.json")

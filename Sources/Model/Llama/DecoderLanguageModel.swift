@@ -13,8 +13,8 @@ public struct DecoderLanguageModel: Sendable {
     public let stopIDs: Set<Int32>
     public let chatTemplate: ChatTemplate?
 
-    public static func load(_ url: URL) throws -> DecoderLanguageModel {
-        let network = try LlamaModel.load(url)
+    public static func load(_ url: URL, storage: LlamaWeights.Storage = .native) throws -> DecoderLanguageModel {
+        let network = try LlamaModel.load(url, storage: storage)
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
         let tokenizer: ByteLevelBPETokenizer, stop: Set<Int32>, template: ChatTemplate?

@@ -28,7 +28,8 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// A GGUF file, or a Hugging Face folder with `config.json` (model_type llama) and `model.safetensors`.
-    public static func load(_ url: URL) throws(ModelInputError) -> LlamaModel {
+    /// `storage`: how a GGUF's quantised matrices are held (a folder's weights are fp32).
+    public static func load(_ url: URL, storage: LlamaWeights.Storage = .native) throws(ModelInputError) -> LlamaModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw ModelInputError(file: url.path, detail: "no such file or folder")
@@ -40,7 +41,7 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let file = try GGUFFile(contentsOf: url)
         let config = try LlamaConfig(gguf: file)
-        return LlamaModel(config: config, weights: try LlamaWeights(gguf: file, config: config), source: url)
+        return LlamaModel(config: config, weights: try LlamaWeights(gguf: file, config: config, storage: storage), source: url)
     }
 
     // MARK: Entry points
@@ -77,11 +78,8 @@ public final class LlamaModel: @unchecked Sendable {
         var out = [Float](repeating: 0, count: rows.count * V)
         let head = weights.lmHead ?? weights.embedding
         gathered.withUnsafeBufferPointer { input in
-            head.withUnsafeBufferPointer { weight in
-                out.withUnsafeMutableBufferPointer { logits in
-                    matmulForward(out: logits.baseAddress!, inp: input.baseAddress!, weight: weight.baseAddress!, bias: nil,
-                                  rows: rows.count, inFeatures: d, outFeatures: V)
-                }
+            out.withUnsafeMutableBufferPointer { logits in
+                head.forward(out: logits.baseAddress!, inp: input.baseAddress!, rows: rows.count, inFeatures: d, outFeatures: V)
             }
         }
         return out
@@ -184,10 +182,11 @@ public final class LlamaModel: @unchecked Sendable {
         let past = cache.length
         let L = past + T
         var x = [Float](repeating: 0, count: N * d)
-        for (b, sequence) in batch.enumerated() {
-            for (t, id) in sequence.enumerated() {
-                let row = Int(id) * d
-                x[((b * T + t) * d)..<((b * T + t + 1) * d)] = weights.embedding[row..<(row + d)]
+        x.withUnsafeMutableBufferPointer { rows in
+            for (b, sequence) in batch.enumerated() {
+                for (t, id) in sequence.enumerated() {
+                    weights.embedding.copyRow(Int(id), columns: d, into: rows.baseAddress! + (b * T + t) * d)
+                }
             }
         }
         var h = [Float](repeating: 0, count: N * d)
@@ -202,9 +201,9 @@ public final class LlamaModel: @unchecked Sendable {
         var activated = [Float](repeating: 0, count: N * F)
         for (index, layer) in weights.layers.enumerated() {
             rmsNormForward(out: &h, rstd: &rstd, inp: x, weight: layer.attentionNorm, rows: N, channels: d, eps: c.rmsNormEps)
-            matmulForward(out: &q, inp: h, weight: layer.query, bias: nil, rows: N, inFeatures: d, outFeatures: qWidth)
-            matmulForward(out: &k, inp: h, weight: layer.key, bias: nil, rows: N, inFeatures: d, outFeatures: kvWidth)
-            matmulForward(out: &v, inp: h, weight: layer.value, bias: nil, rows: N, inFeatures: d, outFeatures: kvWidth)
+            layer.query.forward(out: &q, inp: h, rows: N, inFeatures: d, outFeatures: qWidth)
+            layer.key.forward(out: &k, inp: h, rows: N, inFeatures: d, outFeatures: kvWidth)
+            layer.value.forward(out: &v, inp: h, rows: N, inFeatures: d, outFeatures: kvWidth)
             rotaryForward(&q, tables: rope, batch: B, tokens: T, past: past, heads: c.heads, rowStride: qWidth)
             rotaryForward(&k, tables: rope, batch: B, tokens: T, past: past, heads: c.kvHeads, rowStride: kvWidth)
             // Append this chunk's keys and values after the cached positions of each sequence.
@@ -216,13 +215,12 @@ public final class LlamaModel: @unchecked Sendable {
             causalAttentionForward(out: &context, probs: &probs, query: q, key: cache.keys[index], value: cache.values[index],
                                    batch: B, tokens: T, past: past, keyRows: cache.capacity,
                                    heads: c.heads, kvHeads: c.kvHeads, headDim: D)
-            matmulForward(out: &x, inp: context, weight: layer.output, bias: nil, rows: N, inFeatures: qWidth, outFeatures: d,
-                          accumulate: true)
+            layer.output.forward(out: &x, inp: context, rows: N, inFeatures: qWidth, outFeatures: d, accumulate: true)
             rmsNormForward(out: &h, rstd: &rstd, inp: x, weight: layer.mlpNorm, rows: N, channels: d, eps: c.rmsNormEps)
-            matmulForward(out: &gate, inp: h, weight: layer.gate, bias: nil, rows: N, inFeatures: d, outFeatures: F)
-            matmulForward(out: &up, inp: h, weight: layer.up, bias: nil, rows: N, inFeatures: d, outFeatures: F)
+            layer.gate.forward(out: &gate, inp: h, rows: N, inFeatures: d, outFeatures: F)
+            layer.up.forward(out: &up, inp: h, rows: N, inFeatures: d, outFeatures: F)
             swigluForward(out: &activated, gate: gate, up: up, count: N * F)
-            matmulForward(out: &x, inp: activated, weight: layer.down, bias: nil, rows: N, inFeatures: F, outFeatures: d, accumulate: true)
+            layer.down.forward(out: &x, inp: activated, rows: N, inFeatures: F, outFeatures: d, accumulate: true)
         }
         cache.length = L
         rmsNormForward(out: &h, rstd: &rstd, inp: x, weight: weights.finalNorm, rows: N, channels: d, eps: c.rmsNormEps)

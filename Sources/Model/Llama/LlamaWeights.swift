@@ -7,23 +7,32 @@ import Kernels
 public struct LlamaWeights: Sendable {
     public struct Layer: Sendable {
         public var attentionNorm: [Float]   // (d)
-        public var query: [Float]           // (H·D, d), rows in Hugging Face's order
-        public var key: [Float]             // (KV·D, d), rows in Hugging Face's order
-        public var value: [Float]           // (KV·D, d)
-        public var output: [Float]          // (d, H·D)
+        public var query: LinearWeight      // (H·D, d), rows in Hugging Face's order
+        public var key: LinearWeight        // (KV·D, d), rows in Hugging Face's order
+        public var value: LinearWeight      // (KV·D, d)
+        public var output: LinearWeight     // (d, H·D)
         public var mlpNorm: [Float]         // (d)
-        public var gate: [Float]            // (F, d)
-        public var up: [Float]              // (F, d)
-        public var down: [Float]            // (d, F)
+        public var gate: LinearWeight       // (F, d)
+        public var up: LinearWeight         // (F, d)
+        public var down: LinearWeight       // (d, F)
     }
 
-    public var embedding: [Float]           // (V, d)
+    public var embedding: LinearWeight      // (V, d)
     public var layers: [Layer]
     public var finalNorm: [Float]           // (d)
     /// (V, d); nil: tied to `embedding`.
-    public var lmHead: [Float]?
+    public var lmHead: LinearWeight?
 
-    public init(embedding: [Float], layers: [Layer], finalNorm: [Float], lmHead: [Float]?) {
+    /// Bytes the weights hold.
+    public var byteCount: Int {
+        let layerBytes = layers.reduce(0) { total, layer in
+            total + 4 * (layer.attentionNorm.count + layer.mlpNorm.count)
+                + [layer.query, layer.key, layer.value, layer.output, layer.gate, layer.up, layer.down].reduce(0) { $0 + $1.byteCount }
+        }
+        return embedding.byteCount + layerBytes + 4 * finalNorm.count + (lmHead?.byteCount ?? 0)
+    }
+
+    public init(embedding: LinearWeight, layers: [Layer], finalNorm: [Float], lmHead: LinearWeight?) {
         self.embedding = embedding; self.layers = layers; self.finalNorm = finalNorm; self.lmHead = lmHead
     }
 
@@ -64,28 +73,44 @@ public struct LlamaWeights: Sendable {
         Site(huggingFace: "lm_head.weight", gguf: "output.weight", shape: [c.vocabSize, c.hiddenSize], permutedHeads: nil)
     }
 
-    /// Reads every site with `read(site)`, which returns the tensor's values in Hugging Face's row order.
-    static func load(_ c: LlamaConfig, read: (Site) throws(ModelInputError) -> [Float],
+    /// Reads every site with `read(site)`, which returns the tensor in Hugging Face's row order.
+    static func load(_ c: LlamaConfig, read: (Site) throws(ModelInputError) -> LinearWeight,
                      hasLMHead: Bool) throws(ModelInputError) -> LlamaWeights {
         var layers: [Layer] = []
         for index in 0..<c.layers {
             let sites = layerSites(index, c)
-            var values: [[Float]] = []
+            var values: [LinearWeight] = []
             for site in sites { values.append(try read(site)) }
-            layers.append(Layer(attentionNorm: values[0], query: values[1], key: values[2], value: values[3], output: values[4],
-                                mlpNorm: values[5], gate: values[6], up: values[7], down: values[8]))
+            layers.append(Layer(attentionNorm: values[0].floats, query: values[1], key: values[2], value: values[3], output: values[4],
+                                mlpNorm: values[5].floats, gate: values[6], up: values[7], down: values[8]))
         }
         let embedding = try read(embeddingSite(c))
-        let finalNorm = try read(finalNormSite(c))
-        let lmHead: [Float]? = hasLMHead ? try read(lmHeadSite(c)) : nil
+        let finalNorm = try read(finalNormSite(c)).floats
+        let lmHead: LinearWeight? = hasLMHead ? try read(lmHeadSite(c)) : nil
         return LlamaWeights(embedding: embedding, layers: layers, finalNorm: finalNorm, lmHead: lmHead)
     }
 
-    /// From a GGUF file: dequantised to fp32, query and key rows put back in Hugging Face's order.
-    public init(gguf file: GGUFFile, config c: LlamaConfig) throws(ModelInputError) {
+    /// How a GGUF file's quantised matrices are held.
+    public enum Storage: String, Sendable, CaseIterable {
+        /// As the file stores them (Q4_1, Q8_0, …), decoded a panel at a time in each product.
+        case native
+        /// Decoded to fp32 once, at load.
+        case float32
+    }
+
+    /// From a GGUF file, query and key rows put back in Hugging Face's order; the float tensors
+    /// (norms) always in fp32.
+    public init(gguf file: GGUFFile, config c: LlamaConfig, storage: Storage = .native) throws(ModelInputError) {
         self = try Self.load(c, read: { site throws(ModelInputError) in
+            let tensor = try file.tensor(site.gguf, shape: site.shape)
+            let isFloat = tensor.type == .f32 || tensor.type == .f16 || tensor.type == .bf16
+            if storage == .native, !isFloat, site.shape.count == 2 {
+                let order = site.permutedHeads.map { Self.unpermutedRowOrder(rows: site.shape[0], heads: $0) }
+                return .blocks(type: tensor.type, bytes: try file.finiteBlocks(site.gguf, shape: site.shape, rowOrder: order),
+                               rows: site.shape[0], columns: site.shape[1])
+            }
             let values = try file.finiteFloats(site.gguf, shape: site.shape)
-            return site.permutedHeads.map { Self.unpermute(values, heads: $0, columns: site.shape[1]) } ?? values
+            return .dense(site.permutedHeads.map { Self.unpermute(values, heads: $0, columns: site.shape.last!) } ?? values)
         }, hasLMHead: !c.tiedEmbeddings)
     }
 
@@ -95,7 +120,7 @@ public struct LlamaWeights: Sendable {
         if !hasHead && !c.tiedEmbeddings {
             throw ModelInputError(file: file.url.path, detail: "tensor \"lm_head.weight\" is missing and tie_word_embeddings is false")
         }
-        self = try Self.load(c, read: { site throws(ModelInputError) in try file.finiteFloats(site.huggingFace, shape: site.shape) },
+        self = try Self.load(c, read: { site throws(ModelInputError) in .dense(try file.finiteFloats(site.huggingFace, shape: site.shape)) },
                              hasLMHead: hasHead && !c.tiedEmbeddings)
     }
 
@@ -103,18 +128,23 @@ public struct LlamaWeights: Sendable {
     /// rotation; Hugging Face's half-split rotation wants (2, pairs). Row h·D + j·D/2 + i of the
     /// result is row h·D + 2i + j of `values` (transformers' `reverse_permute`).
     static func unpermute(_ values: [Float], heads: Int, columns: Int) -> [Float] {
-        let rows = values.count / columns
-        let headRows = rows / heads, half = headRows / 2
+        let order = unpermutedRowOrder(rows: values.count / columns, heads: heads)
         var out = [Float](repeating: 0, count: values.count)
-        for h in 0..<heads {
-            for j in 0..<2 {
-                for i in 0..<half {
-                    let target = (h * headRows + j * half + i) * columns
-                    let source = (h * headRows + 2 * i + j) * columns
-                    out[target..<(target + columns)] = values[source..<(source + columns)]
-                }
-            }
+        for (target, source) in order.enumerated() {
+            out[(target * columns)..<((target + 1) * columns)] = values[(source * columns)..<((source + 1) * columns)]
         }
         return out
+    }
+
+    /// For each row of the un-permuted matrix, the stored row it comes from.
+    static func unpermutedRowOrder(rows: Int, heads: Int) -> [Int] {
+        let headRows = rows / heads, half = headRows / 2
+        var order = [Int](repeating: 0, count: rows)
+        for h in 0..<heads {
+            for j in 0..<2 {
+                for i in 0..<half { order[h * headRows + j * half + i] = h * headRows + 2 * i + j }
+            }
+        }
+        return order
     }
 }
