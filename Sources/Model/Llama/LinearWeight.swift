@@ -40,9 +40,9 @@ public enum LinearWeight: Sendable {
         }
     }
 
-    /// Panels of rows decoded at once: enough columns of the output for sgemm to run well, small
-    /// enough to stay in cache.
-    static let panelRows = 64
+    /// At most this many weight rows are decoded at once: enough output columns for sgemm to run
+    /// well, few enough to stay in cache.
+    static let maximumPanelRows = 512
 
     /// out[N, OC] (+)= inp[N, IC] · Wᵀ, as `matmulForward`. Dense weights split the N rows across
     /// workers; blocks split the OC output rows, each worker decoding a panel of weight rows into
@@ -57,7 +57,11 @@ public enum LinearWeight: Sendable {
             }
         case .blocks(let type, let bytes, _, _):
             let rowBytes = IC / type.blockSize * type.blockBytes
-            let panel = Self.panelRows
+            // Equal panels, a multiple of the worker count of them, so every worker has a share.
+            let workers = Parallel.threadCount
+            let minimumPanels = (OC + Self.maximumPanelRows - 1) / Self.maximumPanelRows
+            let panelCount = max(1, (max(minimumPanels, workers) + workers - 1) / workers * workers)
+            let panel = (OC + panelCount - 1) / panelCount
             let panels = (OC + panel - 1) / panel
             bytes.withUnsafeBytes { raw in
                 let base = raw.baseAddress!
