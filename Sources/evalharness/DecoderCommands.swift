@@ -129,3 +129,56 @@ struct ScoreCommand: ParsableCommand {
         }
     }
 }
+
+struct PerplexityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perplexity",
+        abstract: "Causal-LM loss and perplexity of a decoder LM on JSONL texts.",
+        discussion: """
+        Reads lines {"id": …, "text": …}; each text is tokenised without special tokens and cut to
+        --max-length tokens. Prints each text's loss (mean negative log-likelihood per predicted
+        token) with --per-text, and the corpus's token-weighted loss and perplexity exp(loss).
+
+        Example:
+          evalharness perplexity texts.jsonl --max-length 256
+        """
+    )
+
+    @OptionGroup var modelOptions: DecoderModelOptions
+    @Argument(help: "JSONL file with one {\"id\": …, \"text\": …} object per line.") var file: String
+    @Option(name: .customLong("max-length"), help: "Tokens per text at most.") var maxLength: Int = 512
+    @Option(name: .customLong("batch-size"), help: "Texts per forward pass.") var batchSize: Int = 8
+    @Flag(name: .customLong("per-text"), help: "One JSON line per text, then the total.") var perText = false
+
+    func validate() throws {
+        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2 (got \(maxLength))") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let records = try readTextRecords(path: file)
+            let lm = try modelOptions.load()
+            guard maxLength <= lm.network.maxPositions else {
+                throw InputError(description: "--max-length \(maxLength) is more than the model's \(lm.network.maxPositions) positions")
+            }
+            let sequences = records.map { Array(lm.tokenizer.encode($0.text).prefix(maxLength)) }
+            if let empty = sequences.firstIndex(where: \.isEmpty) {
+                throw InputError(description: "\(file): record \(empty + 1) has no tokens")
+            }
+            let losses = try lm.network.languageModelLoss(sequences, batchSize: batchSize)
+            var total = 0.0, tokens = 0
+            var out = LineWriter()
+            for (record, measured) in zip(records, losses) {
+                if let loss = measured.loss { total += loss * Double(measured.tokens); tokens += measured.tokens }
+                if perText {
+                    out.write("{\"id\": \(record.idJSON), \"loss\": \(measured.loss.map { String($0) } ?? "null"), \"tokens\": \(measured.tokens)}")
+                }
+            }
+            guard tokens > 0 else { throw InputError(description: "\(file): no text has two tokens; nothing to predict") }
+            let loss = total / Double(tokens)
+            out.write("{\"texts\": \(records.count), \"predicted_tokens\": \(tokens), \"loss\": \(loss), \"perplexity\": \(Foundation.exp(loss))}")
+            out.flush()
+        }
+    }
+}

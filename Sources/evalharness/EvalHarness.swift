@@ -26,7 +26,7 @@ struct EvalHarness: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evalharness",
         abstract: "Fine-tune and evaluate transformer adapters on the CPU, and gate merges on the results.",
-        subcommands: [CompareCommand.self, PlanCommand.self, MergeCommand.self, CacheCommand.self, HistoryCommand.self, GateCommand.self, CalibrateCommand.self, ReportCommand.self, TokenizeCommand.self, EmbedCommand.self, GenerateCommand.self, ScoreCommand.self, BenchCommand.self]
+        subcommands: [CompareCommand.self, PlanCommand.self, MergeCommand.self, CacheCommand.self, HistoryCommand.self, GateCommand.self, CalibrateCommand.self, ReportCommand.self, TokenizeCommand.self, EmbedCommand.self, GenerateCommand.self, ScoreCommand.self, PerplexityCommand.self, BenchCommand.self]
     )
 }
 

@@ -121,6 +121,20 @@ final class LlamaParityTests: XCTestCase {
         XCTAssertEqual(p, france["p_paris"] as! Double, accuracy: 1e-4)
     }
 
+    /// The causal-LM loss of every fixture text, batched, against transformers' `loss`.
+    func testLanguageModelLossOfEveryText() throws {
+        let model = try Self.real.get()
+        let texts = try XCTUnwrap(try TestPaths.json("decoder/logits.json")["texts"] as? [[String: Any]])
+        let losses = try model.languageModelLoss(texts.map { ($0["input_ids"] as! [Any]).int32s })
+        var worst = 0.0
+        for (text, measured) in zip(texts, losses) {
+            guard let expected = text["loss"] as? Double else { XCTAssertNil(measured.loss); continue }
+            worst = max(worst, abs(try XCTUnwrap(measured.loss) - expected))
+        }
+        print("SmolLM2 causal-LM loss vs transformers over \(texts.count) texts: max |Δ| \(worst)")
+        XCTAssertLessThan(worst, 1e-4)
+    }
+
     func testVerbaliserScores() throws {
         let model = try Self.real.get()
         let fixture = try TestPaths.json("decoder/scoring.json")

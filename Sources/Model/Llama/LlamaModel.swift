@@ -117,6 +117,26 @@ public final class LlamaModel: @unchecked Sendable {
         return out
     }
 
+    /// Each sequence's causal-LM loss: the mean over positions t < T − 1 of −log p(token t+1 | tokens
+    /// ≤ t), as transformers' `LlamaForCausalLM(labels=ids).loss` (nil for a one-token sequence),
+    /// and the number of predicted tokens. Sequences run `batchSize` at a time.
+    public func languageModelLoss(_ sequences: [[Int32]], batchSize: Int = 8) throws(ModelInputError) -> [(loss: Double?, tokens: Int)] {
+        var out: [(loss: Double?, tokens: Int)] = []
+        var start = 0
+        while start < sequences.count {
+            let batch = Array(sequences[start..<min(start + batchSize, sequences.count)])
+            let (states, T) = try hiddenStates(batch)
+            for (b, ids) in batch.enumerated() {
+                guard ids.count > 1 else { out.append((nil, 0)); continue }
+                let rows = Array((b * T)..<(b * T + ids.count - 1))
+                let scores = logProbabilities(logits(ofRows: states, rows: rows), targets: Array(ids.dropFirst()))
+                out.append((-scores.reduce(0, +) / Double(scores.count), scores.count))
+            }
+            start += batchSize
+        }
+        return out
+    }
+
     /// log softmax(row)[target] for each row of `logits` (R, V), in Float64.
     public func logProbabilities(_ logits: [Float], targets: [Int32]) -> [Double] {
         let V = config.vocabSize
