@@ -53,13 +53,11 @@ public final class RunHistory {
     public func append(_ run: RunResult, source: String?) throws -> AppendOutcome {
         try writing { db in
             let key = RunKey(run)
-            if try Int64.fetchOne(db, sql: "SELECT id FROM run WHERE suite_sha256 = ? AND started_at = ? AND duration_s = ?",
-                                  arguments: [key.suiteSHA256, key.startedAt, key.duration]) != nil {
-                return .alreadyPresent
-            }
             let passed = run.checks.filter { $0.status == .passed }.count
+            // The table's UNIQUE (suite_sha256, started_at, duration_s) decides "already stored",
+            // in the same statement as the insert, so two writers cannot both add the run.
             try db.execute(sql: """
-                INSERT INTO run (suite, suite_sha256, suite_path, started_at, duration_s, model_sha256, model_path,
+                INSERT OR IGNORE INTO run (suite, suite_sha256, suite_path, started_at, duration_s, model_sha256, model_path,
                                  data_sha256, evalharness_version, blas_core, threads, cpu, seed, seeds, commit_sha,
                                  branch, verdict, checks_passed, checks_total, source)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -70,6 +68,7 @@ public final class RunHistory {
                     String(run.seed),  // UInt64 may exceed SQLite's signed integers
                     run.candidates.map(\.seedRuns.count).max() ?? 0, run.revision?.commit, run.revision?.branch,
                     Gate.verdict(for: run).rawValue, passed, run.checks.count, source])
+            guard db.changesCount == 1 else { return .alreadyPresent }
             let runID = db.lastInsertedRowID
             for candidate in run.candidates {
                 for measurement in Gate.measurements(of: candidate, in: run) {
