@@ -63,9 +63,9 @@ public struct MetricTrend: Equatable, Sendable {
             }
         }
         for index in trend.series.indices {
-            let point = run.candidate(named: trend.series[index].candidate).flatMap { candidate in
-                Gate.measurements(of: candidate, in: run).first { $0.name == metric }
-            }.map { Point(value: $0.value, low: $0.low, high: $0.high, seeds: $0.seeds?.count) }
+            let point = run.candidate(named: trend.series[index].candidate)
+                .flatMap { Gate.measurement(metric, of: $0, in: run) }
+                .map { Point(value: $0.value, low: $0.low, high: $0.high, seeds: $0.seeds?.count) }
             trend.series[index].points.append(point)
         }
         if trend.runs.count > limit {

@@ -27,9 +27,6 @@ extension Gate {
     /// order: headline, per class, ranking, forgetting, overfitting, training. Metrics the candidate
     /// has no value for (a failed run, a base score of 0) are left out.
     public static func measurements(of candidate: CandidateResult, in run: RunResult) -> [NamedMeasurement] {
-        // `measure` reads only the labels and the positive class.
-        let settings = Settings(resamples: 0, confidence: 0.95, seed: run.seed, labels: run.labels,
-                                positiveClass: run.positiveClass)
         var names = PredictionMetric.headline.map { $0.name(labels: run.labels) }
         names += PredictionMetric.perClass(classCount: run.labels.count).map { $0.name(labels: run.labels) }
         if let positive = run.positiveClass {
@@ -39,10 +36,17 @@ extension Gate {
             names += forgettingFields.map { "forgetting.\(check.name).\($0)" }
         }
         names += overfittingMetricNames + trainingMetricNames
-        return names.compactMap { name in
-            guard case .found(let measurement) = measure(name, of: candidate, settings: settings) else { return nil }
-            return NamedMeasurement(name: name, value: measurement.value, low: measurement.interval?.low,
-                                    high: measurement.interval?.high, seeds: measurement.seeds)
-        }
+        return names.compactMap { measurement($0, of: candidate, in: run) }
+    }
+
+    /// The metric `name` of `candidate` in `run`, as a check would measure it; nil when the
+    /// candidate has no value for it.
+    public static func measurement(_ name: String, of candidate: CandidateResult, in run: RunResult) -> NamedMeasurement? {
+        // `measure` reads only the labels and the positive class.
+        let settings = Settings(resamples: 0, confidence: 0.95, seed: run.seed, labels: run.labels,
+                                positiveClass: run.positiveClass)
+        guard case .found(let measurement) = measure(name, of: candidate, settings: settings) else { return nil }
+        return NamedMeasurement(name: name, value: measurement.value, low: measurement.interval?.low,
+                                high: measurement.interval?.high, seeds: measurement.seeds)
     }
 }
