@@ -95,6 +95,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// verbaliser): one forward of prompt + continuation per continuation, batched; log-softmax
     /// in Float64 from the fp32 logits.
     public func continuationLogProbabilities(prompt: [Int32], continuations: [[Int32]]) throws(ModelInputError) -> [[Double]] {
+        guard !prompt.isEmpty else { throw ModelInputError(file: source.path, detail: "the prompt is empty; a continuation's first token needs a context") }
         guard !continuations.contains(where: \.isEmpty) else {
             throw ModelInputError(file: source.path, detail: "a continuation to score is empty")
         }
@@ -107,7 +108,6 @@ public final class LlamaModel: @unchecked Sendable {
                 targets.append(token)
             }
         }
-        guard !prompt.isEmpty else { throw ModelInputError(file: source.path, detail: "the prompt is empty; a continuation's first token needs a context") }
         let scores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
         var out: [[Double]] = [], offset = 0
         for continuation in continuations {
