@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "SuitesTests", dependencies: ["Suites", "Evaluation"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "CLibXML2"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Suites", "Evaluation", "Reports", "Model"]),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "Evaluation", "Reports"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Evaluation"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Adapters", "Model", "Kernels", "TestSupport"]),
     ]
 )

@@ -38,7 +38,7 @@ final class TrendReportTests: XCTestCase {
         XCTAssertTrue(html.contains(Format.html(Self.hostile)))
         // Every point has a tooltip naming candidate, run and value: 6 runs × the fixture's measured
         // candidates (the failed one has no accuracy in this run) + 1 for the old candidate.
-        let section = String(html[html.range(of: "<section id=\"trend\">")!.lowerBound...].prefix { _ in true })
+        let section = html[html.range(of: "<section id=\"trend\">")!.lowerBound...]
         let trendHTML = String(section[..<section.range(of: "</section>")!.lowerBound])
         let measured = result.candidates.filter { $0.metrics != nil }.count
         XCTAssertEqual(trendHTML.components(separatedBy: "<circle").count - 1, 5 * result.candidates.count + measured + 1)
