@@ -21,6 +21,13 @@ public struct SimilarityPair: Sendable, Equatable, Hashable {
     }
 }
 
+/// A text with its id (a language-modelling set).
+public struct IdentifiedText: Sendable, Equatable, Hashable {
+    public var id: String
+    public var text: String
+    public init(id: String, text: String) { self.id = id; self.text = text }
+}
+
 /// Readers of data files (JSONL, CSV with RFC 4180 quoting, TSV without quoting; CSV and TSV need
 /// a header row). Errors name the file, the line and the field: a missing file, bad JSON, a missing
 /// field, a label outside `labels`, a duplicate id (with the line of the first), an empty file.
@@ -133,6 +140,30 @@ public enum Dataset {
             lines.append(record.line)
         }
         return LoadedPairs(pairs: pairs, lines: lines, sha256: file.sha256)
+    }
+
+    struct LoadedTexts {
+        var texts: [IdentifiedText]
+        var sha256: String
+    }
+
+    /// Texts with unique ids, in file order (an empty text is refused, as everywhere).
+    static func loadTexts(path: String, format: DataFormat?, idField: String, textField: String) throws(SuiteError) -> LoadedTexts {
+        let file = try DataFileReader.read(path: path, format: format)
+        try file.requireColumns([idField, textField])
+        try requireRecords(file)
+        var firstLine: [String: Int] = [:]
+        var texts: [IdentifiedText] = []
+        texts.reserveCapacity(file.records.count)
+        for record in file.records {
+            let id = try file.id(record, idField)
+            if let first = firstLine[id] {
+                throw file.error(record.line, idField, "duplicate id \(Field.quoted(id)) (first on line \(first))")
+            }
+            firstLine[id] = record.line
+            texts.append(IdentifiedText(id: id, text: try file.text(record, textField)))
+        }
+        return LoadedTexts(texts: texts, sha256: file.sha256)
     }
 
     static func requireRecords(_ file: RecordFile) throws(SuiteError) {

@@ -103,7 +103,8 @@ struct SuiteParser {
 
     func task(_ field: Field) throws(SuiteError) -> TaskSpec {
         let map = try field.mapping(allowed: ["train", "validation", "test", "data", "split", "format", "id_field", "text_field",
-                                              "label_field", "labels", "limit", "positive_label", "threshold"])
+                                              "label_field", "labels", "limit", "positive_label", "threshold",
+                                              "prompt", "verbalizers", "chat"])
         let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
         let train: DataFile, validation: DataFile, test: DataFile
         var oneFile: OneFileSplit?
@@ -168,7 +169,41 @@ struct SuiteParser {
             }
             task.threshold = .optimizeF1
         }
+        try decoderKeys(map, into: &task)
         return task
+    }
+
+    /// `prompt`, `verbalizers` and `chat` (decoders; `SuiteSpec.validate(for:)` refuses them for an encoder).
+    func decoderKeys(_ map: Mapping, into task: inout TaskSpec) throws(SuiteError) {
+        if let promptField = map.field("prompt") {
+            let prompt = try promptField.nonEmptyString()
+            guard prompt.contains("{text}") else {
+                throw promptField.error("the prompt must contain {text}, where each example's text goes (e.g. \"Review: {text}\\nSentiment:\")")
+            }
+            task.prompt = prompt
+        }
+        if let verbalizerField = map.field("verbalizers") {
+            guard let entries = try verbalizerField.orderedEntries() else {
+                throw verbalizerField.typeError("a mapping from each label to its continuation, e.g. {negative: \" negative\", positive: \" positive\"}")
+            }
+            var verbalizers = task.labels.map { " " + $0 }
+            var seen: [String: String] = [:]
+            for (label, value) in entries {
+                guard let index = task.labels.firstIndex(of: label) else {
+                    throw value.error("no class \(Field.quoted(label)) in the task's labels" + Suggestions.hint(label, task.labels)
+                                      + " (labels: \(task.labels.joined(separator: ", ")))")
+                }
+                verbalizers[index] = try value.nonEmptyString()
+            }
+            for (index, verbalizer) in verbalizers.enumerated() {
+                if let other = seen[verbalizer] {
+                    throw verbalizerField.error("\(Field.quoted(task.labels[index])) and \(Field.quoted(other)) share the verbaliser \(Field.quoted(verbalizer)); each class needs its own")
+                }
+                seen[verbalizer] = task.labels[index]
+            }
+            task.verbalizers = verbalizers
+        }
+        if let chatField = map.field("chat") { task.chat = try chatField.bool() }
     }
 
     static func format(_ field: Field) throws(SuiteError) -> DataFormat {
@@ -223,8 +258,18 @@ struct SuiteParser {
     // MARK: retention
 
     func retention(_ field: Field) throws(SuiteError) -> RetentionSpec {
-        let map = try field.mapping(allowed: ["similarity", "probes"])
+        let map = try field.mapping(allowed: ["similarity", "probes", "language_modeling"])
         var spec = RetentionSpec()
+        if let list = map.field("language_modeling") {
+            for item in try list.list(expected: "a list of text sets") {
+                let set = try textSet(item)
+                if let first = spec.languageModeling.firstIndex(where: { $0.name == set.name }) {
+                    throw context.error(context.lines["\(item.path).name"], "\(item.path).name",
+                                        "duplicate language-modelling set name \(Field.quoted(set.name)) (also \(list.path)[\(first)])")
+                }
+                spec.languageModeling.append(set)
+            }
+        }
         if let list = map.field("similarity") {
             for item in try list.list(expected: "a list of similarity sets") {
                 let set = try similaritySet(item)
@@ -260,6 +305,16 @@ struct SuiteParser {
             textBField: try map.field("text_b_field")?.nonEmptyString() ?? "text_b",
             scoreField: try map.field("score_field")?.nonEmptyString() ?? "score",
             limit: try map.field("limit")?.positiveInt())
+    }
+
+    func textSet(_ field: Field) throws(SuiteError) -> TextSetSpec {
+        let map = try field.mapping(allowed: ["name", "path", "format", "id_field", "text_field", "limit"])
+        let name = try map.required("name", "a name of letters, digits, '_' or '-'").name(allowDot: false)
+        let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
+        let file = try dataFile(map.required("path", "a .jsonl, .csv or .tsv file of texts"), format: format)
+        return TextSetSpec(name: name, file: file, idField: try map.field("id_field")?.nonEmptyString() ?? "id",
+                           textField: try map.field("text_field")?.nonEmptyString() ?? "text",
+                           limit: try map.field("limit")?.positiveInt())
     }
 
     func probe(_ field: Field) throws(SuiteError) -> ProbeSpec {
@@ -355,8 +410,19 @@ struct SuiteParser {
     func candidate(_ field: Field, defaults: TrainingDefaults, seed: UInt64, labels: [String]) throws(SuiteError) -> CandidateSpec {
         let map = try field.mapping(allowed: Self.candidateOwnKeys + Self.trainingKeys, what: "a mapping with name and method")
         let name = try map.required("name", "a name of letters, digits, '.', '_' or '-'").name()
-        let methodField = try map.required("method", "one of full, lora, qlora, prompt")
+        let methodField = try map.required("method", "one of full, lora, qlora, prompt, base")
         let method = CandidateSpec.Method(rawValue: try methodField.choice(CandidateSpec.Method.allCases.map(\.rawValue)))!
+        if !method.trains {
+            // Nothing trains, so a training key would be silently ignored: refuse it instead.
+            if let key = map.entries.keys.sorted().first(where: { $0 != "name" && $0 != "method" }) {
+                throw context.error(map.keyLine(key), Field.child(field.path, key),
+                                    "method base trains nothing (the model answers zero-shot); it takes only name and method")
+            }
+            // One evaluation: the answer is deterministic, so more seeds would repeat it.
+            var training = defaults.resolved(method: method, seed: seed)
+            training.seeds = 1
+            return CandidateSpec(name: name, method: method, training: training)
+        }
 
         // Which keys each method takes; any other method key is an error on its own line.
         let methodKeys: [String: [CandidateSpec.Method]] = [
@@ -414,6 +480,8 @@ struct SuiteParser {
                 }
                 spec.promptInit = .vocab
             }
+        case .base:
+            break  // returned above: nothing to read
         }
         return spec
     }
@@ -582,7 +650,7 @@ struct SuiteParser {
         }
         if metric.hasPrefix("forgetting.") {
             guard let parts = CheckMetrics.forgettingParts(metric) else {
-                throw field.error("unknown metric \(Field.quoted(metric)); forgetting metrics are forgetting.<similarity:NAME | probe:NAME>.<absolute_drop | relative_drop | candidate>"
+                throw field.error("unknown metric \(Field.quoted(metric)); forgetting metrics are forgetting.<similarity:NAME | probe:NAME | lm:NAME>.<absolute_drop | relative_drop | candidate>"
                                   + Suggestions.hint(metric, known))
             }
             let defined = retention.checkNames.isEmpty ? "the suite defines no retention checks"

@@ -22,7 +22,7 @@ enum SuitePaths {
 
 extension SuiteSpec {
     /// Checks that every file and folder the suite names exists, before anything is loaded or
-    /// trained: the model folder (with config.json, model.safetensors and vocab.txt), the task's
+    /// trained: the model (a folder with its family's files, `ModelFamily.folderFiles`, or a GGUF file), the task's
     /// three splits and every retention file. The baseline may be missing (no run stored yet: its
     /// checks are skipped; see `baselineExists`) but not a folder. The error points at the suite
     /// line that names the path.
@@ -32,15 +32,24 @@ extension SuiteSpec {
             SuiteError(file: sourcePath, line: lines[field], field: field, message: message)
         }
         var isDirectory: ObjCBool = false
+        let family = modelFamily
         guard fileManager.fileExists(atPath: model.path, isDirectory: &isDirectory) else {
-            throw fail("model.path", "no such folder \(Field.quoted(model.path))" + SuitePaths.relativeNote(model.path)
-                       + "; scripts/fetch_model.sh downloads the default model")
+            throw fail("model.path", "no such \(family.loadsFromFile ? "file or folder" : "folder") \(Field.quoted(model.path))" + SuitePaths.relativeNote(model.path)
+                       + (family.loadsFromFile ? "; scripts/fetch_decoder.sh downloads SmolLM2" : "; scripts/fetch_model.sh downloads the default model"))
         }
-        guard isDirectory.boolValue else { throw fail("model.path", "\(Field.quoted(model.path)) is a file, expected a model folder") }
-        for name in ["config.json", "model.safetensors", "vocab.txt"] {
-            let file = (model.path as NSString).appendingPathComponent(name)
-            guard fileManager.fileExists(atPath: file) else {
-                throw fail("model.path", "the model folder \(Field.quoted(model.path)) has no \(name)")
+        if isDirectory.boolValue {
+            for name in family.folderFiles {
+                let file = (model.path as NSString).appendingPathComponent(name)
+                guard fileManager.fileExists(atPath: file) else {
+                    throw fail("model.path", "the model folder \(Field.quoted(model.path)) has no \(name)")
+                }
+            }
+        } else {
+            guard family.loadsFromFile else {
+                throw fail("model.path", "\(Field.quoted(model.path)) is a file, expected a model folder (or a .gguf file)")
+            }
+            guard fileManager.isReadableFile(atPath: model.path) else {
+                throw fail("model.path", "\(Field.quoted(model.path)) cannot be read (permissions?)")
             }
         }
 
@@ -53,6 +62,9 @@ extension SuiteSpec {
         for (index, probe) in retention.probes.enumerated() {
             files.append(("retention.probes[\(index)].train", probe.train.path))
             files.append(("retention.probes[\(index)].test", probe.test.path))
+        }
+        for (index, set) in retention.languageModeling.enumerated() {
+            files.append(("retention.language_modeling[\(index)].path", set.file.path))
         }
         for (field, path) in files {
             guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {

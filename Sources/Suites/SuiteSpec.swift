@@ -68,9 +68,12 @@ public struct SuiteSpec: Sendable, Equatable {
 }
 
 public struct ModelSpec: Sendable, Equatable {
-    /// A folder in the Hugging Face layout (config.json, model.safetensors, vocab.txt).
+    /// A BERT encoder folder in the Hugging Face layout (config.json, model.safetensors, vocab.txt),
+    /// or a decoder: a GGUF file (Llama architecture) or a Hugging Face Llama folder (config.json
+    /// with model_type llama, model.safetensors, tokenizer.json). See `ModelFamily`.
     public var path: String
-    /// Token sequences are cut to this length ([CLS] and [SEP] included); 2…512, default 128.
+    /// Token sequences are cut to this length (encoders: [CLS] and [SEP] included; decoders: the
+    /// prompt, its continuation and a language-modelling text); default 128.
     public var maxLength: Int
     public init(path: String, maxLength: Int = 128) { self.path = path; self.maxLength = maxLength }
 }
@@ -140,6 +143,18 @@ public struct TaskSpec: Sendable, Equatable {
     /// How predictions are made from probabilities: the most probable class, or (binary tasks with
     /// a positive label) a threshold on the positive class's probability chosen on validation.
     public var threshold: DecisionRule = .mostProbable
+    /// Decoders: how an example is put to the model, with `{text}` where its text goes (default
+    /// `LabelScoringPrompt.defaultTemplate`); the model then scores each class's verbaliser after it.
+    public var prompt: String?
+    /// Decoders: the continuation that stands for each class, in class order (default: a space and
+    /// the class name, `" positive"`).
+    public var verbalizers: [String]?
+    /// Decoders: render the prompt as a user turn of the model's chat template, the verbaliser
+    /// starting the assistant's reply (instruct models).
+    public var chat: Bool = false
+
+    /// Whether any decoder-only key is set (an encoder suite must leave them out).
+    public var usesDecoderKeys: Bool { prompt != nil || verbalizers != nil || chat }
 
     /// The positive label's class index.
     public var positiveClass: Int? { positiveLabel.flatMap { labels.firstIndex(of: $0) } }
@@ -164,15 +179,37 @@ public enum DecisionRule: String, Sendable, Equatable {
 
 /// Retention checks: what the base model could do that fine-tuning should not destroy.
 public struct RetentionSpec: Sendable, Equatable {
+    /// Encoders: sentence similarity through mean-pooled embeddings.
     public var similarity: [SimilaritySetSpec]
+    /// Encoders: frozen probes on the embeddings.
     public var probes: [ProbeSpec]
-    public init(similarity: [SimilaritySetSpec] = [], probes: [ProbeSpec] = []) {
-        self.similarity = similarity; self.probes = probes
+    /// Decoders: the causal-LM loss on general text.
+    public var languageModeling: [TextSetSpec]
+    public init(similarity: [SimilaritySetSpec] = [], probes: [ProbeSpec] = [], languageModeling: [TextSetSpec] = []) {
+        self.similarity = similarity; self.probes = probes; self.languageModeling = languageModeling
     }
     /// The checks' names as `forgetting.*` metrics and results.json use them, in suite order:
-    /// `similarity:<name>` then `probe:<name>`.
-    public var checkNames: [String] { similarity.map(\.checkName) + probes.map(\.checkName) }
-    public var isEmpty: Bool { similarity.isEmpty && probes.isEmpty }
+    /// `similarity:<name>`, then `probe:<name>`, then `lm:<name>`.
+    public var checkNames: [String] { similarity.map(\.checkName) + probes.map(\.checkName) + languageModeling.map(\.checkName) }
+    public var isEmpty: Bool { similarity.isEmpty && probes.isEmpty && languageModeling.isEmpty }
+}
+
+/// Plain texts on which a decoder's causal-LM loss is measured, for the base model and with each
+/// candidate: the mean negative log-likelihood per predicted token (its exponential is the
+/// perplexity). What the model could already do with language, measured before and after.
+public struct TextSetSpec: Sendable, Equatable {
+    /// `[A-Za-z0-9_-]+`.
+    public var name: String
+    public var file: DataFile
+    public var idField: String
+    public var textField: String
+    /// Keep the first N texts in SHA-256(id) order.
+    public var limit: Int?
+    public init(name: String, file: DataFile, idField: String = "id", textField: String = "text", limit: Int? = nil) {
+        self.name = name; self.file = file; self.idField = idField; self.textField = textField; self.limit = limit
+    }
+    /// `lm:<name>`.
+    public var checkName: String { "lm:\(name)" }
 }
 
 /// Pairs of texts with a human similarity score: the Spearman correlation between the encoder's
@@ -361,6 +398,9 @@ public struct TrainingDefaults: Sendable, Equatable {
 public struct CandidateSpec: Sendable, Equatable {
     public enum Method: String, Sendable, Equatable, CaseIterable {
         case full, lora, qlora, prompt
+        /// No training: the base model as it is (a decoder answering zero-shot by label scoring),
+        /// the reference row a fine-tuned candidate has to beat.
+        case base
 
         /// The learning rate when neither the candidate nor `training:` sets one.
         public var defaultLearningRate: Double {
@@ -368,8 +408,12 @@ public struct CandidateSpec: Sendable, Equatable {
             case .full: return 3e-5
             case .lora, .qlora: return 5e-4
             case .prompt: return 3e-2
+            case .base: return 0
             }
         }
+
+        /// Whether the method trains anything (and so has training settings and seeds).
+        public var trains: Bool { self != .base }
     }
 
     /// How prompt-tuning vectors start.
@@ -414,6 +458,8 @@ public struct CandidateSpec: Sendable, Equatable {
     /// Every resolved setting as text, keyed by its suite-file name (results.json's
     /// `candidates[].settings`), e.g. "rank": "8", "learning_rate": "0.0005", "dropout.hidden": "0.1".
     public var settings: [String: String] {
+        // Nothing trains: no training setting changes what a base candidate measures.
+        guard method.trains else { return ["method": method.rawValue] }
         let t = training
         var out: [String: String] = [
             "method": method.rawValue, "epochs": String(t.epochs), "batch_size": String(t.batchSize),

@@ -143,12 +143,22 @@ public struct ProbeData: Sendable, Equatable {
     public var files: [DataFileIdentity]
 }
 
+/// One language-modelling text set, loaded.
+public struct TextSetData: Sendable, Equatable {
+    public var spec: TextSetSpec
+    /// After `limit` (`Subset.first`), in file order.
+    public var texts: [IdentifiedText]
+    /// Role `lm:<name>`.
+    public var file: DataFileIdentity
+}
+
 /// Every retention data set of a suite.
 public struct RetentionData: Sendable, Equatable {
     public var similarity: [SimilarityData]
     public var probes: [ProbeData]
+    public var languageModeling: [TextSetData] = []
 
-    public var files: [DataFileIdentity] { similarity.map(\.file) + probes.flatMap(\.files) }
+    public var files: [DataFileIdentity] { similarity.map(\.file) + probes.flatMap(\.files) + languageModeling.map(\.file) }
 
     public static func load(_ retention: RetentionSpec) throws(SuiteError) -> RetentionData {
         var similarity: [SimilarityData] = []
@@ -173,7 +183,14 @@ public struct RetentionData: Sendable, Equatable {
                 DataFileIdentity(role: "\(probe.checkName):test", path: probe.test.path, sha256: test.sha256, examples: testKept.count),
             ]))
         }
-        return RetentionData(similarity: similarity, probes: probes)
+        var languageModeling: [TextSetData] = []
+        for set in retention.languageModeling {
+            let loaded = try Dataset.loadTexts(path: set.file.path, format: set.file.format, idField: set.idField, textField: set.textField)
+            let texts = Subset.first(set.limit, of: loaded.texts) { $0.id }
+            languageModeling.append(TextSetData(spec: set, texts: texts, file: DataFileIdentity(
+                role: set.checkName, path: set.file.path, sha256: loaded.sha256, examples: texts.count)))
+        }
+        return RetentionData(similarity: similarity, probes: probes, languageModeling: languageModeling)
     }
 }
 

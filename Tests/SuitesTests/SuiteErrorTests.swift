@@ -79,7 +79,7 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{path: m}", with: "{max_length: 64}")),
                        "suites/x.yaml:2: model.path: required field missing; expected the model folder (Hugging Face layout)")
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{name: full, method: full}", with: "{name: full}")),
-                       "suites/x.yaml:9: candidates[0].method: required field missing; expected one of full, lora, qlora, prompt")
+                       "suites/x.yaml:9: candidates[0].method: required field missing; expected one of full, lora, qlora, prompt, base")
         // A key with no value is missing too.
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "train: a.jsonl", with: "train:")),
                        "suites/x.yaml:4: task.train: expected a .jsonl, .csv or .tsv file (or data: one file to split), got nothing")
@@ -121,7 +121,7 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header + retention + "  - {metric: forgetting.similarity:leee.absolute_drop, max: 0.1}"),
                        "suites/x.yaml:15: checks[0].metric: no retention check named \"similarity:leee\"; did you mean \"similarity:lee\"? (defined: similarity:lee)")
         XCTAssertEqual(message(Self.header + retention + "  - {metric: forgetting.similarity:lee.drop, max: 0.1}"),
-                       "suites/x.yaml:15: checks[0].metric: unknown metric \"forgetting.similarity:lee.drop\"; forgetting metrics are forgetting.<similarity:NAME | probe:NAME>.<absolute_drop | relative_drop | candidate>")
+                       "suites/x.yaml:15: checks[0].metric: unknown metric \"forgetting.similarity:lee.drop\"; forgetting metrics are forgetting.<similarity:NAME | probe:NAME | lm:NAME>.<absolute_drop | relative_drop | candidate>")
         XCTAssertEqual(message(Self.header + "\nchecks:\n  - {metric: forgetting.probe:wordnet.absolute_drop, max: 0.1}"),
                        "suites/x.yaml:12: checks[0].metric: no retention check named \"probe:wordnet\" (the suite defines no retention checks)")
     }
@@ -133,9 +133,9 @@ final class SuiteErrorTests: XCTestCase {
 
     func testBadMethod() {
         XCTAssertEqual(message(Self.header + "\n  - {name: lora, method: lorra}"),
-                       "suites/x.yaml:11: candidates[2].method: expected one of full, lora, qlora, prompt, got \"lorra\"; did you mean \"lora\"?")
+                       "suites/x.yaml:11: candidates[2].method: expected one of full, lora, qlora, prompt, base, got \"lorra\"; did you mean \"lora\"?")
         XCTAssertEqual(message(Self.header + "\n  - {name: adapter, method: adapter}"),
-                       "suites/x.yaml:11: candidates[2].method: expected one of full, lora, qlora, prompt, got \"adapter\"")
+                       "suites/x.yaml:11: candidates[2].method: expected one of full, lora, qlora, prompt, base, got \"adapter\"")
     }
 
     func testInitTextMissing() {

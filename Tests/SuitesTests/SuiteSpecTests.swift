@@ -137,7 +137,8 @@ final class SuiteSpecTests: XCTestCase {
             XCTAssertEqual(spec.model.path, "models/all-MiniLM-L6-v2")
             XCTAssertEqual(spec.task.train.path, "data/vader/movie/train.jsonl")
             XCTAssertEqual(spec.task.labels, ["negative", "positive"])
-            XCTAssertEqual(Set(spec.candidates.map(\.method)), Set(CandidateSpec.Method.allCases), name)
+            // Every training method (base, zero-shot, is the decoder suite's).
+            XCTAssertEqual(Set(spec.candidates.map(\.method)), Set(CandidateSpec.Method.allCases.filter(\.trains)), name)
             XCTAssertFalse(spec.retention.similarity.isEmpty, name)
             XCTAssertFalse(spec.retention.probes.isEmpty, name)
             XCTAssertEqual(spec.promptReference, "prompt")
@@ -157,6 +158,12 @@ final class SuiteSpecTests: XCTestCase {
         XCTAssertEqual(sentiment.candidates.map(\.training.seeds), [3, 5, 3, 3])
         XCTAssertEqual(sentiment.calibration, "suites/sentiment.calibration.json")
         XCTAssertTrue(sentiment.checks.contains { $0.kind == .nonInferior(reference: "baseline", margin: 0.04) })
+
+        let decoder = try SuiteSpec.load(path: Fixtures.repositoryRoot.appendingPathComponent("suites/decoder-zero-shot.yaml").path)
+        XCTAssertEqual(decoder.modelFamily, .llamaDecoder)
+        XCTAssertEqual(decoder.candidates.map(\.method), [.base])
+        XCTAssertEqual(decoder.retention.checkNames, ["lm:nyt", "lm:wordnet"])
+        XCTAssertNoThrow(try decoder.validate(for: .llamaDecoder))
     }
 
     /// Coded labels get names: `labels: {0: other, 1: grain}` reads files whose label is 0 or 1

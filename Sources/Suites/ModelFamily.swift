@@ -1,0 +1,80 @@
+import Foundation
+
+/// The kind of network a suite's `model.path` holds, told from the path before anything loads:
+/// what it can be asked (a trained classification head, or label scoring), which retention
+/// checks apply, and which files its folder needs.
+public enum ModelFamily: String, Sendable, Equatable {
+    /// A BERT-style encoder folder (config.json, model.safetensors, vocab.txt): classification
+    /// through a trained head; retention through sentence similarity and probes.
+    case bertEncoder = "bert"
+    /// A Llama-architecture decoder (a GGUF file, or a folder whose config.json says model_type
+    /// llama): classification by scoring each class's verbaliser; retention through the
+    /// causal-LM loss on general text.
+    case llamaDecoder = "llama"
+
+    /// A `.gguf` file is a decoder (the GGUF reader checks its architecture); a folder is a
+    /// decoder when its config.json says `"model_type": "llama"`, else an encoder (a config.json
+    /// that does not parse is the encoder loader's to report).
+    public static func of(modelPath path: String) -> ModelFamily {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path.lowercased().hasSuffix(".gguf") ? .llamaDecoder : .bertEncoder
+        }
+        let config = URL(fileURLWithPath: path).appendingPathComponent("config.json")
+        guard let data = try? Data(contentsOf: config), data.count < 1 << 20,
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              object["model_type"] as? String == "llama" else { return .bertEncoder }
+        return .llamaDecoder
+    }
+
+    /// The files a model folder of this family must hold.
+    public var folderFiles: [String] {
+        switch self {
+        case .bertEncoder: return ["config.json", "model.safetensors", "vocab.txt"]
+        case .llamaDecoder: return ["config.json", "model.safetensors", "tokenizer.json"]
+        }
+    }
+
+    /// Whether a single file (rather than a folder) can hold the model.
+    public var loadsFromFile: Bool { self == .llamaDecoder }
+}
+
+extension SuiteSpec {
+    /// The family of `model.path` (see `ModelFamily.of`).
+    public var modelFamily: ModelFamily { ModelFamily.of(modelPath: model.path) }
+
+    /// Refuses what the suite asks that its model family cannot do, pointing at the line that
+    /// asks it: decoder keys (`task.prompt`, `verbalizers`, `chat`, `retention.language_modeling`,
+    /// `method: base`) on an encoder; embedding-based retention checks and training methods on a
+    /// decoder (decoder training is not in this release).
+    public func validate(for family: ModelFamily) throws(SuiteError) {
+        func fail(_ field: String, _ message: String) -> SuiteError {
+            SuiteError(file: sourcePath, line: lines[field], field: field, message: message)
+        }
+        switch family {
+        case .bertEncoder:
+            for key in ["prompt", "verbalizers", "chat"] where lines["task.\(key)"] != nil {
+                throw fail("task.\(key)", "only used with a decoder model (a GGUF file or a Llama folder); \(model.path) is a BERT encoder, which classifies through a trained head")
+            }
+            if !retention.languageModeling.isEmpty {
+                throw fail("retention.language_modeling", "needs a decoder model (a causal language model); \(model.path) is a BERT encoder: use retention.similarity or retention.probes")
+            }
+            if let index = candidates.firstIndex(where: { !$0.method.trains }) {
+                throw fail("candidates[\(index)].method", "an encoder has no zero-shot answer (its classification head must be trained); method base needs a decoder model (a GGUF file or a Llama folder)")
+            }
+        case .llamaDecoder:
+            if !retention.similarity.isEmpty {
+                throw fail("retention.similarity", "measures an encoder's sentence embeddings; \(model.path) is a decoder: use retention.language_modeling (loss and perplexity on general text)")
+            }
+            if !retention.probes.isEmpty {
+                throw fail("retention.probes", "measures an encoder's sentence embeddings; \(model.path) is a decoder: use retention.language_modeling (loss and perplexity on general text)")
+            }
+            if let index = candidates.firstIndex(where: { $0.method.trains }) {
+                throw fail("candidates[\(index)].method", "training a decoder (method \(candidates[index].method.rawValue)) is not supported in this release; a decoder runs zero-shot with method: base")
+            }
+            if let verbalizers = task.verbalizers, let index = verbalizers.firstIndex(where: \.isEmpty) {
+                throw fail("task.verbalizers", "the verbaliser of \(Field.quoted(task.labels[index])) is empty; a class needs a continuation to score")
+            }
+        }
+    }
+}
