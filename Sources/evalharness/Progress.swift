@@ -21,7 +21,7 @@ final class ProgressPrinter: RunProgressObserver {
     func note(_ message: String) { write("\(message)\n") }
 
     func candidateStarted(_ name: String, method: String, index: Int, count: Int) {
-        write("[\(index + 1)/\(count)] \(name) (\(method)): training\n")
+        write("[\(index + 1)/\(count)] \(name) (\(method)): \(method == "base" ? "evaluating (no training)" : "training")\n")
     }
 
     func training(_ name: String, _ progress: TrainingProgress) {
@@ -38,6 +38,14 @@ final class ProgressPrinter: RunProgressObserver {
                           name, progress.epoch, progress.epochs, progress.step, progress.totalSteps, progress.loss,
                           progress.examplesPerSecond, Self.duration(progress.secondsRemaining))
         write("\r\u{1B}[2K\(line)")
+    }
+
+    func scoring(_ name: String, done: Int, of total: Int, seconds: Double) {
+        guard live, Date().timeIntervalSince(lastDraw) > 0.2 || done == total else { return }
+        lastDraw = Date()
+        let rate = seconds > 0 ? Double(done) / seconds : 0
+        let remaining = rate > 0 ? Double(total - done) / rate : .infinity
+        write("\r\u{1B}[2K" + String(format: "  %@ scoring %d/%d · %.1f ex/s · ETA %@", name, done, total, rate, Self.duration(remaining)))
     }
 
     func candidateFinished(_ name: String, status: CandidateResult.Status, seconds: Double, detail: String) {

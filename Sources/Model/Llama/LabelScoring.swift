@@ -1,0 +1,91 @@
+import Foundation
+
+/// Classification by a decoder: each class is a continuation (its verbaliser, " positive"), and
+/// the class score of a prompt is log p(verbaliser | prompt), the sum over the verbaliser's
+/// tokens — lm-evaluation-harness's `loglikelihood` for multiple choice, without length
+/// normalisation. Class probabilities are the softmax of the K scores (the model's odds between
+/// the classes, renormalised over them).
+extension LlamaModel {
+    /// Sequences per forward pass when scoring.
+    public static let scoringBatchSize = 8
+
+    /// log p(continuation k | prompt p) for every prompt and continuation: (P, K) sums.
+    ///
+    /// When every continuation is a single token (the usual verbaliser), one forward of each
+    /// prompt answers all K from its last position's log-softmax. Otherwise each prompt runs once
+    /// per continuation (prompt + continuation). Prompts are batched by length; each prompt plus
+    /// its longest continuation must fit the positions (validated before any forward).
+    public func continuationScores(prompts: [[Int32]], continuations: [[Int32]],
+                                   progress: ((Int) -> Void)? = nil) throws(ModelInputError) -> [[Double]] {
+        guard !continuations.isEmpty, !continuations.contains(where: \.isEmpty) else {
+            throw ModelInputError(file: source.path, detail: "every class needs a continuation of at least one token")
+        }
+        let longest = continuations.map(\.count).max()!
+        for (index, prompt) in prompts.enumerated() {
+            guard !prompt.isEmpty else { throw ModelInputError(file: source.path, detail: "prompt \(index) is empty; a continuation needs a context") }
+            try validate([prompt + continuations[continuations.firstIndex { $0.count == longest }!]])
+        }
+        var scores = [[Double]](repeating: [], count: prompts.count)
+        let order = prompts.indices.sorted { (prompts[$0].count, $0) < (prompts[$1].count, $1) }
+        let singleToken = longest == 1
+        let promptsPerBatch = singleToken ? Self.scoringBatchSize : max(1, Self.scoringBatchSize / continuations.count)
+        var done = 0
+        for start in stride(from: 0, to: order.count, by: promptsPerBatch) {
+            let members = Array(order[start..<min(start + promptsPerBatch, order.count)])
+            if singleToken {
+                let targets = continuations.map { $0[0] }
+                let (states, T) = try hiddenStates(members.map { prompts[$0] })
+                let logits = logits(ofRows: states, rows: members.indices.map { $0 * T + prompts[members[$0]].count - 1 })
+                for (row, member) in members.enumerated() {
+                    scores[member] = logSoftmax(logits, row: row, at: targets)
+                }
+            } else {
+                var batch: [[Int32]] = [], rows: [Int] = [], targets: [Int32] = []
+                for member in members {
+                    for continuation in continuations { batch.append(prompts[member] + continuation) }
+                }
+                let T = batch.map(\.count).max()!
+                for (m, member) in members.enumerated() {
+                    for (k, continuation) in continuations.enumerated() {
+                        let sequence = m * continuations.count + k
+                        for j in continuation.indices {
+                            rows.append(sequence * T + prompts[member].count - 1 + j)
+                            targets.append(continuation[j])
+                        }
+                    }
+                }
+                let (states, _) = try hiddenStates(batch)
+                let tokenScores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
+                var offset = 0
+                for member in members {
+                    scores[member] = continuations.map { continuation in
+                        defer { offset += continuation.count }
+                        return tokenScores[offset..<(offset + continuation.count)].reduce(0, +)
+                    }
+                }
+            }
+            done += members.count
+            progress?(done)
+        }
+        return scores
+    }
+
+    /// log softmax(logits row `row`) at each of `targets`, in Float64.
+    func logSoftmax(_ logits: [Float], row: Int, at targets: [Int32]) -> [Double] {
+        let V = config.vocabSize
+        let values = logits[(row * V)..<((row + 1) * V)]
+        let maximum = Double(values.max()!)
+        let logSum = Foundation.log(values.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
+        return targets.map { Double(values[row * V + Int($0)]) - maximum - logSum }
+    }
+}
+
+/// The K class probabilities from K continuation log-probabilities (softmax over the classes).
+public enum LabelScores {
+    public static func probabilities(_ logProbabilities: [Double]) -> [Double] {
+        let top = logProbabilities.max()!
+        let weights = logProbabilities.map { Foundation.exp($0 - top) }
+        let total = weights.reduce(0, +)
+        return weights.map { $0 / total }
+    }
+}

@@ -1,0 +1,69 @@
+import Evaluation
+import Foundation
+import Suites
+
+/// The model side of a suite run, one implementation per model family (`ModelFamily`): it loads
+/// the network and its tokenizer, puts the task's examples and the retention data into the
+/// model's terms, and runs one unit — a candidate's seed, or the base model's retention. The
+/// runner around it (plan, cache keys, shards, cache, assembly) is the same for every family.
+protocol SuiteModel: AnyObject {
+    /// results.json `model`.
+    var identity: ModelIdentity { get }
+    /// What the user should know about how the model reads the data (printed before the units run).
+    var notes: [String] { get }
+    /// What this model's units depend on beyond the shared lines (tool, kernels, threads, weights,
+    /// examples, labels): e.g. the token length sequences are cut to, a decoder's prompt.
+    var taskKeyLines: [(name: String, value: String)] { get }
+    /// The same for the retention unit.
+    var retentionKeyLines: [(name: String, value: String)] { get }
+    /// Whether the suite has retention checks this model measures.
+    var hasRetention: Bool { get }
+    /// Relative cost of the retention unit (texts through the model).
+    var retentionCost: Double { get }
+
+    /// Relative cost of one seed of `candidate`, on the scale `RunPlan` balances shards with.
+    func cost(of candidate: CandidateSpec) -> Double
+
+    /// Each retention check's score on the base model (measured on first use, then remembered).
+    func baseRetentionScores(observer: RunProgressObserver?) -> [String: Double]
+
+    /// One seed of a candidate (a training unit): trained (if its method trains), evaluated on the test split under
+    /// the task's decision rule, retention measured; the first seed's adapter exported to
+    /// `exportTo` when given. A failure inside training is the returned run's `.failed` status.
+    func runSeed(_ candidate: CandidateSpec, unit: WorkUnit, label: String, exportTo: URL?,
+                 observer: RunProgressObserver?) throws -> UnitResult
+}
+
+/// Test predictions and their metrics under the task's decision rule, the same for every family:
+/// the most probable class, or the positive class when its probability reaches the threshold
+/// with the best F1 on validation.
+struct TaskEvaluation {
+    let task: TaskSpec
+    let comparison: ComparisonSettings
+    let classCount: Int
+
+    /// Fills `run` with the threshold, predictions, headline metrics (bootstrapped with `seed`)
+    /// and the per-class report. `validation` is asked for only when a threshold is chosen.
+    func measure(test: [Example], testProbabilities: [[Double]], validationLabels: [Int],
+                 validationProbabilities: () -> [[Double]], seed: UInt64, into run: inout SeedRun) {
+        var threshold: ChosenThreshold?
+        if task.threshold == .optimizeF1, let positive = task.positiveClass {
+            let scores = validationProbabilities().map { $0[positive] }
+            threshold = ChosenThreshold.optimizingF1(validationLabels: validationLabels, scores: scores, positiveClass: positive)
+        }
+        let predictions = zip(test, testProbabilities).map { example, p in
+            let predicted = threshold.map { $0.predictedClass(probabilities: p, positiveClass: task.positiveClass!) }
+                ?? p.indices.max { p[$0] < p[$1] }!
+            return Prediction(id: example.id, label: example.label, predicted: predicted, probabilities: p)
+        }
+        run.threshold = threshold
+        let labels = predictions.map(\.label), predicted = predictions.map(\.predicted), probabilities = predictions.map(\.probabilities)
+        run.predictions = predictions
+        // Bootstrapped with the run's seed, as the candidate's seed-mean is: with one seed the two are equal.
+        run.metrics = HeadlineMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
+                                              classCount: classCount, resamples: comparison.bootstrapResamples,
+                                              level: comparison.confidence, seed: seed)
+        run.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
+                                                   classCount: classCount)
+    }
+}

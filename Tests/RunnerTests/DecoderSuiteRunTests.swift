@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+
+/// A decoder in a suite, as a user runs it: SmolLM2 answers movie-review sentiment zero-shot by
+/// label scoring, with a language-modelling retention check; the numbers agree with the
+/// `score` and `perplexity` commands, which take another path through the model.
+final class DecoderSuiteRunTests: XCTestCase {
+    static func suite(texts: String, checks: String) -> String {
+        """
+        name: decoder-tiny
+        seed: 3
+        model: {path: models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf, max_length: 96}
+        task:
+          train: data/vader/movie/train.jsonl
+          validation: data/vader/movie/validation.jsonl
+          test: data/vader/movie/test.jsonl
+          labels: [negative, positive]
+          positive_label: positive
+          threshold: {optimize: f1}
+          prompt: "Review: {text}\\nSentiment:"
+          limit: {train: 10, validation: 16, test: 32}
+        retention:
+          language_modeling:
+            - {name: news, path: \(texts)}
+        candidates:
+          - {name: zero-shot, method: base}
+        checks:
+        \(checks)
+        """
+    }
+
+    func testZeroShotSuiteAgreesWithScoreAndPerplexity() throws {
+        let folder = try CommandLineTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let texts = folder.appendingPathComponent("news.jsonl")
+        try """
+        {"id": "a", "text": "The central bank left interest rates unchanged on Thursday, citing slower growth."}
+        {"id": "b", "text": "Heavy rain flooded several streets in the old town overnight."}
+        {"id": "c", "text": "The museum will reopen next spring after a two-year renovation."}
+        """.write(to: texts, atomically: true, encoding: .utf8)
+        let suite = folder.appendingPathComponent("suite.yaml")
+        try Self.suite(texts: texts.path, checks: "  - {metric: accuracy, min: 0.5}\n  - {metric: forgetting.lm:news.absolute_drop, max: 0.0}")
+            .write(to: suite, atomically: true, encoding: .utf8)
+        let cache = folder.appendingPathComponent("cache").path
+        let out = folder.appendingPathComponent("out")
+        let run = try CommandLineTool.run(["compare", suite.path, "--out", out.path, "--cache", cache])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("zero-shot (base): evaluating (no training)"), run.stderr)
+
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("results.json"))) as? [String: Any])
+        let candidate = try XCTUnwrap((results["candidates"] as? [[String: Any]])?.first)
+        XCTAssertEqual(candidate["method"] as? String, "base")
+        XCTAssertEqual(candidate["trainable_parameters"] as? Int, 0)
+        let seedRun = try XCTUnwrap((candidate["seed_runs"] as? [[String: Any]])?.first)
+        let predictions = try XCTUnwrap(seedRun["predictions"] as? [[String: Any]])
+        XCTAssertEqual(predictions.count, 32)
+        let accuracy = Double(predictions.count { ($0["label"] as! Int) == ($0["predicted"] as! Int) }) / 32
+        let metrics = try XCTUnwrap(candidate["metrics"] as? [String: Any])
+        XCTAssertEqual((metrics["accuracy"] as? [String: Any])?["value"] as? Double, accuracy)
+        XCTAssertGreaterThan(accuracy, 0.6, "SmolLM2 reads movie-review sentiment better than chance")
+
+        // The first test example through `score`: one forward per continuation instead of one batched
+        // forward per prompt, so the shares agree to rounding.
+        let first = predictions[0]
+        let testLines = try String(contentsOf: CommandLineTool.root.appendingPathComponent("data/vader/movie/test.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let text = try XCTUnwrap(testLines.first { ($0["id"] as? String) == (first["id"] as? String) }?["text"] as? String)
+        let scored = try CommandLineTool.run(["score", "--prompt", "Review: \(text)\nSentiment:", "--continuation", " negative",
+                                              "--continuation", " positive", "--json"])
+        XCTAssertEqual(scored.status, 0, scored.stderr)
+        let shares = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scored.stdout.utf8)) as? [[String: Any]]).map { $0["share"] as! Double }
+        for (share, probability) in zip(shares, first["probabilities"] as! [Double]) {
+            XCTAssertEqual(share, probability, accuracy: 1e-4)
+        }
+
+        // Retention: the base model's log-likelihood is minus the corpus loss `perplexity` reports;
+        // a base candidate is the base model, so it forgets nothing.
+        let forgetting = try XCTUnwrap((candidate["forgetting"] as? [[String: Any]])?.first)
+        XCTAssertEqual(forgetting["name"] as? String, "lm:news")
+        XCTAssertEqual(forgetting["measure"] as? String, "log_likelihood")
+        let result = try XCTUnwrap(forgetting["result"] as? [String: Any])
+        XCTAssertEqual(result["absolute_drop"] as? Double, 0)
+        let perplexity = try CommandLineTool.run(["perplexity", texts.path, "--max-length", "128"])
+        XCTAssertEqual(perplexity.status, 0, perplexity.stderr)
+        let corpus = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(perplexity.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(result["base"] as? Double), -(corpus["loss"] as! Double), accuracy: 1e-9)
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("perplexity"), "the report states the language-modelling check as a perplexity too")
+
+        // Unchanged suite, warm cache: nothing is scored again and the numbers are the same.
+        let again = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("again").path, "--cache", cache])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("zero-shot: cached"), again.stderr)
+        let rerun = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("again/results.json"))) as? [String: Any])
+        XCTAssertEqual((rerun["candidates"] as? [[String: Any]])?.first?["metrics"] as? NSDictionary, metrics as NSDictionary)
+
+        // A check the zero-shot model misses fails the gate; a check only an encoder has is refused.
+        try Self.suite(texts: texts.path, checks: "  - {metric: accuracy, min: 0.99}").write(to: suite, atomically: true, encoding: .utf8)
+        let failed = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("failed").path, "--cache", cache])
+        XCTAssertEqual(failed.status, 1, failed.stderr)
+        try Self.suite(texts: texts.path, checks: "  - {metric: accuracy, min: 0.5}")
+            .replacingOccurrences(of: "  language_modeling:\n    - {name: news, path: \(texts.path)}",
+                                  with: "  similarity:\n    - {name: lee, path: data/similarity/lee.jsonl}")
+            .write(to: suite, atomically: true, encoding: .utf8)
+        let refused = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("refused").path])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("retention.similarity: measures an encoder's sentence embeddings"), refused.stderr)
+    }
+}
