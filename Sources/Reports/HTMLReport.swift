@@ -365,15 +365,22 @@ struct HTMLReportPage {
 
     private func forgettingSection() -> String {
         var rows = ""
+        var languageModeling = false
+        /// A language-modelling score (mean log-likelihood per token) also as the perplexity people quote.
+        func score(_ value: Double, _ check: ForgettingCheck) -> String {
+            guard check.measure == "log_likelihood" else { return Format.fixed(value) }
+            return Format.fixed(value) + "<span class=\"sub\">perplexity \(Format.fixed(Foundation.exp(-value), 1))</span>"
+        }
         for candidate in result.candidates {
             for check in candidate.forgetting {
+                if check.measure == "log_likelihood" { languageModeling = true }
                 let drop = check.result.absoluteDrop
                 let tone = drop > 0 ? "worse" : "better"
                 let arrow = drop > 0 ? "▼ lost" : (drop < 0 ? "▲ gained" : "unchanged")
                 rows += "<tr>\(nameCell(candidate.name, swatch: candidate))</td>"
                     + "<td>\(h(check.name))</td><td>\(h(check.measure))</td>"
-                    + "<td class=\"num\">\(Format.fixed(check.result.base))</td>"
-                    + "<td class=\"num\">\(Format.fixed(check.result.candidate))</td>"
+                    + "<td class=\"num\">\(score(check.result.base, check))</td>"
+                    + "<td class=\"num\">\(score(check.result.candidate, check))</td>"
                     + "<td class=\"num \(tone)\">\(Format.signed(drop))</td>"
                     + "<td class=\"num\">\(check.result.relativeDrop.map { Format.signed(100 * $0, 1) + "%" } ?? "—")</td>"
                     + "<td>\(arrow)</td></tr>\n"
@@ -384,7 +391,7 @@ struct HTMLReportPage {
         }
         return section("forgetting", "Forgetting", """
         <p class="lead">Each retention check measured on the base model and again with the candidate's adapter active. \
-        Drop = base − candidate: positive means the candidate forgot.</p>
+        Drop = base − candidate: positive means the candidate forgot.\(languageModeling ? " A language-modelling check scores the mean log-likelihood per predicted token (minus the causal-LM loss, in nats); its perplexity exp(loss) is beneath." : "")</p>
         <div class="table-wrap"><table>
         <thead><tr><th>Candidate</th><th>Check</th><th>Measure</th><th class="num">Base</th>\
         <th class="num">Candidate</th><th class="num">Absolute drop</th><th class="num">Relative drop</th><th></th></tr></thead>

@@ -213,7 +213,13 @@ extension RunResult {
     /// The sentence that says what the intervals cover: training and test sampling with several
     /// seeds, test sampling only with one.
     var intervalCoverageNote: String {
-        let seeds = Set(candidates.filter { $0.status == .ok }.map(\.seedRuns.count))
+        // A candidate that trains nothing (method base) has no training variance to cover.
+        let trained = candidates.filter { $0.status == .ok && $0.method != "base" }
+        if trained.isEmpty {
+            return "No candidate trains (zero-shot only): the model's answers are deterministic, so the intervals cover the "
+                + "sampling of test examples, which is all the variance there is."
+        }
+        let seeds = Set(trained.map(\.seedRuns.count))
         if seeds.allSatisfy({ $0 <= 1 }) {
             return "Each candidate was trained once (one seed): the intervals cover the sampling of test examples only, "
                 + "not training variance, so another seed can move a metric by more than its interval suggests. "
