@@ -27,8 +27,6 @@ final class DecoderSuiteModel: SuiteModel {
     let retentionKeyLines: [(name: String, value: String)]
     private let evaluation: TaskEvaluation
     private var baseScores: [String: Double]?
-    /// Each language-modelling set's base loss (nats per token), kept with `baseScores`.
-    private var baseLosses: [String: (loss: Double, tokens: Int)] = [:]
 
     init(spec: SuiteSpec, task: TaskData, retentionData: RetentionData) throws {
         self.spec = spec
@@ -87,6 +85,11 @@ final class DecoderSuiteModel: SuiteModel {
         textSets = retentionData.languageModeling.map { set in
             (set.spec.checkName, set.texts.map { Array(tokenizer.encode($0.text).prefix(lmLength)) })
         }
+        if let index = textSets.firstIndex(where: { $0.sequences.allSatisfy { $0.count < 2 } }) {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines["retention.language_modeling[\(index)]"],
+                             field: "retention.language_modeling[\(index)]",
+                             message: "every text of \(textSets[index].name) is a single token: there is nothing to predict")
+        }
 
         var notes: [String] = []
         if cut > 0 { notes.append("note: \(cut) prompt(s) longer than max_length \(maxLength) lose their first tokens") }
@@ -122,13 +125,17 @@ final class DecoderSuiteModel: SuiteModel {
         observer?.note("measuring the base model's language modelling")
         var scores: [String: Double] = [:]
         for set in textSets {
-            // A text the model cannot run (none here: lengths and ids were bounded above) scores nothing.
+            // Lengths and ids were bounded when the texts were tokenised, so the forward cannot refuse them.
             guard let measured = try? corpusLoss(set.sequences) else { continue }
-            baseLosses[set.name] = measured
             scores[set.name] = -measured.loss
         }
         baseScores = scores
         return scores
+    }
+
+    /// A language-modelling score is all a candidate needs of the base model.
+    func restore(baseRetentionScores scores: [String: Double]) {
+        if baseScores == nil { baseScores = scores }
     }
 
     /// The token-weighted mean causal-LM loss over the texts (nats per predicted token).

@@ -110,6 +110,10 @@ final class EncoderSuiteModel: SuiteModel {
         return retention.baseScores
     }
 
+    /// The probes a candidate is scored with are fitted on the base model's embeddings, which the
+    /// cached scores do not hold: a candidate that runs measures the base model again.
+    func restore(baseRetentionScores scores: [String: Double]) {}
+
     func runSeed(_ candidate: CandidateSpec, unit: WorkUnit, label: String, exportTo: URL?,
                  observer: RunProgressObserver?) throws -> UnitResult {
         _ = baseRetentionScores(observer: observer)

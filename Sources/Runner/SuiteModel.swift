@@ -27,6 +27,11 @@ protocol SuiteModel: AnyObject {
     /// Each retention check's score on the base model (measured on first use, then remembered).
     func baseRetentionScores(observer: RunProgressObserver?) -> [String: Double]
 
+    /// The base scores of a cached retention unit. A model whose candidates need more than the
+    /// scores (the encoder's probes are fitted on the base embeddings) measures again when a
+    /// candidate runs; one whose candidates need only the scores takes them.
+    func restore(baseRetentionScores scores: [String: Double])
+
     /// One seed of a candidate (a training unit): trained (if its method trains), evaluated on the test split under
     /// the task's decision rule, retention measured; the first seed's adapter exported to
     /// `exportTo` when given. A failure inside training is the returned run's `.failed` status.

@@ -222,6 +222,7 @@ public final class SuiteRunner {
             case .retention:
                 if let cached = cache?.lookup(unit) {
                     observer?.note("retention of the base model: cached")
+                    prepared.model.restore(baseRetentionScores: cached.baseScores ?? [:])
                     results.append(cached)
                 } else {
                     let result = UnitResult(unit: unit, baseScores: prepared.model.baseRetentionScores(observer: observer))
