@@ -31,3 +31,35 @@ public func rmsNormForward(
         }
     }
 }
+
+/// Backward of `rmsNormForward`; gradients accumulate. With x̂ = x·rstd and dnorm = dout ⊙ weight:
+///   dinp += rstd · (dnorm − x̂ · mean(dnorm ⊙ x̂)),   dweight += Σ_rows dout ⊙ x̂
+/// (the mean term is the gradient through rstd, which every channel of the row shares).
+public func rmsNormBackward(
+    dinp: UnsafeMutablePointer<Float>,      // (N, C)
+    dweight: UnsafeMutablePointer<Float>?,  // (C)
+    dout: UnsafePointer<Float>,             // (N, C)
+    inp: UnsafePointer<Float>,              // (N, C)
+    weight: UnsafePointer<Float>,           // (C)
+    rstd: UnsafePointer<Float>,             // (N)
+    rows N: Int, channels C: Int
+) {
+    Parallel.forEachRange(N, minimumChunk: 32) { range in
+        for n in range {
+            let x = inp + n * C, dy = dout + n * C, dx = dinp + n * C
+            let s = rstd[n]
+            var dnormNormMean: Float = 0
+            for c in 0..<C { dnormNormMean += weight[c] * dy[c] * x[c] * s }
+            dnormNormMean /= Float(C)
+            for c in 0..<C { dx[c] += (weight[c] * dy[c] - x[c] * s * dnormNormMean) * s }
+        }
+    }
+    // The weight's gradient reduces over rows: split by channel so writes are disjoint.
+    guard let dweight else { return }
+    Parallel.forEachRange(C, minimumChunk: 64) { range in
+        for n in 0..<N {
+            let x = inp + n * C, dy = dout + n * C, s = rstd[n]
+            for c in range { dweight[c] += x[c] * s * dy[c] }
+        }
+    }
+}

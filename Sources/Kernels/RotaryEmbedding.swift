@@ -68,3 +68,34 @@ public func rotaryForward(
         }
     }
 }
+
+/// Backward of `rotaryForward`, in place on the gradient of the rotated values: a rotation's
+/// inverse is its transpose (the same angle, the other way),
+///   dx[i]       = dy[i]·cos + dy[i + D/2]·sin
+///   dx[i + D/2] = dy[i + D/2]·cos − dy[i]·sin.
+public func rotaryBackward(
+    _ grad: UnsafeMutablePointer<Float>,    // (B, T, rowStride): d(rotated) in, d(unrotated) out
+    tables: RotaryTables,
+    batch B: Int, tokens T: Int, past: Int = 0, heads: Int, rowStride: Int
+) {
+    precondition(past + T <= tables.positions, "RoPE tables cover \(tables.positions) positions, not \(past + T)")
+    let D = tables.headDim, half = D / 2
+    Parallel.forEachRange(B * T, minimumChunk: 16) { range in
+        tables.cos.withUnsafeBufferPointer { cosTable in
+            tables.sin.withUnsafeBufferPointer { sinTable in
+                for row in range {
+                    let p = past + row % T
+                    let c = cosTable.baseAddress! + p * half, s = sinTable.baseAddress! + p * half
+                    for h in 0..<heads {
+                        let g = grad + row * rowStride + h * D
+                        for i in 0..<half {
+                            let a = g[i], b = g[i + half]
+                            g[i] = a * c[i] + b * s[i]
+                            g[i + half] = b * c[i] - a * s[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

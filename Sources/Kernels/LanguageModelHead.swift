@@ -1,0 +1,64 @@
+import COpenBLAS
+import Foundation
+
+/// The causal-LM loss at the positions that count (the answer tokens of a completion-only
+/// objective), through the language-model head (for a tied model, the embedding table), with its
+/// backward fused in:
+///   loss = (1/R) Σ_r −log softmax(h_r · Wᵀ)[target_r]
+///   dh_r += (softmax_r − onehot_r)/R · W,   dW += Σ_r ((softmax_r − onehot_r)/R)ᵀ · h_r.
+/// With a 49,152-token vocabulary the logits dominate a decoder's memory, so they are made
+/// `chunkRows` rows at a time and used at once: a (chunkRows, V) block is all that ever exists,
+/// never (batch, seq, V). Targets must index the vocabulary (validated where the batch is built).
+/// Returns the mean loss in Float64. With `dhidden` and `dweight` nil it is the forward alone.
+public func languageModelHeadLoss(
+    dhidden: UnsafeMutablePointer<Float>?,  // (R, d), accumulates
+    dweight: UnsafeMutablePointer<Float>?,  // (V, d), accumulates
+    hidden: UnsafePointer<Float>,           // (R, d): the final-normed states of the rows that count
+    weight: UnsafePointer<Float>,           // (V, d)
+    targets: UnsafePointer<Int32>,          // (R): the token each row predicts
+    rows R: Int, dim d: Int, vocabulary V: Int, chunkRows: Int = 64
+) -> Double {
+    guard R > 0 else { return 0 }
+    let chunk = min(chunkRows, R)
+    let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)  // (chunk, V)
+    defer { logits.deallocate() }
+    var rowLosses = [Double](repeating: 0, count: R)
+    let backward = dhidden != nil || dweight != nil
+    for start in stride(from: 0, to: R, by: chunk) {
+        let n = min(chunk, R - start)
+        let h = hidden + start * d
+        // logits (n, V) = h (n, d) · Wᵀ
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(V), Int32(d),
+                    1, h, Int32(d), weight, Int32(d), 0, logits, Int32(V))
+        rowLosses.withUnsafeMutableBufferPointer { losses in
+            Parallel.forEachRange(n) { range in
+                for r in range {
+                    let row = logits + r * V
+                    let target = Int(targets[start + r])
+                    var maximum = -Float.infinity
+                    for v in 0..<V { maximum = max(maximum, row[v]) }
+                    var sum = 0.0
+                    for v in 0..<V { sum += Foundation.exp(Double(row[v] - maximum)) }
+                    let logSum = Foundation.log(sum)
+                    losses[start + r] = logSum - Double(row[target] - maximum)
+                    guard backward else { continue }
+                    // The row becomes its logits' gradient: (softmax − onehot) / R.
+                    let inverseRows = 1 / Float(R)
+                    for v in 0..<V { row[v] = Float(Foundation.exp(Double(row[v] - maximum) - logSum)) * inverseRows }
+                    row[target] -= inverseRows
+                }
+            }
+        }
+        guard backward else { continue }
+        // dh (n, d) += dlogits (n, V) · W (V, d);  dW (V, d) += dlogitsᵀ (V, n) · h (n, d)
+        if let dhidden {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(V),
+                        1, logits, Int32(V), weight, Int32(d), 1, dhidden + start * d, Int32(d))
+        }
+        if let dweight {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(V), Int32(d), Int32(n),
+                        1, logits, Int32(V), h, Int32(d), 1, dweight, Int32(d))
+        }
+    }
+    return rowLosses.reduce(0, +) / Double(R)
+}
