@@ -1,0 +1,88 @@
+import Foundation
+import Kernels
+@testable import Model
+import TestSupport
+import XCTest
+
+/// The decoder's training forward and backward (`LlamaTrainingGraph`): every parameter's gradient
+/// against central finite differences on a tiny random model (tied and untied head), and the loss
+/// and gradients against PyTorch (fixtures from scripts/fixtures/make_decoder_training_fixture.py).
+final class LlamaTrainingTests: XCTestCase {
+    override func setUp() { Parallel.configure(threads: 2) }
+
+    /// A model with random weights: matrices N(0, 0.3²), norms 1 + N(0, 0.1²).
+    static func randomModel(tied: Bool, seed: UInt64 = 11) -> (LlamaConfig, [String: [Float]]) {
+        let config = LlamaConfig(vocabSize: 13, hiddenSize: 8, intermediateSize: 12, layers: 2, heads: 2, kvHeads: 1, headDim: 4,
+                                 ropeTheta: 10_000, rmsNormEps: 1e-5, contextLength: 32, tiedEmbeddings: tied)
+        var state = seed
+        func normal() -> Float {
+            func uniform() -> Double {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return (Double(state >> 11) + 0.5) / Double(1 << 53)
+            }
+            return Float((-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * Double.pi * uniform()))
+        }
+        var parameters: [String: [Float]] = [:]
+        var sites = (0..<config.layers).flatMap { LlamaWeights.layerSites($0, config) }
+            + [LlamaWeights.embeddingSite(config), LlamaWeights.finalNormSite(config)]
+        if !tied { sites.append(LlamaWeights.lmHeadSite(config)) }
+        for site in sites {
+            let count = site.shape.reduce(1, *)
+            parameters[site.huggingFace] = site.shape.count == 1 ? (0..<count).map { _ in 1 + 0.1 * normal() } : (0..<count).map { _ in 0.3 * normal() }
+        }
+        return (config, parameters)
+    }
+
+    static func model(_ config: LlamaConfig, _ parameters: [String: [Float]]) throws -> LlamaModel {
+        let weights = try LlamaWeights.load(config, read: { site throws(ModelInputError) in .dense(parameters[site.huggingFace]!) },
+                                            hasLMHead: !config.tiedEmbeddings)
+        return LlamaModel(config: config, weights: weights, source: URL(fileURLWithPath: "/random-llama"))
+    }
+
+    /// Two sequences of different lengths (so one is padded), learning from token 2 and token 1 on.
+    static let batch = [LanguageModelingExample(ids: [3, 5, 7, 1, 2, 12], firstTarget: 2),
+                        LanguageModelingExample(ids: [4, 4, 9, 0], firstTarget: 1)]
+
+    func testEveryGradientMatchesFiniteDifferences() throws {
+        for tied in [true, false] {
+            let (config, parameters) = Self.randomModel(tied: tied)
+            let graph = try LlamaTrainingGraph(model: Self.model(config, parameters))
+            let (_, targets, gradients) = try graph.lossAndGradients(Self.batch)
+            XCTAssertEqual(targets, 4 + 3)
+            XCTAssertEqual(Set(gradients.keys), Set(parameters.keys), "every parameter has a gradient")
+            var perturbed = parameters
+            let step: Float = 1e-3
+            for (name, values) in parameters.sorted(by: { $0.key < $1.key }) {
+                let analytic = try XCTUnwrap(gradients[name])
+                XCTAssertEqual(analytic.count, values.count, name)
+                var worst = 0.0, largest = 0.0
+                for i in values.indices {
+                    perturbed[name]![i] = values[i] + step
+                    let plus = try LlamaTrainingGraph(model: Self.model(config, perturbed)).lossAndGradients(Self.batch).loss
+                    perturbed[name]![i] = values[i] - step
+                    let minus = try LlamaTrainingGraph(model: Self.model(config, perturbed)).lossAndGradients(Self.batch).loss
+                    perturbed[name]![i] = values[i]
+                    let numeric = (plus - minus) / (2 * Double(step))
+                    worst = max(worst, abs(numeric - Double(analytic[i])))
+                    largest = max(largest, abs(numeric))
+                }
+                XCTAssertLessThan(worst, 0.01 * largest + 1e-4, "\(name) (tied \(tied)): max |numeric − analytic| \(worst), largest \(largest)")
+            }
+        }
+    }
+
+    func testBadTargetsAndQuantisedWeightsAreRefused() throws {
+        let (config, parameters) = Self.randomModel(tied: true)
+        let graph = try LlamaTrainingGraph(model: Self.model(config, parameters))
+        XCTAssertThrowsError(try graph.lossAndGradients([LanguageModelingExample(ids: [1, 2], firstTarget: 0)])) { error in
+            XCTAssertEqual("\(error)", "/random-llama: sequence 0: first target 0 is outside 1...2 (position 0 has no context to predict it from)")
+        }
+        XCTAssertThrowsError(try graph.lossAndGradients([LanguageModelingExample(ids: [1, 13], firstTarget: 1)])) { error in
+            XCTAssertTrue("\(error)".contains("outside the vocabulary of 13"), "\(error)")
+        }
+        let quantised = try LlamaModel.load(TestPaths.decoderModel())
+        XCTAssertThrowsError(try LlamaTrainingGraph(model: quantised)) { error in
+            XCTAssertTrue("\(error)".contains("training needs fp32 weights"), "\(error)")
+        }
+    }
+}
