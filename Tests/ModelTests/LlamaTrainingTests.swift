@@ -86,3 +86,60 @@ final class LlamaTrainingTests: XCTestCase {
         }
     }
 }
+
+/// Loss and gradients against PyTorch (`LlamaForCausalLM(labels=…).loss.backward()`, fp32, eager
+/// attention, prompt and padding labels −100).
+final class LlamaTrainingParityTests: XCTestCase {
+    override func setUp() { Parallel.configure(threads: 2) }
+
+    static func fixture(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: TestPaths.fixtures.appendingPathComponent("decoder/\(name)"))
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    static func batch(_ fixture: [String: Any]) throws -> [LanguageModelingExample] {
+        try XCTUnwrap(fixture["sequences"] as? [[String: Any]]).map {
+            LanguageModelingExample(ids: ($0["ids"] as! [Int]).map(Int32.init), firstTarget: $0["first_target"] as! Int)
+        }
+    }
+
+    func testTinyModelEveryGradientMatchesPyTorch() throws {
+        let fixture = try Self.fixture("training_tiny.json")
+        let model = try LlamaModel.load(TestPaths.fixtures.appendingPathComponent("decoder/tiny_llama"))
+        let (loss, targets, gradients) = try LlamaTrainingGraph(model: model).lossAndGradients(Self.batch(fixture))
+        XCTAssertEqual(targets, fixture["targets"] as? Int)
+        XCTAssertEqual(loss, try XCTUnwrap(fixture["loss"] as? Double), accuracy: 1e-5)
+        let expected = try XCTUnwrap(fixture["gradients"] as? [String: [Double]])
+        XCTAssertEqual(Set(gradients.keys), Set(expected.keys))
+        for (name, reference) in expected {
+            let ours = try XCTUnwrap(gradients[name], name)
+            XCTAssertEqual(ours.count, reference.count, name)
+            let scale = reference.map(abs).max() ?? 0
+            let worst = zip(ours, reference).map { abs(Double($0) - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-3 * scale + 1e-7, "\(name): max |Δ| \(worst), largest \(scale)")
+        }
+    }
+
+    /// SmolLM2 from its GGUF (decoded to fp32): the loss on the verbaliser tokens of two prompts and
+    /// the gradients of every tensor of layers 0, 15 and 29, the embedding and the final norm —
+    /// each tensor's norm and 256 of its values.
+    func testSmolLM2GradientsMatchPyTorch() throws {
+        let fixture = try Self.fixture("training_smollm2.json")
+        let model = try LlamaModel.load(TestPaths.decoderModel(), storage: .float32)
+        let (loss, targets, gradients) = try LlamaTrainingGraph(model: model).lossAndGradients(Self.batch(fixture))
+        XCTAssertEqual(targets, fixture["targets"] as? Int)
+        XCTAssertEqual(loss, try XCTUnwrap(fixture["loss"] as? Double), accuracy: 1e-4)
+        let expected = try XCTUnwrap(fixture["gradients"] as? [String: [String: Any]])
+        XCTAssertEqual(expected.count, 2 + 3 * 9)
+        for (name, reference) in expected {
+            let ours = try XCTUnwrap(gradients[name], name)
+            let norm = (ours.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot()
+            let referenceNorm = try XCTUnwrap(reference["norm"] as? Double)
+            XCTAssertEqual(norm, referenceNorm, accuracy: 1e-3 * referenceNorm, "\(name): gradient norm")
+            let indices = try XCTUnwrap(reference["indices"] as? [Int]), values = try XCTUnwrap(reference["values"] as? [Double])
+            let scale = values.map(abs).max() ?? 0
+            let worst = zip(indices, values).map { abs(Double(ours[$0]) - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-3 * scale + 1e-9, "\(name): max |Δ| \(worst) over 256 values, largest \(scale)")
+        }
+    }
+}
