@@ -11,7 +11,8 @@ import Kernels
 /// kernel sees them.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
-    public let weights: LlamaWeights
+    /// Changed only through `updateWeights` (training).
+    public private(set) var weights: LlamaWeights
     /// Where the weights came from (GGUF file or model folder).
     public let source: URL
     let rope: RotaryTables
@@ -42,6 +43,11 @@ public final class LlamaModel: @unchecked Sendable {
         let file = try GGUFFile(contentsOf: url)
         let config = try LlamaConfig(gguf: file)
         return LlamaModel(config: config, weights: try LlamaWeights(gguf: file, config: config, storage: storage), source: url)
+    }
+
+    /// Changes the weights in place (an optimizer step); sizes must stay as they are.
+    public func updateWeights(_ body: (inout LlamaWeights) -> Void) {
+        body(&weights)
     }
 
     // MARK: Entry points

@@ -36,6 +36,33 @@ public struct LlamaWeights: Sendable {
         self.embedding = embedding; self.layers = layers; self.finalNorm = finalNorm; self.lmHead = lmHead
     }
 
+    /// Calls `body` with every fp32 tensor and its Hugging Face name — each layer's sites in
+    /// `layerSites` order, then the embedding, the final norm and an untied head — to change it in
+    /// place (its size must not change). Quantised matrices are skipped: they cannot train.
+    public mutating func updateTensors(config c: LlamaConfig, _ body: (String, inout [Float]) -> Void) {
+        func update(_ weight: inout LinearWeight, _ name: String) {
+            guard case .dense(var values) = weight else { return }
+            weight = .dense([])  // `values` is then the only reference: no copy on write
+            body(name, &values)
+            weight = .dense(values)
+        }
+        for index in layers.indices {
+            let names = Self.layerSites(index, c).map(\.huggingFace)
+            body(names[0], &layers[index].attentionNorm)
+            update(&layers[index].query, names[1])
+            update(&layers[index].key, names[2])
+            update(&layers[index].value, names[3])
+            update(&layers[index].output, names[4])
+            body(names[5], &layers[index].mlpNorm)
+            update(&layers[index].gate, names[6])
+            update(&layers[index].up, names[7])
+            update(&layers[index].down, names[8])
+        }
+        update(&embedding, Self.embeddingSite(c).huggingFace)
+        body(Self.finalNormSite(c).huggingFace, &finalNorm)
+        if lmHead != nil { update(&lmHead!, Self.lmHeadSite(c).huggingFace) }
+    }
+
     /// A tensor of the model: its Hugging Face name, its GGUF name and its shape.
     public struct Site: Sendable, Equatable {
         public let huggingFace: String
