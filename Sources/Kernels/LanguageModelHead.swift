@@ -9,7 +9,8 @@ import Foundation
 /// With a 49,152-token vocabulary the logits dominate a decoder's memory, so they are made
 /// `chunkRows` rows at a time and used at once: a (chunkRows, V) block is all that ever exists,
 /// never (batch, seq, V). Targets must index the vocabulary (validated where the batch is built).
-/// Returns the mean loss in Float64. With `dhidden` and `dweight` nil it is the forward alone.
+/// Returns the mean loss in Float64 and how many rows rank their target first (ties to the lower
+/// id, as `argmax`). With `dhidden` and `dweight` nil it is the forward alone.
 public func languageModelHeadLoss(
     dhidden: UnsafeMutablePointer<Float>?,  // (R, d), accumulates
     dweight: UnsafeMutablePointer<Float>?,  // (V, d), accumulates
@@ -17,12 +18,13 @@ public func languageModelHeadLoss(
     weight: UnsafePointer<Float>,           // (V, d)
     targets: UnsafePointer<Int32>,          // (R): the token each row predicts
     rows R: Int, dim d: Int, vocabulary V: Int, chunkRows: Int = 64
-) -> Double {
-    guard R > 0 else { return 0 }
+) -> (loss: Double, correct: Int) {
+    guard R > 0 else { return (0, 0) }
     let chunk = min(chunkRows, R)
     let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)  // (chunk, V)
     defer { logits.deallocate() }
     var rowLosses = [Double](repeating: 0, count: R)
+    var rowCorrect = [Bool](repeating: false, count: R)
     let backward = dhidden != nil || dweight != nil
     for start in stride(from: 0, to: R, by: chunk) {
         let n = min(chunk, R - start)
@@ -31,12 +33,14 @@ public func languageModelHeadLoss(
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(V), Int32(d),
                     1, h, Int32(d), weight, Int32(d), 0, logits, Int32(V))
         rowLosses.withUnsafeMutableBufferPointer { losses in
+          rowCorrect.withUnsafeMutableBufferPointer { correct in
             Parallel.forEachRange(n) { range in
                 for r in range {
                     let row = logits + r * V
                     let target = Int(targets[start + r])
-                    var maximum = -Float.infinity
-                    for v in 0..<V { maximum = max(maximum, row[v]) }
+                    var maximum = -Float.infinity, best = 0
+                    for v in 0..<V where row[v] > maximum { maximum = row[v]; best = v }
+                    correct[start + r] = best == target
                     var sum = 0.0
                     for v in 0..<V { sum += Foundation.exp(Double(row[v] - maximum)) }
                     let logSum = Foundation.log(sum)
@@ -48,6 +52,7 @@ public func languageModelHeadLoss(
                     row[target] -= inverseRows
                 }
             }
+          }
         }
         guard backward else { continue }
         // dh (n, d) += dlogits (n, V) · W (V, d);  dW (V, d) += dlogitsᵀ (V, n) · h (n, d)
@@ -60,5 +65,5 @@ public func languageModelHeadLoss(
                         1, logits, Int32(V), h, Int32(d), 1, dweight, Int32(d))
         }
     }
-    return rowLosses.reduce(0, +) / Double(R)
+    return (rowLosses.reduce(0, +) / Double(R), rowCorrect.count { $0 })
 }

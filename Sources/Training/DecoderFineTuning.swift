@@ -27,8 +27,10 @@ public final class DecoderFullFineTuning {
     /// One optimizer step on `batch`: returns the loss before the update and the gradient norm
     /// before clipping.
     @discardableResult
-    public func step(_ batch: [LanguageModelingExample], learningRate: Float? = nil) throws -> (loss: Double, gradientNorm: Double) {
-        var (loss, _, gradients) = try graph.lossAndGradients(batch)
+    public func step(_ batch: [LanguageModelingExample], learningRate: Float? = nil) throws -> (loss: Double, gradientNorm: Double, correct: Int) {
+        let pass = try graph.lossAndGradients(batch)
+        let loss = pass.loss
+        var gradients = pass.gradients
         guard loss.isFinite else { throw TrainingFailure(description: "the loss became \(loss) at step \(steps + 1)") }
         let norm = gradients.values.reduce(0.0) { total, values in
             values.withUnsafeBufferPointer { total + sumOfSquares($0.baseAddress!, count: $0.count) }
@@ -64,6 +66,95 @@ public final class DecoderFullFineTuning {
                 secondMoments[name] = second
             }
         }
-        return (loss, norm)
+        return (loss, norm, pass.correct)
+    }
+
+    /// The loss on `batch` with the current weights (no update).
+    public func evaluate(_ batch: [LanguageModelingExample]) throws -> LlamaTrainingGraph.Pass { try graph.loss(batch) }
+}
+
+/// The decoder's training loop, the encoder's in every choice that is not the model's: seeded
+/// length-grouped batches, the learning-rate schedule with warm-up, clipping, validation after
+/// each epoch, early stopping that restores the best epoch's weights. The history's accuracies
+/// are answer-token accuracies: the share of target tokens the model ranks first over the whole
+/// vocabulary (for a one-token verbaliser, whether the label's word is the model's top choice).
+public final class DecoderTrainer {
+    public let tuning: DecoderFullFineTuning
+    public let settings: TrainerSettings
+
+    public init(tuning: DecoderFullFineTuning, settings: TrainerSettings) {
+        self.tuning = tuning
+        self.settings = settings
+    }
+
+    public func train(_ train: [LanguageModelingExample], validation: [LanguageModelingExample],
+                      progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingOutcome {
+        precondition(!train.isEmpty && !validation.isEmpty, "training and validation splits must not be empty")
+        let model = tuning.model
+        let batchesPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
+        let totalSteps = batchesPerEpoch * settings.epochs
+        let warmupSteps = Int((Double(totalSteps) * settings.warmupRatio).rounded())
+        var history: [EpochSummary] = []
+        // The best epoch's weights: a copy-on-write reference, copied tensor by tensor only as
+        // later steps change them.
+        var best: (epoch: Int, loss: Double, weights: LlamaWeights)?
+        var step = 0, examplesSeen = 0
+        var earlyStopped = false
+        let start = Date()
+        for epoch in 0..<settings.epochs {
+            let epochStart = Date()
+            let epochSeed = settings.seed &+ UInt64(epoch) &* 0x9E37_79B9
+            let batches = LengthGroupedBatcher.batches(count: train.count, lengths: { train[$0].ids.count },
+                                                       batchSize: settings.batchSize, seed: epochSeed)
+            var lossSum = 0.0, targets = 0, correct = 0
+            for indices in batches {
+                let batch = indices.map { train[$0] }
+                let factor = settings.schedule.factor(step: step, totalSteps: totalSteps, warmupSteps: warmupSteps)
+                let result = try tuning.step(batch, learningRate: settings.optimizer.learningRate * Float(factor))
+                step += 1
+                examplesSeen += indices.count
+                let batchTargets = batch.reduce(0) { $0 + $1.targetCount }
+                lossSum += result.loss * Double(batchTargets)
+                targets += batchTargets
+                correct += result.correct
+                let elapsed = Date().timeIntervalSince(start)
+                progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
+                                           loss: result.loss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
+                                           secondsRemaining: Double(totalSteps - step) * elapsed / Double(step), finishedEpoch: nil))
+            }
+            let (validationLoss, validationAccuracy) = try evaluate(validation)
+            let summary = EpochSummary(epoch: epoch, trainLoss: lossSum / Double(max(targets, 1)),
+                                       trainAccuracy: Double(correct) / Double(max(targets, 1)),
+                                       validationLoss: validationLoss, validationAccuracy: validationAccuracy,
+                                       seconds: Date().timeIntervalSince(epochStart))
+            history.append(summary)
+            let elapsed = Date().timeIntervalSince(start)
+            progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
+                                       loss: summary.trainLoss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
+                                       secondsRemaining: Double(totalSteps - step) * elapsed / Double(max(step, 1)), finishedEpoch: summary))
+            if best == nil || validationLoss < best!.loss {
+                best = (epoch, validationLoss, model.weights)
+            } else if settings.patience > 0 && epoch - best!.epoch >= settings.patience {
+                earlyStopped = epoch + 1 < settings.epochs
+                break
+            }
+        }
+        if let best, best.epoch != history.count - 1 { model.updateWeights { $0 = best.weights } }
+        let seconds = Date().timeIntervalSince(start)
+        return TrainingOutcome(history: history, bestEpoch: best?.epoch ?? 0, earlyStopped: earlyStopped, steps: step,
+                               seconds: seconds, examplesPerSecond: Double(examplesSeen) / max(seconds, 1e-9))
+    }
+
+    /// Mean loss over every target token of `examples`, and the answer-token accuracy.
+    public func evaluate(_ examples: [LanguageModelingExample]) throws -> (loss: Double, accuracy: Double) {
+        var lossSum = 0.0, targets = 0, correct = 0
+        for indices in LengthGroupedBatcher.evaluationBatches(count: examples.count, lengths: { examples[$0].ids.count },
+                                                              batchSize: settings.batchSize) {
+            let pass = try tuning.evaluate(indices.map { examples[$0] })
+            lossSum += pass.loss * Double(pass.targets)
+            targets += pass.targets
+            correct += pass.correct
+        }
+        return (lossSum / Double(max(targets, 1)), Double(correct) / Double(max(targets, 1)))
     }
 }

@@ -95,7 +95,7 @@ final class DecoderKernelGradientTests: XCTestCase {
         let targets: [Int32] = [0, 10, 3, 3, 7, 1, 9]
         func loss(_ h: [Float], _ w: [Float], chunk: Int = 3) -> Double {
             languageModelHeadLoss(dhidden: nil, dweight: nil, hidden: h, weight: w, targets: targets, rows: R, dim: d,
-                                  vocabulary: V, chunkRows: chunk)
+                                  vocabulary: V, chunkRows: chunk).loss
         }
         // The definition, in Float64 over the full (R, V) logits.
         var expected = 0.0
@@ -105,6 +105,12 @@ final class DecoderKernelGradientTests: XCTestCase {
             expected += top + Foundation.log(logits.reduce(0) { $0 + Foundation.exp($1 - top) }) - logits[Int(targets[r])]
         }
         XCTAssertEqual(loss(h, w), expected / Double(R), accuracy: 1e-5)
+        let correct = (0..<R).count { r in
+            let logits = (0..<V).map { v in (0..<d).reduce(0.0) { $0 + Double(h[r * d + $1]) * Double(w[v * d + $1]) } }
+            return logits.indices.max { logits[$0] < logits[$1] } == Int(targets[r])
+        }
+        XCTAssertEqual(languageModelHeadLoss(dhidden: nil, dweight: nil, hidden: h, weight: w, targets: targets, rows: R, dim: d,
+                                             vocabulary: V, chunkRows: 3).correct, correct)
         XCTAssertEqual(loss(h, w, chunk: 3), loss(h, w, chunk: 64), accuracy: 1e-12, "chunking changes nothing")
         var dh = [Float](repeating: 0, count: R * d), dw = [Float](repeating: 0, count: V * d)
         _ = languageModelHeadLoss(dhidden: &dh, dweight: &dw, hidden: h, weight: w, targets: targets, rows: R, dim: d,

@@ -47,7 +47,9 @@ final class LlamaTrainingTests: XCTestCase {
         for tied in [true, false] {
             let (config, parameters) = Self.randomModel(tied: tied)
             let graph = try LlamaTrainingGraph(model: Self.model(config, parameters))
-            let (_, targets, gradients) = try graph.lossAndGradients(Self.batch)
+            let pass = try graph.lossAndGradients(Self.batch)
+            let (targets, gradients) = (pass.targets, pass.gradients)
+            XCTAssertEqual(try graph.loss(Self.batch).loss, pass.loss, "the forward alone gives the same loss")
             XCTAssertEqual(targets, 4 + 3)
             XCTAssertEqual(Set(gradients.keys), Set(parameters.keys), "every parameter has a gradient")
             var perturbed = parameters
@@ -58,9 +60,9 @@ final class LlamaTrainingTests: XCTestCase {
                 var worst = 0.0, largest = 0.0
                 for i in values.indices {
                     perturbed[name]![i] = values[i] + step
-                    let plus = try LlamaTrainingGraph(model: Self.model(config, perturbed)).lossAndGradients(Self.batch).loss
+                    let plus = try LlamaTrainingGraph(model: Self.model(config, perturbed)).loss(Self.batch).loss
                     perturbed[name]![i] = values[i] - step
-                    let minus = try LlamaTrainingGraph(model: Self.model(config, perturbed)).lossAndGradients(Self.batch).loss
+                    let minus = try LlamaTrainingGraph(model: Self.model(config, perturbed)).loss(Self.batch).loss
                     perturbed[name]![i] = values[i]
                     let numeric = (plus - minus) / (2 * Double(step))
                     worst = max(worst, abs(numeric - Double(analytic[i])))
@@ -106,7 +108,8 @@ final class LlamaTrainingParityTests: XCTestCase {
     func testTinyModelEveryGradientMatchesPyTorch() throws {
         let fixture = try Self.fixture("training_tiny.json")
         let model = try LlamaModel.load(TestPaths.fixtures.appendingPathComponent("decoder/tiny_llama"))
-        let (loss, targets, gradients) = try LlamaTrainingGraph(model: model).lossAndGradients(Self.batch(fixture))
+        let pass = try LlamaTrainingGraph(model: model).lossAndGradients(Self.batch(fixture))
+        let (loss, targets, gradients) = (pass.loss, pass.targets, pass.gradients)
         XCTAssertEqual(targets, fixture["targets"] as? Int)
         XCTAssertEqual(loss, try XCTUnwrap(fixture["loss"] as? Double), accuracy: 1e-5)
         let expected = try XCTUnwrap(fixture["gradients"] as? [String: [Double]])
@@ -126,7 +129,8 @@ final class LlamaTrainingParityTests: XCTestCase {
     func testSmolLM2GradientsMatchPyTorch() throws {
         let fixture = try Self.fixture("training_smollm2.json")
         let model = try LlamaModel.load(TestPaths.decoderModel(), storage: .float32)
-        let (loss, targets, gradients) = try LlamaTrainingGraph(model: model).lossAndGradients(Self.batch(fixture))
+        let pass = try LlamaTrainingGraph(model: model).lossAndGradients(Self.batch(fixture))
+        let (loss, targets, gradients) = (pass.loss, pass.targets, pass.gradients)
         XCTAssertEqual(targets, fixture["targets"] as? Int)
         XCTAssertEqual(loss, try XCTUnwrap(fixture["loss"] as? Double), accuracy: 1e-4)
         let expected = try XCTUnwrap(fixture["gradients"] as? [String: [String: Any]])

@@ -26,7 +26,7 @@ final class DecoderFineTuningTests: XCTestCase {
             maxGradientNorm: settings["max_grad_norm"] as! Double)
         let losses = try XCTUnwrap(fixture["losses"] as? [Double]), norms = try XCTUnwrap(fixture["grad_norms"] as? [Double])
         for step in 0..<10 {
-            let (loss, norm) = try tuning.step(batch)
+            let (loss, norm, _) = try tuning.step(batch)
             XCTAssertEqual(loss, losses[step], accuracy: 1e-4, "loss at step \(step + 1)")
             XCTAssertEqual(norm, norms[step], accuracy: 1e-4 * norms[step], "gradient norm at step \(step + 1)")
         }

@@ -44,16 +44,35 @@ public struct LlamaTrainingGraph {
         var gate: [Float], up: [Float], activated: [Float]  // (N, F)
     }
 
+    /// What one pass measured: the mean loss over the batch's target tokens, how many targets
+    /// there were and how many the model ranked first, and (after a backward) every gradient.
+    public struct Pass {
+        public var loss: Double
+        public var targets: Int
+        public var correct: Int
+        public var gradients: [String: [Float]]
+    }
+
+    /// The loss alone (no activations kept beyond a layer, no backward): validation.
+    public func loss(_ batch: [LanguageModelingExample]) throws(ModelInputError) -> Pass {
+        try check(batch)
+        return run(batch, backward: false)
+    }
+
     /// The mean loss over the batch's target tokens and the gradient of every parameter.
-    public func lossAndGradients(_ batch: [LanguageModelingExample]) throws(ModelInputError) -> (loss: Double, targets: Int, gradients: [String: [Float]]) {
+    public func lossAndGradients(_ batch: [LanguageModelingExample]) throws(ModelInputError) -> Pass {
+        try check(batch)
+        return run(batch, backward: true)
+    }
+
+    private func check(_ batch: [LanguageModelingExample]) throws(ModelInputError) {
         try model.validate(batch.map(\.ids))
         if let bad = batch.firstIndex(where: { $0.firstTarget < 1 || $0.firstTarget > $0.ids.count }) {
             throw ModelInputError(file: model.source.path, detail: "sequence \(bad): first target \(batch[bad].firstTarget) is outside 1...\(batch[bad].ids.count) (position 0 has no context to predict it from)")
         }
-        return run(batch)
     }
 
-    private func run(_ batch: [LanguageModelingExample]) -> (loss: Double, targets: Int, gradients: [String: [Float]]) {
+    private func run(_ batch: [LanguageModelingExample], backward: Bool) -> Pass {
         let m = model, c = m.config, w = m.weights
         let B = batch.count, T = batch.map(\.ids.count).max()!, N = B * T
         let d = c.hiddenSize, D = c.headDim, H = c.heads, KV = c.kvHeads, qWidth = H * D, kvWidth = KV * D, F = c.intermediateSize
@@ -89,7 +108,7 @@ public struct LlamaTrainingGraph {
             layer.up.forward(out: &a.up, inp: a.mlpNormed, rows: N, inFeatures: d, outFeatures: F)
             swigluForward(out: &a.activated, gate: a.gate, up: a.up, count: N * F)
             layer.down.forward(out: &x, inp: a.activated, rows: N, inFeatures: F, outFeatures: d, accumulate: true)
-            saved.append(a)
+            if backward { saved.append(a) }
         }
         var final = [Float](repeating: 0, count: N * d), finalRstd = [Float](repeating: 0, count: N)
         rmsNormForward(out: &final, rstd: &finalRstd, inp: x, weight: w.finalNorm, rows: N, channels: d, eps: eps)
@@ -103,13 +122,18 @@ public struct LlamaTrainingGraph {
             }
         }
         var gradients: [String: [Float]] = [:]
-        guard !rows.isEmpty else { return (0, 0, gradients) }
+        guard !rows.isEmpty else { return Pass(loss: 0, targets: 0, correct: 0, gradients: gradients) }
         var gathered = [Float](repeating: 0, count: rows.count * d)
         for (r, row) in rows.enumerated() { gathered[(r * d)..<((r + 1) * d)] = final[(row * d)..<((row + 1) * d)] }
+        guard backward else {
+            let (loss, correct) = languageModelHeadLoss(dhidden: nil, dweight: nil, hidden: gathered, weight: head, targets: targets,
+                                                        rows: rows.count, dim: d, vocabulary: V)
+            return Pass(loss: loss, targets: rows.count, correct: correct, gradients: [:])
+        }
         var dGathered = [Float](repeating: 0, count: rows.count * d)
         var dEmbedding = [Float](repeating: 0, count: V * d)
         var dHead = w.lmHead == nil ? [] : [Float](repeating: 0, count: V * d)
-        let loss = w.lmHead == nil
+        let (loss, correct) = w.lmHead == nil
             ? languageModelHeadLoss(dhidden: &dGathered, dweight: &dEmbedding, hidden: gathered, weight: head, targets: targets,
                                     rows: rows.count, dim: d, vocabulary: V)
             : languageModelHeadLoss(dhidden: &dGathered, dweight: &dHead, hidden: gathered, weight: head, targets: targets,
@@ -174,7 +198,7 @@ public struct LlamaTrainingGraph {
         gradients[LlamaWeights.embeddingSite(c).huggingFace] = dEmbedding
         gradients[LlamaWeights.finalNormSite(c).huggingFace] = dFinalNorm
         if w.lmHead != nil { gradients[LlamaWeights.lmHeadSite(c).huggingFace] = dHead }
-        return (loss, rows.count, gradients)
+        return Pass(loss: loss, targets: rows.count, correct: correct, gradients: gradients)
     }
 
     private func zero(_ buffer: inout [Float]) {
