@@ -3,14 +3,16 @@ import Foundation
 import Model
 import Suites
 import Tokenizer
+import Training
 
 /// A decoder language model under test (a GGUF file or a Llama folder): classification by label
 /// scoring — each example put in the task's prompt, each class's verbaliser scored after it
 /// (`LlamaModel.continuationScores`), the class probabilities the softmax over those scores —
 /// and retention as the causal-LM loss on general text (`retention.language_modeling`).
 ///
-/// This release runs decoders zero-shot (`method: base`); `SuiteSpec.validate(for:)` refuses
-/// training methods before a unit runs.
+/// Candidates run zero-shot (`method: base`) or fine-tune every weight (`method: full`: the
+/// verbaliser after the prompt is the completion learned, `DecoderTrainer`); `SuiteSpec.validate(for:)`
+/// refuses the adapter methods, not yet built for decoders, before a unit runs.
 final class DecoderSuiteModel: SuiteModel {
     let spec: SuiteSpec
     let lm: DecoderLanguageModel
@@ -19,6 +21,8 @@ final class DecoderSuiteModel: SuiteModel {
     let testPrompts: [[Int32]], validationPrompts: [[Int32]]
     let verbalizerIDs: [[Int32]]
     let testExamples: [Example], validationLabels: [Int]
+    /// Each training and validation example as a completion to learn: the prompt, then its label's verbaliser.
+    let trainCompletions: [LanguageModelingExample], validationCompletions: [LanguageModelingExample]
     /// Token ids of each language-modelling text, cut to `RetentionMeasurement.maxLength`.
     let textSets: [(name: String, sequences: [[Int32]])]
     let identity: ModelIdentity
@@ -79,6 +83,20 @@ final class DecoderSuiteModel: SuiteModel {
         }
         testPrompts = encode(task.test)
         validationPrompts = spec.task.threshold == .optimizeF1 ? encode(task.validation) : []
+        let trains = spec.candidates.contains { $0.method.trains }
+        func completions(_ examples: [Example]) -> [LanguageModelingExample] {
+            zip(examples, encode(examples)).map { example, prompt in
+                LanguageModelingExample(ids: prompt + verbalizerIDs[example.label], firstTarget: prompt.count)
+            }
+        }
+        trainCompletions = trains ? completions(task.train) : []
+        validationCompletions = trains ? completions(task.validation) : []
+        for candidate in spec.candidates where candidate.method.trains {
+            let batch = candidate.training.batchSize
+            try MemoryBudget().require(MemoryBudget.decoderFullFineTuningBytes(config: lm.network.config, batch: batch, tokens: maxLength),
+                                       for: "fine-tuning every weight on \(batch) sequences of up to \(maxLength) tokens",
+                                       source: "\(spec.sourcePath): candidates.\(candidate.name) batch_size \(batch)")
+        }
         testExamples = task.test
         validationLabels = task.validation.map(\.label)
         let lmLength = min(RetentionMeasurement.maxLength, lm.network.maxPositions)
@@ -113,23 +131,35 @@ final class DecoderSuiteModel: SuiteModel {
     var hasRetention: Bool { !textSets.isEmpty }
     var retentionCost: Double { Double(textSets.reduce(0) { $0 + $1.sequences.reduce(0) { $0 + $1.count } }) / 64 }
 
-    /// Tokens through the network: each prompt once (single-token verbalisers) or once per class.
+    /// Not yet: a fine-tuned decoder is measured, not saved (a Hugging Face Llama folder is to come).
+    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { false }
+
+    /// Tokens through the network: each prompt once (single-token verbalisers) or once per class;
+    /// training three passes' worth (forward and backward) of every completion per epoch, plus validation.
     func cost(of candidate: CandidateSpec) -> Double {
         let perPrompt = verbalizerIDs.allSatisfy { $0.count == 1 } ? 1 : verbalizerIDs.count
-        let tokens = (testPrompts + validationPrompts).reduce(0) { $0 + $1.count } * perPrompt
-        return Double(tokens) / 64
+        var tokens = Double((testPrompts + validationPrompts).reduce(0) { $0 + $1.count } * perPrompt)
+        if candidate.method.trains {
+            let train = Double(trainCompletions.reduce(0) { $0 + $1.ids.count })
+            let validation = Double(validationCompletions.reduce(0) { $0 + $1.ids.count })
+            tokens += Double(candidate.training.epochs) * (3 * train + validation)
+        }
+        return tokens / 64
     }
 
     func baseRetentionScores(observer: RunProgressObserver?) -> [String: Double] {
         if let baseScores { return baseScores }
         observer?.note("measuring the base model's language modelling")
-        var scores: [String: Double] = [:]
-        for set in textSets {
-            // Lengths and ids were bounded when the texts were tokenised, so the forward cannot refuse them.
-            guard let measured = try? corpusLoss(set.sequences) else { continue }
-            scores[set.name] = -measured.loss
-        }
+        // Lengths and ids were bounded when the texts were tokenised, so the forward cannot refuse them.
+        let scores = (try? languageModellingScores(lm.network)) ?? [:]
         baseScores = scores
+        return scores
+    }
+
+    /// Each language-modelling set's score with `network`: minus its token-weighted mean loss.
+    private func languageModellingScores(_ network: LlamaModel) throws -> [String: Double] {
+        var scores: [String: Double] = [:]
+        for set in textSets { scores[set.name] = -(try corpusLoss(set.sequences, network: network).loss) }
         return scores
     }
 
@@ -139,9 +169,9 @@ final class DecoderSuiteModel: SuiteModel {
     }
 
     /// The token-weighted mean causal-LM loss over the texts (nats per predicted token).
-    private func corpusLoss(_ sequences: [[Int32]]) throws -> (loss: Double, tokens: Int) {
+    private func corpusLoss(_ sequences: [[Int32]], network: LlamaModel) throws -> (loss: Double, tokens: Int) {
         var total = 0.0, tokens = 0
-        for measured in try lm.network.languageModelLoss(sequences, batchSize: LlamaModel.scoringBatchSize) {
+        for measured in try network.languageModelLoss(sequences, batchSize: LlamaModel.scoringBatchSize) {
             guard let loss = measured.loss else { continue }
             total += loss * Double(measured.tokens)
             tokens += measured.tokens
@@ -153,29 +183,51 @@ final class DecoderSuiteModel: SuiteModel {
                  observer: RunProgressObserver?) throws -> UnitResult {
         let base = baseRetentionScores(observer: observer)
         var run = SeedRun(seed: unit.trainingSeed!, status: .ok)
+        var result = UnitResult(unit: unit, baseWeightBytes: lm.network.weights.byteCount)
         PeakMemory.reset()
         do {
-            let test = try probabilities(testPrompts, label: label, observer: observer)
+            var network = lm.network
+            if candidate.method.trains {
+                // A fresh fp32 copy of the weights for every seed: the one the run keeps is untouched.
+                network = try LlamaModel.load(lm.network.source, storage: .float32)
+                let tuning = try DecoderFullFineTuning(model: network, settings: AdamWSettings(
+                    learningRate: Float(candidate.training.learningRate), weightDecay: Float(candidate.training.weightDecay)),
+                    maxGradientNorm: candidate.training.maxGradNorm)
+                let trainer = DecoderTrainer(tuning: tuning, settings: TrainerSettings(candidate.training, seed: unit.trainingSeed!))
+                let outcome = try trainer.train(trainCompletions, validation: validationCompletions) { [weak observer] progress in
+                    observer?.training(label, progress)
+                }
+                let history = outcome.history.map { EpochRecord(trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                                                                trainAccuracy: $0.trainAccuracy, validationAccuracy: $0.validationAccuracy) }
+                run.overfitting = OverfittingAnalysis.analyze(history: history)
+                run.training = TrainingSummary(history: history, bestEpoch: outcome.bestEpoch, earlyStopped: outcome.earlyStopped,
+                                               epochsRun: outcome.history.count, steps: outcome.steps, seconds: outcome.seconds,
+                                               examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
+                result.trainableParameters = network.config.parameterCount
+                result.baseWeightBytes = network.weights.byteCount
+            }
+            let test = try probabilities(testPrompts, network: network, label: label, observer: observer)
             evaluation.measure(test: testExamples, testProbabilities: test, validationLabels: validationLabels,
-                               validationProbabilities: { (try? probabilities(validationPrompts, label: label, observer: nil)) ?? [] },
+                               validationProbabilities: { (try? probabilities(validationPrompts, network: network, label: label, observer: nil)) ?? [] },
                                seed: candidate.training.seed, into: &run)
-            // The base model is the model: what it can do with language is unchanged by definition.
+            // A base candidate is the base model: what it can do with language is unchanged by definition.
+            let scores = candidate.method.trains ? try languageModellingScores(network) : base
             run.forgetting = textSets.map { set in
                 ForgettingCheck(name: set.name, measure: "log_likelihood",
-                                result: ForgettingReport(base: base[set.name] ?? 0, candidate: base[set.name] ?? 0))
+                                result: ForgettingReport(base: base[set.name] ?? 0, candidate: scores[set.name] ?? 0))
             }
         } catch {
             run.status = .failed
             run.error = "\(error)"
         }
-        // Nothing trains; the base weights are held as the file stores them.
-        return UnitResult(unit: unit, seedRun: run, baseWeightBytes: lm.network.weights.byteCount)
+        result.seedRun = run
+        return result
     }
 
     /// Class probabilities of each prompt (the softmax of the verbalisers' log-probabilities).
-    private func probabilities(_ prompts: [[Int32]], label: String, observer: RunProgressObserver?) throws -> [[Double]] {
+    private func probabilities(_ prompts: [[Int32]], network: LlamaModel, label: String, observer: RunProgressObserver?) throws -> [[Double]] {
         let started = Date()
-        let scores = try lm.network.continuationScores(prompts: prompts, continuations: verbalizerIDs) { [weak observer] done in
+        let scores = try network.continuationScores(prompts: prompts, continuations: verbalizerIDs) { [weak observer] done in
             observer?.scoring(label, done: done, of: prompts.count, seconds: Date().timeIntervalSince(started))
         }
         return scores.map(LabelScores.probabilities)

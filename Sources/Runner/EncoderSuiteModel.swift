@@ -80,6 +80,9 @@ final class EncoderSuiteModel: SuiteModel {
     var hasRetention: Bool { !retention.isEmpty }
     var retentionCost: Double { Double(retention.textCount) }
 
+    /// Every trained candidate is saved as a PEFT adapter (or a full model for `full`).
+    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { candidate.method.trains }
+
     /// Relative cost of one training unit: example passes through the encoder — training about two
     /// to three forward passes' worth each (backward included; full fine-tuning the most), then
     /// validation every epoch, the final evaluation and retention — scaled by the tokens each example
@@ -172,7 +175,7 @@ final class EncoderSuiteModel: SuiteModel {
         head.classWeights = candidate.training.classWeights.weights(trainCounts: trainClassCounts)?.map(Float.init)
         let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer,
                                        seed: initializationSeed)
-        let trainer = Trainer(model: model, settings: Self.trainerSettings(candidate.training, seed: trainingSeed))
+        let trainer = Trainer(model: model, settings: TrainerSettings(candidate.training, seed: trainingSeed))
         let outcome = try trainer.train(train, validation: validation) { [weak observer] progress in
             observer?.training(label, progress)
         }
@@ -230,21 +233,5 @@ final class EncoderSuiteModel: SuiteModel {
             // `SuiteSpec.validate(for:)` refuses base candidates on an encoder before any unit runs.
             throw SuiteError(file: "", field: "candidates.\(candidate.name).method", message: "an encoder has no zero-shot answer")
         }
-    }
-
-    static func trainerSettings(_ training: TrainingSettings, seed: UInt64) -> TrainerSettings {
-        var settings = TrainerSettings()
-        settings.epochs = training.epochs
-        settings.batchSize = training.batchSize
-        settings.optimizer = AdamWSettings(learningRate: Float(training.learningRate), weightDecay: Float(training.weightDecay))
-        settings.schedule = LearningRateSchedule(rawValue: training.schedule.rawValue) ?? .linear
-        settings.warmupRatio = training.warmupRatio
-        settings.maxGradientNorm = training.maxGradNorm
-        settings.hiddenDropout = Float(training.dropout.hidden)
-        settings.attentionDropout = Float(training.dropout.attention)
-        settings.classifierDropout = Float(training.dropout.classifier)
-        settings.patience = training.patience
-        settings.seed = seed
-        return settings
     }
 }

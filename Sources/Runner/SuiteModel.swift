@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import Suites
+import Training
 
 /// The model side of a suite run, one implementation per model family (`ModelFamily`): it loads
 /// the network and its tokenizer, puts the task's examples and the retention data into the
@@ -20,6 +21,9 @@ protocol SuiteModel: AnyObject {
     var hasRetention: Bool { get }
     /// Relative cost of the retention unit (texts through the model).
     var retentionCost: Double { get }
+
+    /// Whether a trained `candidate` is saved (`--adapters`) when its first seed runs.
+    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool
 
     /// Relative cost of one seed of `candidate`, on the scale `RunPlan` balances shards with.
     func cost(of candidate: CandidateSpec) -> Double
@@ -70,5 +74,23 @@ struct TaskEvaluation {
                                               level: comparison.confidence, seed: seed)
         run.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
                                                    classCount: classCount)
+    }
+}
+
+extension TrainerSettings {
+    /// A candidate's resolved training settings, with the seed of this training run.
+    init(_ training: TrainingSettings, seed: UInt64) {
+        self.init()
+        epochs = training.epochs
+        batchSize = training.batchSize
+        optimizer = AdamWSettings(learningRate: Float(training.learningRate), weightDecay: Float(training.weightDecay))
+        schedule = LearningRateSchedule(rawValue: training.schedule.rawValue) ?? .linear
+        warmupRatio = training.warmupRatio
+        maxGradientNorm = training.maxGradNorm
+        hiddenDropout = Float(training.dropout.hidden)
+        attentionDropout = Float(training.dropout.attention)
+        classifierDropout = Float(training.dropout.classifier)
+        patience = training.patience
+        self.seed = seed
     }
 }

@@ -263,7 +263,7 @@ public final class SuiteRunner {
     /// exported) and stored.
     private func trainUnit(_ unit: WorkUnit, candidate: CandidateSpec, prepared: Prepared) throws -> UnitResult {
         // A candidate that trains nothing has no adapter to save.
-        let exportsAdapter = unit.seedIndex == 0 && options.adaptersDirectory != nil && candidate.method.trains
+        let exportsAdapter = unit.seedIndex == 0 && options.adaptersDirectory != nil && prepared.model.exportsTrainedModel(candidate)
         let label = unit.seedCount == 1 ? candidate.name : "\(candidate.name) seed \(unit.seedIndex! + 1)/\(unit.seedCount!)"
         // A hit without the adapter this run must export trains again.
         let cachedAdapter = exportsAdapter ? cache?.adapter(unit) : nil

@@ -45,8 +45,8 @@ extension SuiteSpec {
 
     /// Refuses what the suite asks that its model family cannot do, pointing at the line that
     /// asks it: decoder keys (`task.prompt`, `verbalizers`, `chat`, `retention.language_modeling`,
-    /// `method: base`) on an encoder; embedding-based retention checks and training methods on a
-    /// decoder (decoder training is not in this release).
+    /// `method: base`) on an encoder; embedding-based retention checks and the adapter methods
+    /// (not yet built for decoders) on a decoder.
     public func validate(for family: ModelFamily) throws(SuiteError) {
         func fail(_ field: String, _ message: String) -> SuiteError {
             SuiteError(file: sourcePath, line: lines[field], field: field, message: message)
@@ -69,8 +69,8 @@ extension SuiteSpec {
             if !retention.probes.isEmpty {
                 throw fail("retention.probes", "measures an encoder's sentence embeddings; \(model.path) is a decoder: use retention.language_modeling (loss and perplexity on general text)")
             }
-            if let index = candidates.firstIndex(where: { $0.method.trains }) {
-                throw fail("candidates[\(index)].method", "training a decoder (method \(candidates[index].method.rawValue)) is not supported in this release; a decoder runs zero-shot with method: base")
+            if let index = candidates.firstIndex(where: { ![.base, .full].contains($0.method) }) {
+                throw fail("candidates[\(index)].method", "method \(candidates[index].method.rawValue) is not built for decoders yet; a decoder runs zero-shot (method: base) or fine-tunes every weight (method: full)")
             }
             if let verbalizers = task.verbalizers, let index = verbalizers.firstIndex(where: \.isEmpty) {
                 throw fail("task.verbalizers", "the verbaliser of \(Field.quoted(task.labels[index])) is empty; a class needs a continuation to score")

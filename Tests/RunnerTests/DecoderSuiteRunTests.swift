@@ -106,4 +106,55 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertEqual(refused.status, 2, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("retention.similarity: measures an encoder's sentence embeddings"), refused.stderr)
     }
+
+    /// Full fine-tuning of SmolLM2 in a suite: two steps on 16 completions, then measured like the
+    /// zero-shot row beside it; the zero-shot row is the untouched base model.
+    func testFullFineTuningTrainsMeasuresAndIsCached() throws {
+        let folder = try CommandLineTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let suite = folder.appendingPathComponent("suite.yaml")
+        try """
+        name: decoder-full
+        seed: 5
+        model: {path: models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf, max_length: 96}
+        task:
+          train: data/vader/movie/train.jsonl
+          validation: data/vader/movie/validation.jsonl
+          test: data/vader/movie/test.jsonl
+          labels: [negative, positive]
+          prompt: "Review: {text}\\nSentiment:"
+          limit: {train: 16, validation: 8, test: 16}
+        retention:
+          language_modeling:
+            - {name: nyt, path: data/vader/nyt/test.jsonl, limit: 8}
+        training: {epochs: 1, batch_size: 8, learning_rate: 1e-5, warmup_ratio: 0}
+        candidates:
+          - {name: zero-shot, method: base}
+          - {name: full, method: full}
+        """.write(to: suite, atomically: true, encoding: .utf8)
+        let cache = folder.appendingPathComponent("cache").path
+        let run = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("out").path, "--cache", cache])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertFalse(run.stderr.contains("warning"), run.stderr)
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("out/results.json"))) as? [String: Any])
+        let candidates = try XCTUnwrap(results["candidates"] as? [[String: Any]])
+        XCTAssertEqual(candidates.map { $0["status"] as? String }, ["ok", "ok"])
+        let full = candidates[1]
+        XCTAssertEqual(full["trainable_parameters"] as? Int, 134_515_008)
+        let training = try XCTUnwrap((full["seed_runs"] as? [[String: Any]])?.first?["training"] as? [String: Any])
+        XCTAssertEqual(training["steps"] as? Int, 2)
+        XCTAssertEqual(training["epochs_run"] as? Int, 1)
+        func drop(_ candidate: [String: Any]) -> Double? {
+            ((candidate["forgetting"] as? [[String: Any]])?.first?["result"] as? [String: Any])?["absolute_drop"] as? Double
+        }
+        XCTAssertEqual(drop(candidates[0]), 0, "the zero-shot row is the base model")
+        XCTAssertNotEqual(drop(full), 0, "two steps on every weight move the language-modelling loss")
+        XCTAssertNotNil((full["metrics"] as? [String: Any])?["accuracy"])
+
+        let again = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("again").path, "--cache", cache])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("full: cached"), again.stderr)
+        let rerun = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("again/results.json"))) as? [String: Any])
+        XCTAssertEqual((rerun["candidates"] as? [[String: Any]])?[1]["metrics"] as? NSDictionary, full["metrics"] as? NSDictionary)
+    }
 }

@@ -76,7 +76,7 @@ final class DecoderSuiteSpecTests: XCTestCase {
                        "suites/x.yaml:9: retention.language_modeling: needs a decoder model (a causal language model); models/x.gguf is a BERT encoder: use retention.similarity or retention.probes")
         let trained = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: lora, method: lora}")
         XCTAssertEqual(try refusal(trained, .llamaDecoder),
-                       "suites/x.yaml:14: candidates[0].method: training a decoder (method lora) is not supported in this release; a decoder runs zero-shot with method: base")
+                       "suites/x.yaml:14: candidates[0].method: method lora is not built for decoders yet; a decoder runs zero-shot (method: base) or fine-tunes every weight (method: full)")
         let similarity = Self.decoder.replacingOccurrences(of: "  language_modeling:\n    - {name: news, path: n.jsonl, text_field: body, limit: 50}",
                                                            with: "  similarity:\n    - {name: news, path: n.jsonl}")
             .replacingOccurrences(of: "lm:news", with: "similarity:news")
