@@ -190,7 +190,7 @@ final class DecoderSuiteModel: SuiteModel {
             if candidate.method.trains {
                 // A fresh fp32 copy of the weights for every seed: the one the run keeps is untouched.
                 network = try LlamaModel.load(lm.network.source, storage: .float32)
-                let tuning = try DecoderFullFineTuning(model: network, settings: AdamWSettings(
+                let tuning = try DecoderFineTuning(model: network, settings: AdamWSettings(
                     learningRate: Float(candidate.training.learningRate), weightDecay: Float(candidate.training.weightDecay)),
                     maxGradientNorm: candidate.training.maxGradNorm)
                 let trainer = DecoderTrainer(tuning: tuning, settings: TrainerSettings(candidate.training, seed: unit.trainingSeed!))

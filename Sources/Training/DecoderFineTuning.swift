@@ -2,13 +2,15 @@ import Foundation
 import Kernels
 import Model
 
-/// Full fine-tuning of a Llama decoder: every parameter trains with AdamW (`adamwUpdate`, PyTorch's
-/// single-tensor order of operations) on the completion-only causal-LM loss of
-/// `LlamaTrainingGraph`, gradients first clipped to a global L2 norm as
-/// `torch.nn.utils.clip_grad_norm_` does. The model's weights change in place; the moments are
-/// kept per tensor, by Hugging Face name.
-public final class DecoderFullFineTuning {
+/// Fine-tuning of a Llama decoder on the completion-only causal-LM loss of `LlamaTrainingGraph`:
+/// every parameter (full fine-tuning; the model's weights change in place) or, given LoRA
+/// adapters, their A and B only (the base stays frozen). AdamW (`adamwUpdate`, PyTorch's
+/// single-tensor order of operations) after clipping the gradients to a global L2 norm as
+/// `torch.nn.utils.clip_grad_norm_` does; moments kept per tensor, by name.
+public final class DecoderFineTuning {
     public let model: LlamaModel
+    /// The adapters being trained (nil: full fine-tuning).
+    public private(set) var lora: LlamaLoRA?
     public let settings: AdamWSettings
     /// 0 turns clipping off.
     public let maxGradientNorm: Double
@@ -17,18 +19,22 @@ public final class DecoderFullFineTuning {
     private var firstMoments: [String: [Float]] = [:]
     private var secondMoments: [String: [Float]] = [:]
 
-    public init(model: LlamaModel, settings: AdamWSettings, maxGradientNorm: Double = 1.0) throws {
+    public init(model: LlamaModel, lora: LlamaLoRA? = nil, settings: AdamWSettings, maxGradientNorm: Double = 1.0) throws {
         graph = try LlamaTrainingGraph(model: model)
         self.model = model
+        self.lora = lora
         self.settings = settings
         self.maxGradientNorm = maxGradientNorm
     }
 
-    /// One optimizer step on `batch`: returns the loss before the update and the gradient norm
-    /// before clipping.
+    /// Values that train.
+    public var trainableParameterCount: Int { lora?.parameterCount ?? model.config.parameterCount }
+
+    /// One optimizer step on `batch`: the loss before the update, the gradient norm before
+    /// clipping, and how many target tokens the model ranked first.
     @discardableResult
     public func step(_ batch: [LanguageModelingExample], learningRate: Float? = nil) throws -> (loss: Double, gradientNorm: Double, correct: Int) {
-        let pass = try graph.lossAndGradients(batch)
+        let pass = try graph.lossAndGradients(batch, lora: lora)
         let loss = pass.loss
         var gradients = pass.gradients
         guard loss.isFinite else { throw TrainingFailure(description: "the loss became \(loss) at step \(steps + 1)") }
@@ -44,33 +50,61 @@ public final class DecoderFullFineTuning {
             }
         }
         steps += 1
-        let rate = learningRate ?? settings.learningRate, step = steps, settings = self.settings
-        model.updateWeights { weights in
-            weights.updateTensors(config: model.config) { name, values in
-                guard let gradient = gradients[name] else { return }
-                var first = firstMoments.removeValue(forKey: name) ?? [Float](repeating: 0, count: values.count)
-                var second = secondMoments.removeValue(forKey: name) ?? [Float](repeating: 0, count: values.count)
-                values.withUnsafeMutableBufferPointer { parameters in
-                    gradient.withUnsafeBufferPointer { g in
-                        first.withUnsafeMutableBufferPointer { m in
-                            second.withUnsafeMutableBufferPointer { v in
-                                adamwUpdate(parameters: parameters.baseAddress!, gradients: g.baseAddress!, firstMoment: m.baseAddress!,
-                                            secondMoment: v.baseAddress!, count: parameters.count, learningRate: rate,
-                                            beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon,
-                                            weightDecay: settings.weightDecay, step: step)
-                            }
-                        }
-                    }
+        let rate = learningRate ?? settings.learningRate
+        if var adapters = lora {
+            lora = nil  // the tensors are then uniquely referenced: updated without a copy
+            for name in adapters.tensors.keys.sorted() {
+                guard let gradient = gradients[name] else { continue }
+                update(name, &adapters.tensors[name]!, gradient, rate)
+            }
+            lora = adapters
+        } else {
+            model.updateWeights { weights in
+                weights.updateTensors(config: model.config) { name, values in
+                    guard let gradient = gradients[name] else { return }
+                    update(name, &values, gradient, rate)
                 }
-                firstMoments[name] = first
-                secondMoments[name] = second
             }
         }
         return (loss, norm, pass.correct)
     }
 
+    /// One AdamW update of the tensor `name`.
+    private func update(_ name: String, _ values: inout [Float], _ gradient: [Float], _ rate: Float) {
+        var first = firstMoments.removeValue(forKey: name) ?? [Float](repeating: 0, count: values.count)
+        var second = secondMoments.removeValue(forKey: name) ?? [Float](repeating: 0, count: values.count)
+        let settings = self.settings, step = steps
+        values.withUnsafeMutableBufferPointer { parameters in
+            gradient.withUnsafeBufferPointer { g in
+                first.withUnsafeMutableBufferPointer { m in
+                    second.withUnsafeMutableBufferPointer { v in
+                        adamwUpdate(parameters: parameters.baseAddress!, gradients: g.baseAddress!, firstMoment: m.baseAddress!,
+                                    secondMoment: v.baseAddress!, count: parameters.count, learningRate: rate,
+                                    beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon,
+                                    weightDecay: settings.weightDecay, step: step)
+                    }
+                }
+            }
+        }
+        firstMoments[name] = first
+        secondMoments[name] = second
+    }
+
     /// The loss on `batch` with the current weights (no update).
-    public func evaluate(_ batch: [LanguageModelingExample]) throws -> LlamaTrainingGraph.Pass { try graph.loss(batch) }
+    public func evaluate(_ batch: [LanguageModelingExample]) throws -> LlamaTrainingGraph.Pass { try graph.loss(batch, lora: lora) }
+
+    /// What trains, as it is now (copy-on-write: later steps copy a tensor only as they change it).
+    public struct Snapshot { fileprivate let weights: LlamaWeights?; fileprivate let lora: LlamaLoRA? }
+    public func snapshot() -> Snapshot { lora == nil ? Snapshot(weights: model.weights, lora: nil) : Snapshot(weights: nil, lora: lora) }
+    public func restore(_ snapshot: Snapshot) {
+        if let weights = snapshot.weights { model.updateWeights { $0 = weights } }
+        if let saved = snapshot.lora { lora = saved }
+    }
+
+    /// The weights to run inference with: the model's, with the adapters merged in.
+    public var inferenceWeights: LlamaWeights {
+        lora.map { $0.merged(into: model.weights, config: model.config) } ?? model.weights
+    }
 }
 
 /// The decoder's training loop, the encoder's in every choice that is not the model's: seeded
@@ -79,10 +113,10 @@ public final class DecoderFullFineTuning {
 /// are answer-token accuracies: the share of target tokens the model ranks first over the whole
 /// vocabulary (for a one-token verbaliser, whether the label's word is the model's top choice).
 public final class DecoderTrainer {
-    public let tuning: DecoderFullFineTuning
+    public let tuning: DecoderFineTuning
     public let settings: TrainerSettings
 
-    public init(tuning: DecoderFullFineTuning, settings: TrainerSettings) {
+    public init(tuning: DecoderFineTuning, settings: TrainerSettings) {
         self.tuning = tuning
         self.settings = settings
     }
@@ -90,14 +124,11 @@ public final class DecoderTrainer {
     public func train(_ train: [LanguageModelingExample], validation: [LanguageModelingExample],
                       progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingOutcome {
         precondition(!train.isEmpty && !validation.isEmpty, "training and validation splits must not be empty")
-        let model = tuning.model
         let batchesPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
         let totalSteps = batchesPerEpoch * settings.epochs
         let warmupSteps = Int((Double(totalSteps) * settings.warmupRatio).rounded())
         var history: [EpochSummary] = []
-        // The best epoch's weights: a copy-on-write reference, copied tensor by tensor only as
-        // later steps change them.
-        var best: (epoch: Int, loss: Double, weights: LlamaWeights)?
+        var best: (epoch: Int, loss: Double, snapshot: DecoderFineTuning.Snapshot)?
         var step = 0, examplesSeen = 0
         var earlyStopped = false
         let start = Date()
@@ -133,13 +164,13 @@ public final class DecoderTrainer {
                                        loss: summary.trainLoss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
                                        secondsRemaining: Double(totalSteps - step) * elapsed / Double(max(step, 1)), finishedEpoch: summary))
             if best == nil || validationLoss < best!.loss {
-                best = (epoch, validationLoss, model.weights)
+                best = (epoch, validationLoss, tuning.snapshot())
             } else if settings.patience > 0 && epoch - best!.epoch >= settings.patience {
                 earlyStopped = epoch + 1 < settings.epochs
                 break
             }
         }
-        if let best, best.epoch != history.count - 1 { model.updateWeights { $0 = best.weights } }
+        if let best, best.epoch != history.count - 1 { tuning.restore(best.snapshot) }
         let seconds = Date().timeIntervalSince(start)
         return TrainingOutcome(history: history, bestEpoch: best?.epoch ?? 0, earlyStopped: earlyStopped, steps: step,
                                seconds: seconds, examplesPerSecond: Double(examplesSeen) / max(seconds, 1e-9))

@@ -73,6 +73,41 @@ final class LlamaTrainingTests: XCTestCase {
         }
     }
 
+    /// LoRA on every linear layer (B not zero, so A has a gradient too): the adapters' gradients
+    /// against finite differences, the base frozen (no gradient of its own), and the merged
+    /// weights giving the adapted model's loss.
+    func testLoRAGradientsMatchFiniteDifferences() throws {
+        let (config, parameters) = Self.randomModel(tied: true)
+        let model = try Self.model(config, parameters)
+        var lora = LlamaLoRA(config: config, rank: 2, alpha: 4, targets: LlamaLinear.allCases, seed: 3)
+        var generator = SeededGenerator(seed: 9)
+        for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.2 * generator.nextNormal() } }
+        let graph = try LlamaTrainingGraph(model: model)
+        let pass = try graph.lossAndGradients(Self.batch, lora: lora)
+        XCTAssertEqual(Set(pass.gradients.keys), Set(lora.tensors.keys), "only the adapters train")
+        XCTAssertEqual(lora.tensors.count, 2 * 7 * config.layers)
+        let merged = LlamaModel(config: config, weights: lora.merged(into: model.weights, config: config), source: model.source)
+        XCTAssertEqual(try LlamaTrainingGraph(model: merged).loss(Self.batch).loss, pass.loss, accuracy: 1e-5)
+        XCTAssertNotEqual(try graph.loss(Self.batch).loss, pass.loss, "the adapters change the model")
+        var perturbed = lora
+        let step: Float = 1e-3
+        for (name, values) in lora.tensors.sorted(by: { $0.key < $1.key }) {
+            let analytic = try XCTUnwrap(pass.gradients[name])
+            var worst = 0.0, largest = 0.0
+            for i in values.indices {
+                perturbed.tensors[name]![i] = values[i] + step
+                let plus = try graph.loss(Self.batch, lora: perturbed).loss
+                perturbed.tensors[name]![i] = values[i] - step
+                let minus = try graph.loss(Self.batch, lora: perturbed).loss
+                perturbed.tensors[name]![i] = values[i]
+                let numeric = (plus - minus) / (2 * Double(step))
+                worst = max(worst, abs(numeric - Double(analytic[i])))
+                largest = max(largest, abs(numeric))
+            }
+            XCTAssertLessThan(worst, 0.01 * largest + 1e-4, "\(name): max |numeric − analytic| \(worst), largest \(largest)")
+        }
+    }
+
     func testBadTargetsAndQuantisedWeightsAreRefused() throws {
         let (config, parameters) = Self.randomModel(tied: true)
         let graph = try LlamaTrainingGraph(model: Self.model(config, parameters))

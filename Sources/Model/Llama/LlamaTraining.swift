@@ -19,7 +19,9 @@ public struct LanguageModelingExample: Sendable, Equatable {
 /// gradient (full fine-tuning); gradients are keyed by Hugging Face's parameter names
 /// (`LlamaWeights.layerSites`), the names PyTorch's `named_parameters()` gives them.
 ///
-/// The weights must be fp32 (`LlamaWeights.Storage.float32`, or a safetensors folder).
+/// With LoRA adapters (`LlamaLoRA`) the base weights are frozen and only the adapters' A and B
+/// get gradients, keyed by PEFT's names. The weights must be fp32 (`LlamaWeights.Storage.float32`,
+/// or a safetensors folder).
 public struct LlamaTrainingGraph {
     public let model: LlamaModel
 
@@ -42,6 +44,8 @@ public struct LlamaTrainingGraph {
         var middle: [Float]         // (N, d): after the attention residual
         var mlpNormed: [Float], mlpRstd: [Float]
         var gate: [Float], up: [Float], activated: [Float]  // (N, F)
+        /// Per adapted layer: scale · x·Aᵀ (N, r), the adapter's input to B.
+        var adapted: [LlamaLinear: [Float]] = [:]
     }
 
     /// What one pass measured: the mean loss over the batch's target tokens, how many targets
@@ -54,15 +58,16 @@ public struct LlamaTrainingGraph {
     }
 
     /// The loss alone (no activations kept beyond a layer, no backward): validation.
-    public func loss(_ batch: [LanguageModelingExample]) throws(ModelInputError) -> Pass {
+    public func loss(_ batch: [LanguageModelingExample], lora: LlamaLoRA? = nil) throws(ModelInputError) -> Pass {
         try check(batch)
-        return run(batch, backward: false)
+        return run(batch, backward: false, lora: lora)
     }
 
-    /// The mean loss over the batch's target tokens and the gradient of every parameter.
-    public func lossAndGradients(_ batch: [LanguageModelingExample]) throws(ModelInputError) -> Pass {
+    /// The mean loss over the batch's target tokens and the gradient of every trainable tensor:
+    /// every weight, or with `lora` the adapters only.
+    public func lossAndGradients(_ batch: [LanguageModelingExample], lora: LlamaLoRA? = nil) throws(ModelInputError) -> Pass {
         try check(batch)
-        return run(batch, backward: true)
+        return run(batch, backward: true, lora: lora)
     }
 
     private func check(_ batch: [LanguageModelingExample]) throws(ModelInputError) {
@@ -72,20 +77,72 @@ public struct LlamaTrainingGraph {
         }
     }
 
-    private func run(_ batch: [LanguageModelingExample], backward: Bool) -> Pass {
+    private static func dense(_ weight: LinearWeight) -> [Float] {
+        if case .dense(let values) = weight { return values }
+        return []
+    }
+
+    /// out (+)= inp·Wᵀ of one linear layer, plus its adapter's scale·(inp·Aᵀ)·Bᵀ; returns the
+    /// adapter's scaled projection (N, r) for the backward (nil without an adapter).
+    private func project(_ target: LlamaLinear, layer index: Int, lora: LlamaLoRA?, out: inout [Float], inp: [Float],
+                         rows N: Int, accumulate: Bool = false) -> [Float]? {
+        let (outFeatures, inFeatures) = target.shape(model.config)
+        target.weight(model.weights.layers[index]).forward(out: &out, inp: inp, rows: N, inFeatures: inFeatures,
+                                                           outFeatures: outFeatures, accumulate: accumulate)
+        guard let lora, let (a, b) = lora.site(layer: index, target) else { return nil }
+        var projected = [Float](repeating: 0, count: N * lora.rank)
+        matmulForward(out: &projected, inp: inp, weight: a, bias: nil, rows: N, inFeatures: inFeatures, outFeatures: lora.rank)
+        let scale = lora.scale
+        projected.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: scale) }
+        matmulForward(out: &out, inp: projected, weight: b, bias: nil, rows: N, inFeatures: lora.rank, outFeatures: outFeatures,
+                      accumulate: true)
+        return projected
+    }
+
+    /// Backward of `project`: dinp += dout·W (+ the adapter's path); the weight's gradient into
+    /// `gradients` under its Hugging Face name when the base trains, else A's and B's under PEFT's.
+    private func projectBackward(_ target: LlamaLinear, layer index: Int, lora: LlamaLoRA?, adapted: [Float]?,
+                                 dinp: inout [Float], dout: [Float], inp: [Float], rows N: Int,
+                                 gradients: inout [String: [Float]]) {
+        let c = model.config
+        let (outFeatures, inFeatures) = target.shape(c)
+        let weight = Self.dense(target.weight(model.weights.layers[index]))
+        if lora == nil {
+            var dweight = [Float](repeating: 0, count: outFeatures * inFeatures)
+            matmulBackward(dinp: &dinp, dweight: &dweight, dbias: nil, dout: dout, inp: inp, weight: weight,
+                           rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
+            gradients["model.layers.\(index).\(target.modulePath).weight"] = dweight
+            return
+        }
+        matmulBackward(dinp: &dinp, dweight: nil, dbias: nil, dout: dout, inp: inp, weight: weight,
+                       rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
+        guard let lora, let adapted, let (a, b) = lora.site(layer: index, target) else { return }
+        let r = lora.rank
+        // y += P·Bᵀ with P = scale·x·Aᵀ:  dB += doutᵀ·P,  dP = dout·B;  then dA += scale·dPᵀ·x, dx += scale·dP·A.
+        var dB = [Float](repeating: 0, count: outFeatures * r), dP = [Float](repeating: 0, count: N * r)
+        matmulBackward(dinp: &dP, dweight: &dB, dbias: nil, dout: dout, inp: adapted, weight: b, rows: N, inFeatures: r, outFeatures: outFeatures)
+        let scale = lora.scale
+        dP.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: scale) }
+        var dA = [Float](repeating: 0, count: r * inFeatures)
+        matmulBackward(dinp: &dinp, dweight: &dA, dbias: nil, dout: dP, inp: inp, weight: a, rows: N, inFeatures: inFeatures, outFeatures: r)
+        gradients[LlamaLoRA.name(layer: index, target, "A")] = dA
+        gradients[LlamaLoRA.name(layer: index, target, "B")] = dB
+    }
+
+    private func run(_ batch: [LanguageModelingExample], backward: Bool, lora: LlamaLoRA?) -> Pass {
         let m = model, c = m.config, w = m.weights
+        let trainsBase = lora == nil
         let B = batch.count, T = batch.map(\.ids.count).max()!, N = B * T
         let d = c.hiddenSize, D = c.headDim, H = c.heads, KV = c.kvHeads, qWidth = H * D, kvWidth = KV * D, F = c.intermediateSize
         let V = c.vocabSize, eps = c.rmsNormEps
         let ids = batch.flatMap { $0.ids + [Int32](repeating: 0, count: T - $0.ids.count) }
-        func dense(_ weight: LinearWeight) -> [Float] { if case .dense(let values) = weight { return values }; return [] }
-        let embedding = dense(w.embedding), head = w.lmHead.map(dense) ?? embedding
+        let embedding = Self.dense(w.embedding), head = w.lmHead.map(Self.dense) ?? embedding
 
         // Forward, keeping each layer's activations.
         var x = [Float](repeating: 0, count: N * d)
         for (row, id) in ids.enumerated() { x[(row * d)..<((row + 1) * d)] = embedding[(Int(id) * d)..<((Int(id) + 1) * d)] }
         var saved: [LayerActivations] = []
-        for layer in w.layers {
+        for (index, layer) in w.layers.enumerated() {
             var a = LayerActivations(
                 input: x, attentionNormed: .init(repeating: 0, count: N * d), attentionRstd: .init(repeating: 0, count: N),
                 query: .init(repeating: 0, count: N * qWidth), key: .init(repeating: 0, count: N * kvWidth),
@@ -94,20 +151,20 @@ public struct LlamaTrainingGraph {
                 mlpRstd: .init(repeating: 0, count: N), gate: .init(repeating: 0, count: N * F), up: .init(repeating: 0, count: N * F),
                 activated: .init(repeating: 0, count: N * F))
             rmsNormForward(out: &a.attentionNormed, rstd: &a.attentionRstd, inp: x, weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
-            layer.query.forward(out: &a.query, inp: a.attentionNormed, rows: N, inFeatures: d, outFeatures: qWidth)
-            layer.key.forward(out: &a.key, inp: a.attentionNormed, rows: N, inFeatures: d, outFeatures: kvWidth)
-            layer.value.forward(out: &a.value, inp: a.attentionNormed, rows: N, inFeatures: d, outFeatures: kvWidth)
+            a.adapted[.query] = project(.query, layer: index, lora: lora, out: &a.query, inp: a.attentionNormed, rows: N)
+            a.adapted[.key] = project(.key, layer: index, lora: lora, out: &a.key, inp: a.attentionNormed, rows: N)
+            a.adapted[.value] = project(.value, layer: index, lora: lora, out: &a.value, inp: a.attentionNormed, rows: N)
             rotaryForward(&a.query, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryForward(&a.key, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
             causalAttentionForward(out: &a.context, probs: &a.probs, query: a.query, key: a.key, value: a.value,
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
-            layer.output.forward(out: &x, inp: a.context, rows: N, inFeatures: qWidth, outFeatures: d, accumulate: true)
+            a.adapted[.output] = project(.output, layer: index, lora: lora, out: &x, inp: a.context, rows: N, accumulate: true)
             a.middle = x
             rmsNormForward(out: &a.mlpNormed, rstd: &a.mlpRstd, inp: x, weight: layer.mlpNorm, rows: N, channels: d, eps: eps)
-            layer.gate.forward(out: &a.gate, inp: a.mlpNormed, rows: N, inFeatures: d, outFeatures: F)
-            layer.up.forward(out: &a.up, inp: a.mlpNormed, rows: N, inFeatures: d, outFeatures: F)
+            a.adapted[.gate] = project(.gate, layer: index, lora: lora, out: &a.gate, inp: a.mlpNormed, rows: N)
+            a.adapted[.up] = project(.up, layer: index, lora: lora, out: &a.up, inp: a.mlpNormed, rows: N)
             swigluForward(out: &a.activated, gate: a.gate, up: a.up, count: N * F)
-            layer.down.forward(out: &x, inp: a.activated, rows: N, inFeatures: F, outFeatures: d, accumulate: true)
+            a.adapted[.down] = project(.down, layer: index, lora: lora, out: &x, inp: a.activated, rows: N, accumulate: true)
             if backward { saved.append(a) }
         }
         var final = [Float](repeating: 0, count: N * d), finalRstd = [Float](repeating: 0, count: N)
@@ -131,64 +188,67 @@ public struct LlamaTrainingGraph {
             return Pass(loss: loss, targets: rows.count, correct: correct, gradients: [:])
         }
         var dGathered = [Float](repeating: 0, count: rows.count * d)
-        var dEmbedding = [Float](repeating: 0, count: V * d)
-        var dHead = w.lmHead == nil ? [] : [Float](repeating: 0, count: V * d)
-        let (loss, correct) = w.lmHead == nil
-            ? languageModelHeadLoss(dhidden: &dGathered, dweight: &dEmbedding, hidden: gathered, weight: head, targets: targets,
+        // The head's gradient: the embedding's when tied, the head's own otherwise; none when frozen.
+        var dHead = trainsBase ? [Float](repeating: 0, count: V * d) : []
+        let (loss, correct) = trainsBase
+            ? languageModelHeadLoss(dhidden: &dGathered, dweight: &dHead, hidden: gathered, weight: head, targets: targets,
                                     rows: rows.count, dim: d, vocabulary: V)
-            : languageModelHeadLoss(dhidden: &dGathered, dweight: &dHead, hidden: gathered, weight: head, targets: targets,
+            : languageModelHeadLoss(dhidden: &dGathered, dweight: nil, hidden: gathered, weight: head, targets: targets,
                                     rows: rows.count, dim: d, vocabulary: V)
 
         // Backward, layer by layer from the top; `dx` is the residual stream's gradient.
         var dFinal = [Float](repeating: 0, count: N * d)
         for (r, row) in rows.enumerated() { dFinal[(row * d)..<((row + 1) * d)] = dGathered[(r * d)..<((r + 1) * d)] }
         var dx = [Float](repeating: 0, count: N * d)
+        // The norms' gradients are cheap (N·d): computed always, kept when the base trains.
         var dFinalNorm = [Float](repeating: 0, count: d)
-        rmsNormBackward(dinp: &dx, dweight: &dFinalNorm, dout: dFinal, inp: x, weight: w.finalNorm, rstd: finalRstd, rows: N, channels: d)
+        rmsNormBackward(dinp: &dx, dweight: &dFinalNorm, dout: dFinal, inp: x, weight: w.finalNorm, rstd: finalRstd,
+                        rows: N, channels: d)
         var dNormed = [Float](repeating: 0, count: N * d)
         var dActivated = [Float](repeating: 0, count: N * F), dGate = dActivated, dUp = dActivated
         var dContext = [Float](repeating: 0, count: N * qWidth), dQuery = dContext
         var dKey = [Float](repeating: 0, count: N * kvWidth), dValue = dKey
         for index in w.layers.indices.reversed() {
             let layer = w.layers[index], a = saved[index]
-            let (wq, wk, wv, wo) = (dense(layer.query), dense(layer.key), dense(layer.value), dense(layer.output))
-            let (wg, wu, wd) = (dense(layer.gate), dense(layer.up), dense(layer.down))
-            var g = LayerGradients(d: d, qWidth: qWidth, kvWidth: kvWidth, F: F)
+            var dAttentionNorm = [Float](repeating: 0, count: d), dMlpNorm = dAttentionNorm
             // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle)
             zero(&dActivated); zero(&dGate); zero(&dUp); zero(&dNormed)
-            matmulBackward(dinp: &dActivated, dweight: &g.down, dbias: nil, dout: dx, inp: a.activated, weight: wd,
-                           rows: N, inFeatures: F, outFeatures: d)
+            projectBackward(.down, layer: index, lora: lora, adapted: a.adapted[.down] ?? nil, dinp: &dActivated, dout: dx,
+                            inp: a.activated, rows: N, gradients: &gradients)
             swigluBackward(dgate: &dGate, dup: &dUp, dout: dActivated, gate: a.gate, up: a.up, count: N * F)
-            matmulBackward(dinp: &dNormed, dweight: &g.gate, dbias: nil, dout: dGate, inp: a.mlpNormed, weight: wg,
-                           rows: N, inFeatures: d, outFeatures: F)
-            matmulBackward(dinp: &dNormed, dweight: &g.up, dbias: nil, dout: dUp, inp: a.mlpNormed, weight: wu,
-                           rows: N, inFeatures: d, outFeatures: F)
-            rmsNormBackward(dinp: &dx, dweight: &g.mlpNorm, dout: dNormed, inp: a.middle, weight: layer.mlpNorm, rstd: a.mlpRstd,
-                            rows: N, channels: d)
+            projectBackward(.gate, layer: index, lora: lora, adapted: a.adapted[.gate] ?? nil, dinp: &dNormed, dout: dGate,
+                            inp: a.mlpNormed, rows: N, gradients: &gradients)
+            projectBackward(.up, layer: index, lora: lora, adapted: a.adapted[.up] ?? nil, dinp: &dNormed, dout: dUp,
+                            inp: a.mlpNormed, rows: N, gradients: &gradients)
+            rmsNormBackward(dinp: &dx, dweight: &dMlpNorm, dout: dNormed, inp: a.middle, weight: layer.mlpNorm,
+                            rstd: a.mlpRstd, rows: N, channels: d)
             // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input)
             zero(&dContext); zero(&dQuery); zero(&dKey); zero(&dValue); zero(&dNormed)
-            matmulBackward(dinp: &dContext, dweight: &g.output, dbias: nil, dout: dx, inp: a.context, weight: wo,
-                           rows: N, inFeatures: qWidth, outFeatures: d)
+            projectBackward(.output, layer: index, lora: lora, adapted: a.adapted[.output] ?? nil, dinp: &dContext, dout: dx,
+                            inp: a.context, rows: N, gradients: &gradients)
             causalAttentionBackward(dquery: &dQuery, dkey: &dKey, dvalue: &dValue, dout: dContext, probs: a.probs,
                                     query: a.query, key: a.key, value: a.value, batch: B, tokens: T,
                                     heads: H, kvHeads: KV, headDim: D)
             rotaryBackward(&dQuery, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryBackward(&dKey, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
-            matmulBackward(dinp: &dNormed, dweight: &g.query, dbias: nil, dout: dQuery, inp: a.attentionNormed, weight: wq,
-                           rows: N, inFeatures: d, outFeatures: qWidth)
-            matmulBackward(dinp: &dNormed, dweight: &g.key, dbias: nil, dout: dKey, inp: a.attentionNormed, weight: wk,
-                           rows: N, inFeatures: d, outFeatures: kvWidth)
-            matmulBackward(dinp: &dNormed, dweight: &g.value, dbias: nil, dout: dValue, inp: a.attentionNormed, weight: wv,
-                           rows: N, inFeatures: d, outFeatures: kvWidth)
-            rmsNormBackward(dinp: &dx, dweight: &g.attentionNorm, dout: dNormed, inp: a.input, weight: layer.attentionNorm,
-                            rstd: a.attentionRstd, rows: N, channels: d)
-            let names = LlamaWeights.layerSites(index, c).map(\.huggingFace)
-            for (name, values) in zip(names, [g.attentionNorm, g.query, g.key, g.value, g.output, g.mlpNorm, g.gate, g.up, g.down]) {
-                gradients[name] = values
+            projectBackward(.query, layer: index, lora: lora, adapted: a.adapted[.query] ?? nil, dinp: &dNormed, dout: dQuery,
+                            inp: a.attentionNormed, rows: N, gradients: &gradients)
+            projectBackward(.key, layer: index, lora: lora, adapted: a.adapted[.key] ?? nil, dinp: &dNormed, dout: dKey,
+                            inp: a.attentionNormed, rows: N, gradients: &gradients)
+            projectBackward(.value, layer: index, lora: lora, adapted: a.adapted[.value] ?? nil, dinp: &dNormed, dout: dValue,
+                            inp: a.attentionNormed, rows: N, gradients: &gradients)
+            rmsNormBackward(dinp: &dx, dweight: &dAttentionNorm, dout: dNormed, inp: a.input,
+                            weight: layer.attentionNorm, rstd: a.attentionRstd, rows: N, channels: d)
+            if trainsBase {
+                let names = LlamaWeights.layerSites(index, c).map(\.huggingFace)
+                gradients[names[0]] = dAttentionNorm
+                gradients[names[5]] = dMlpNorm
             }
         }
+        guard trainsBase else { return Pass(loss: loss, targets: rows.count, correct: correct, gradients: gradients) }
         // The embedding lookup: each real position adds its gradient to its token's row (serially:
         // repeated ids would race). Padded positions carry none (nothing downstream used them).
+        var dEmbedding = w.lmHead == nil ? dHead : [Float](repeating: 0, count: V * d)
         for (b, example) in batch.enumerated() {
             for t in 0..<example.ids.count {
                 let row = Int(example.ids[t]), source = (b * T + t) * d
@@ -203,18 +263,6 @@ public struct LlamaTrainingGraph {
 
     private func zero(_ buffer: inout [Float]) {
         buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-    }
-
-    /// One layer's parameter gradients, in `LlamaWeights.layerSites` order.
-    private struct LayerGradients {
-        var attentionNorm: [Float], query: [Float], key: [Float], value: [Float], output: [Float]
-        var mlpNorm: [Float], gate: [Float], up: [Float], down: [Float]
-        init(d: Int, qWidth: Int, kvWidth: Int, F: Int) {
-            attentionNorm = .init(repeating: 0, count: d); mlpNorm = attentionNorm
-            query = .init(repeating: 0, count: qWidth * d); output = query
-            key = .init(repeating: 0, count: kvWidth * d); value = key
-            gate = .init(repeating: 0, count: F * d); up = gate; down = gate
-        }
     }
 }
 

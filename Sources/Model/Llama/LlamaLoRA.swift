@@ -1,0 +1,128 @@
+import COpenBLAS
+import Foundation
+import Kernels
+
+/// The linear layers of a Llama block, by the module names PEFT's `target_modules` uses for it.
+public enum LlamaLinear: String, CaseIterable, Sendable {
+    case query = "q_proj", key = "k_proj", value = "v_proj", output = "o_proj"
+    case gate = "gate_proj", up = "up_proj", down = "down_proj"
+
+    /// The module's path below `model.layers.N.`.
+    public var modulePath: String {
+        switch self {
+        case .query, .key, .value, .output: return "self_attn.\(rawValue)"
+        case .gate, .up, .down: return "mlp.\(rawValue)"
+        }
+    }
+
+    /// (out, in) of the layer.
+    public func shape(_ c: LlamaConfig) -> (out: Int, in: Int) {
+        let d = c.hiddenSize, q = c.heads * c.headDim, kv = c.kvHeads * c.headDim, f = c.intermediateSize
+        switch self {
+        case .query: return (q, d)
+        case .key, .value: return (kv, d)
+        case .output: return (d, q)
+        case .gate, .up: return (f, d)
+        case .down: return (d, f)
+        }
+    }
+
+    /// The layer's weight in a block.
+    func weight(_ layer: LlamaWeights.Layer) -> LinearWeight {
+        switch self {
+        case .query: return layer.query
+        case .key: return layer.key
+        case .value: return layer.value
+        case .output: return layer.output
+        case .gate: return layer.gate
+        case .up: return layer.up
+        case .down: return layer.down
+        }
+    }
+
+    /// PEFT's module names, `all-linear`, or the encoder's names for the same roles (query, key,
+    /// value, attention.output.dense), so that a suite's default `[query, value]` means q_proj
+    /// and v_proj. Nil names the first name that is none of these.
+    public static func parse(_ names: [String]) -> Result<[LlamaLinear], UnknownName> {
+        if names == ["all-linear"] { return .success(allCases) }
+        let encoderRoles = ["query": LlamaLinear.query, "key": .key, "value": .value, "attention.output.dense": .output]
+        var out: [LlamaLinear] = []
+        for name in names {
+            guard let target = LlamaLinear(rawValue: name) ?? encoderRoles[name] ?? allCases.first(where: { $0.modulePath == name }) else {
+                return .failure(UnknownName(name: name))
+            }
+            if !out.contains(target) { out.append(target) }
+        }
+        return .success(out)
+    }
+
+    public struct UnknownName: Error, Equatable { public let name: String }
+}
+
+/// Low-rank adapters on a Llama decoder's linear layers, as PEFT's LoRA without dropout:
+///   y = x·Wᵀ + scale · (x·Aᵀ)·Bᵀ,   A (r, in), B (out, r), scale = alpha / r.
+/// A starts as PEFT initialises it (Kaiming-uniform with a = √5: U(±1/√in)), B at zero, so a fresh
+/// adapter is the base model exactly. Tensors are keyed by the names PEFT writes in
+/// `adapter_model.safetensors` (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`).
+public struct LlamaLoRA: Sendable {
+    public let rank: Int
+    public let alpha: Float
+    public let targets: [LlamaLinear]
+    public var tensors: [String: [Float]]
+
+    public var scale: Float { alpha / Float(rank) }
+
+    public static func name(layer: Int, _ target: LlamaLinear, _ part: Character) -> String {
+        "base_model.model.model.layers.\(layer).\(target.modulePath).lora_\(part).weight"
+    }
+
+    /// Freshly initialised adapters on `targets` of every layer.
+    public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LlamaLinear], seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        var tensors: [String: [Float]] = [:]
+        for layer in 0..<c.layers {
+            for target in targets {
+                let (out, inFeatures) = target.shape(c)
+                let bound = 1 / Float(inFeatures).squareRoot()
+                tensors[Self.name(layer: layer, target, "A")] = (0..<(rank * inFeatures)).map { _ in
+                    generator.nextUniform() * 2 * bound - bound
+                }
+                tensors[Self.name(layer: layer, target, "B")] = [Float](repeating: 0, count: out * rank)
+            }
+        }
+        self.init(rank: rank, alpha: alpha, targets: targets, tensors: tensors)
+    }
+
+    /// Adapters with given values (every layer × target must have its A and B).
+    public init(rank: Int, alpha: Float, targets: [LlamaLinear], tensors: [String: [Float]]) {
+        self.rank = rank; self.alpha = alpha; self.targets = targets; self.tensors = tensors
+    }
+
+    /// Trainable values.
+    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+
+    /// A and B of one site.
+    func site(layer: Int, _ target: LlamaLinear) -> (a: [Float], b: [Float])? {
+        guard targets.contains(target), let a = tensors[Self.name(layer: layer, target, "A")],
+              let b = tensors[Self.name(layer: layer, target, "B")] else { return nil }
+        return (a, b)
+    }
+
+    /// The weights with every adapted layer merged, W + scale·B·A (fp32 weights only): inference
+    /// then runs through the unchanged forward.
+    public func merged(into weights: LlamaWeights, config c: LlamaConfig) -> LlamaWeights {
+        var sites: [String: (layer: Int, target: LlamaLinear)] = [:]
+        for layer in 0..<c.layers {
+            for target in targets { sites["model.layers.\(layer).\(target.modulePath).weight"] = (layer, target) }
+        }
+        var out = weights
+        out.updateTensors(config: c) { name, values in
+            guard let (layer, target) = sites[name], let (a, b) = site(layer: layer, target) else { return }
+            let (rows, columns) = target.shape(c)
+            // W (out, in) += scale · B (out, r) · A (r, in)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(rank),
+                        scale, b, Int32(rank), a, Int32(columns), 1, &values, Int32(columns))
+        }
+        return out
+    }
+}
