@@ -93,8 +93,10 @@ final class DecoderSuiteModel: SuiteModel {
         validationCompletions = trains ? completions(task.validation) : []
         for candidate in spec.candidates where candidate.method.trains {
             let batch = candidate.training.batchSize
-            try MemoryBudget().require(MemoryBudget.decoderFullFineTuningBytes(config: lm.network.config, batch: batch, tokens: maxLength),
-                                       for: "fine-tuning every weight on \(batch) sequences of up to \(maxLength) tokens",
+            let full = candidate.method == .full
+            try MemoryBudget().require(MemoryBudget.decoderTrainingBytes(config: lm.network.config, batch: batch, tokens: maxLength,
+                                                                         trainsAllWeights: full),
+                                       for: "\(full ? "fine-tuning every weight" : "training adapters") on \(batch) sequences of up to \(maxLength) tokens",
                                        source: "\(spec.sourcePath): candidates.\(candidate.name) batch_size \(batch)")
         }
         testExamples = task.test
@@ -190,7 +192,8 @@ final class DecoderSuiteModel: SuiteModel {
             if candidate.method.trains {
                 // A fresh fp32 copy of the weights for every seed: the one the run keeps is untouched.
                 network = try LlamaModel.load(lm.network.source, storage: .float32)
-                let tuning = try DecoderFineTuning(model: network, settings: AdamWSettings(
+                let tuning = try DecoderFineTuning(model: network, lora: try Self.adapters(candidate, unit: unit, config: network.config),
+                                                   settings: AdamWSettings(
                     learningRate: Float(candidate.training.learningRate), weightDecay: Float(candidate.training.weightDecay)),
                     maxGradientNorm: candidate.training.maxGradNorm)
                 let trainer = DecoderTrainer(tuning: tuning, settings: TrainerSettings(candidate.training, seed: unit.trainingSeed!))
@@ -203,8 +206,9 @@ final class DecoderSuiteModel: SuiteModel {
                 run.training = TrainingSummary(history: history, bestEpoch: outcome.bestEpoch, earlyStopped: outcome.earlyStopped,
                                                epochsRun: outcome.history.count, steps: outcome.steps, seconds: outcome.seconds,
                                                examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
-                result.trainableParameters = network.config.parameterCount
+                result.trainableParameters = tuning.trainableParameterCount
                 result.baseWeightBytes = network.weights.byteCount
+                if tuning.lora != nil { network = LlamaModel(config: network.config, weights: tuning.inferenceWeights, source: network.source) }
             }
             let test = try probabilities(testPrompts, network: network, label: label, observer: observer)
             evaluation.measure(test: testExamples, testProbabilities: test, validationLabels: validationLabels,
@@ -222,6 +226,20 @@ final class DecoderSuiteModel: SuiteModel {
         }
         result.seedRun = run
         return result
+    }
+
+    /// A LoRA candidate's fresh adapters (nil for other methods), initialised from the unit's seed
+    /// and the candidate's name as the encoder's are.
+    static func adapters(_ candidate: CandidateSpec, unit: WorkUnit, config: LlamaConfig) throws -> LlamaLoRA? {
+        guard candidate.method == .lora else { return nil }
+        let targets: [LlamaLinear]
+        switch LlamaLinear.parse(candidate.targetModules ?? ["q_proj", "v_proj"]) {
+        case .success(let parsed): targets = parsed
+        case .failure(let unknown):
+            throw SuiteError(file: "", field: "candidates.\(candidate.name).target_modules", message: "\(unknown.name) is not a Llama layer")
+        }
+        return LlamaLoRA(config: config, rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), targets: targets,
+                         seed: ReplicateSeeds.initializationSeed(trainingSeed: unit.trainingSeed!, candidateName: candidate.name))
     }
 
     /// Class probabilities of each prompt (the softmax of the verbalisers' log-probabilities).

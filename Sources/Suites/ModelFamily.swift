@@ -62,6 +62,11 @@ extension SuiteSpec {
             if let index = candidates.firstIndex(where: { !$0.method.trains }) {
                 throw fail("candidates[\(index)].method", "an encoder has no zero-shot answer (its classification head must be trained); method base needs a decoder model (a GGUF file or a Llama folder)")
             }
+            for (index, candidate) in candidates.enumerated() {
+                if let name = candidate.targetModules?.first(where: { SuiteParser.decoderLoRATargets.contains($0) }) {
+                    throw fail("candidates[\(index)].target_modules", "\(name) is a decoder's layer; \(model.path) is a BERT encoder (query, key, value, attention.output.dense, intermediate.dense, output.dense)")
+                }
+            }
         case .llamaDecoder:
             if !retention.similarity.isEmpty {
                 throw fail("retention.similarity", "measures an encoder's sentence embeddings; \(model.path) is a decoder: use retention.language_modeling (loss and perplexity on general text)")
@@ -69,8 +74,16 @@ extension SuiteSpec {
             if !retention.probes.isEmpty {
                 throw fail("retention.probes", "measures an encoder's sentence embeddings; \(model.path) is a decoder: use retention.language_modeling (loss and perplexity on general text)")
             }
-            if let index = candidates.firstIndex(where: { ![.base, .full].contains($0.method) }) {
-                throw fail("candidates[\(index)].method", "method \(candidates[index].method.rawValue) is not built for decoders yet; a decoder runs zero-shot (method: base) or fine-tunes every weight (method: full)")
+            if let index = candidates.firstIndex(where: { ![.base, .full, .lora].contains($0.method) }) {
+                throw fail("candidates[\(index)].method", "method \(candidates[index].method.rawValue) is not built for decoders yet; a decoder runs zero-shot (method: base), fine-tunes every weight (method: full) or trains LoRA adapters (method: lora)")
+            }
+            for (index, candidate) in candidates.enumerated() where candidate.method == .lora {
+                if (candidate.loraDropout ?? 0) > 0 {
+                    throw fail("candidates[\(index)].dropout", "LoRA dropout is not built for decoders yet; leave it out (0)")
+                }
+                if let name = candidate.targetModules?.first(where: { ["intermediate.dense", "output.dense"].contains($0) }) {
+                    throw fail("candidates[\(index)].target_modules", "\(name) is an encoder's layer with no single counterpart in a Llama block; name the decoder's: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (query, key, value and attention.output.dense are taken as q_proj, k_proj, v_proj and o_proj)")
+                }
             }
             if let verbalizers = task.verbalizers, let index = verbalizers.firstIndex(where: \.isEmpty) {
                 throw fail("task.verbalizers", "the verbaliser of \(Field.quoted(task.labels[index])) is empty; a class needs a continuation to score")

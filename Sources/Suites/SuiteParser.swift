@@ -61,7 +61,10 @@ struct SuiteParser {
                                    "double_quantization", "num_virtual_tokens", "init", "init_text"]
     /// Module names LoRA may target (as the Adapters module accepts them).
     static let loraTargets = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
-                              "attention.self.query", "attention.self.key", "attention.self.value"]
+                              "attention.self.query", "attention.self.key", "attention.self.value"] + decoderLoRATargets
+    /// A Llama decoder's linear layers, as PEFT names them (`SuiteSpec.validate(for:)` keeps each
+    /// family to its own names).
+    static let decoderLoRATargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
     func suite(_ rootNode: Node) throws(SuiteError) -> SuiteSpec {
         let root = Field(node: rootNode, path: "", line: rootNode.mark?.line ?? 1, context: context)
@@ -497,7 +500,7 @@ struct SuiteParser {
                 return ["all-linear"]
             }
             guard Self.loraTargets.contains(name) else {
-                throw item.error("unknown module \(Field.quoted(name)); expected query, key, value, attention.output.dense, intermediate.dense, output.dense or all-linear"
+                throw item.error("unknown module \(Field.quoted(name)); expected query, key, value, attention.output.dense, intermediate.dense, output.dense (an encoder), q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (a decoder) or all-linear"
                                  + Suggestions.hint(name, Self.loraTargets + ["all-linear"]))
             }
             guard !out.contains(name) else { throw item.error("module \(Field.quoted(name)) is listed twice") }

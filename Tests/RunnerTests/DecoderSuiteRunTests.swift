@@ -107,8 +107,8 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("retention.similarity: measures an encoder's sentence embeddings"), refused.stderr)
     }
 
-    /// Full fine-tuning of SmolLM2 in a suite: two steps on 16 completions, then measured like the
-    /// zero-shot row beside it; the zero-shot row is the untouched base model.
+    /// Full fine-tuning and LoRA of SmolLM2 in a suite: two steps on 16 completions each, then
+    /// measured like the zero-shot row beside them; the zero-shot row is the untouched base model.
     func testFullFineTuningTrainsMeasuresAndIsCached() throws {
         let folder = try CommandLineTool.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -131,6 +131,7 @@ final class DecoderSuiteRunTests: XCTestCase {
         candidates:
           - {name: zero-shot, method: base}
           - {name: full, method: full}
+          - {name: lora, method: lora, rank: 4, target_modules: [q_proj, v_proj], learning_rate: 1e-3}
         """.write(to: suite, atomically: true, encoding: .utf8)
         let cache = folder.appendingPathComponent("cache").path
         let run = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("out").path, "--cache", cache])
@@ -138,15 +139,18 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertFalse(run.stderr.contains("warning"), run.stderr)
         let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("out/results.json"))) as? [String: Any])
         let candidates = try XCTUnwrap(results["candidates"] as? [[String: Any]])
-        XCTAssertEqual(candidates.map { $0["status"] as? String }, ["ok", "ok"])
+        func drop(_ candidate: [String: Any]) -> Double? {
+            ((candidate["forgetting"] as? [[String: Any]])?.first?["result"] as? [String: Any])?["absolute_drop"] as? Double
+        }
+        XCTAssertEqual(candidates.map { $0["status"] as? String }, ["ok", "ok", "ok"])
+        // LoRA r 4 on q_proj (576 → 576) and v_proj (576 → 192) of 30 layers: 30 · (4·576 + 576·4 + 4·576 + 192·4).
+        XCTAssertEqual(candidates[2]["trainable_parameters"] as? Int, 230_400)
+        XCTAssertNotEqual(drop(candidates[2]), 0, "trained adapters change the model")
         let full = candidates[1]
         XCTAssertEqual(full["trainable_parameters"] as? Int, 134_515_008)
         let training = try XCTUnwrap((full["seed_runs"] as? [[String: Any]])?.first?["training"] as? [String: Any])
         XCTAssertEqual(training["steps"] as? Int, 2)
         XCTAssertEqual(training["epochs_run"] as? Int, 1)
-        func drop(_ candidate: [String: Any]) -> Double? {
-            ((candidate["forgetting"] as? [[String: Any]])?.first?["result"] as? [String: Any])?["absolute_drop"] as? Double
-        }
         XCTAssertEqual(drop(candidates[0]), 0, "the zero-shot row is the base model")
         XCTAssertNotEqual(drop(full), 0, "two steps on every weight move the language-modelling loss")
         XCTAssertNotNil((full["metrics"] as? [String: Any])?["accuracy"])

@@ -74,9 +74,15 @@ final class DecoderSuiteSpecTests: XCTestCase {
             .replacingOccurrences(of: "  verbalizers: {positive: \" good\"}\n", with: "")
         XCTAssertEqual(try refusal(encoderish, .bertEncoder),
                        "suites/x.yaml:9: retention.language_modeling: needs a decoder model (a causal language model); models/x.gguf is a BERT encoder: use retention.similarity or retention.probes")
-        let trained = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: lora, method: lora}")
-        XCTAssertEqual(try refusal(trained, .llamaDecoder),
-                       "suites/x.yaml:14: candidates[0].method: method lora is not built for decoders yet; a decoder runs zero-shot (method: base) or fine-tunes every weight (method: full)")
+        let prompt = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: soft, method: prompt}")
+        XCTAssertEqual(try refusal(prompt, .llamaDecoder),
+                       "suites/x.yaml:14: candidates[0].method: method prompt is not built for decoders yet; a decoder runs zero-shot (method: base), fine-tunes every weight (method: full) or trains LoRA adapters (method: lora)")
+        let lora = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: lora, method: lora, target_modules: [q_proj, v_proj]}")
+        XCTAssertNoThrow(try SuiteSpec.parse(yaml: lora, path: "suites/x.yaml").validate(for: .llamaDecoder))
+        XCTAssertEqual(try refusal(lora.replacingOccurrences(of: "[q_proj, v_proj]", with: "[query, output.dense]"), .llamaDecoder),
+                       "suites/x.yaml:14: candidates[0].target_modules: output.dense is an encoder's layer with no single counterpart in a Llama block; name the decoder's: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (query, key, value and attention.output.dense are taken as q_proj, k_proj, v_proj and o_proj)")
+        XCTAssertEqual(try refusal(lora.replacingOccurrences(of: "method: lora,", with: "method: lora, dropout: 0.1,"), .llamaDecoder),
+                       "suites/x.yaml:14: candidates[0].dropout: LoRA dropout is not built for decoders yet; leave it out (0)")
         let similarity = Self.decoder.replacingOccurrences(of: "  language_modeling:\n    - {name: news, path: n.jsonl, text_field: body, limit: 50}",
                                                            with: "  similarity:\n    - {name: news, path: n.jsonl}")
             .replacingOccurrences(of: "lm:news", with: "similarity:news")

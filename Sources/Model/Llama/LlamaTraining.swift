@@ -267,16 +267,16 @@ public struct LlamaTrainingGraph {
 }
 
 extension MemoryBudget {
-    /// A lower bound of the bytes full fine-tuning of a Llama decoder needs for a (batch, tokens)
-    /// batch: the weights, their gradients and two AdamW moments, and each layer's saved
+    /// A lower bound of the bytes training a Llama decoder needs for a (batch, tokens) batch: the
+    /// weights (with full fine-tuning also their gradients and two AdamW moments), and each layer's saved
     /// activations (`LlamaTrainingGraph`: four (N, d) rows, q, k, v, the context, three (N, F)
     /// MLP buffers and the (B, H, T, T) attention probabilities).
-    public static func decoderFullFineTuningBytes(config c: LlamaConfig, batch B: Int, tokens T: Int) -> CheckedCount {
+    public static func decoderTrainingBytes(config c: LlamaConfig, batch B: Int, tokens T: Int, trainsAllWeights: Bool) -> CheckedCount {
         let N = CheckedCount(B) * CheckedCount(T)
         let d = CheckedCount(c.hiddenSize), q = CheckedCount(c.heads * c.headDim), kv = CheckedCount(c.kvHeads * c.headDim)
         let perRow = d * 4 + q * 2 + kv * 2 + CheckedCount(c.intermediateSize) * 3
         let perLayer = N * perRow + CheckedCount(B) * CheckedCount(c.heads) * CheckedCount(T) * CheckedCount(T)
-        let parameters = CheckedCount(c.parameterCount) * 4
+        let parameters = CheckedCount(c.parameterCount) * (trainsAllWeights ? 4 : 1)
         return (parameters + perLayer * CheckedCount(c.layers)) * MemoryLayout<Float>.stride
     }
 }
