@@ -164,6 +164,9 @@ final class SuiteSpecTests: XCTestCase {
         XCTAssertEqual(decoder.candidates.map(\.method), [.base])
         XCTAssertEqual(decoder.retention.checkNames, ["lm:nyt", "lm:wordnet"])
         XCTAssertNoThrow(try decoder.validate(for: .llamaDecoder))
+        let trained = try SuiteSpec.load(path: Fixtures.repositoryRoot.appendingPathComponent("suites/decoder-sentiment.yaml").path)
+        XCTAssertEqual(trained.candidates.map(\.method), [.base, .full, .lora])
+        XCTAssertNoThrow(try trained.validate(for: trained.modelFamily))
     }
 
     /// Coded labels get names: `labels: {0: other, 1: grain}` reads files whose label is 0 or 1
