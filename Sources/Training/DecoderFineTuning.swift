@@ -107,9 +107,9 @@ public final class DecoderFineTuning {
     }
 }
 
-/// The decoder's training loop, the encoder's in every choice that is not the model's: seeded
-/// length-grouped batches, the learning-rate schedule with warm-up, clipping, validation after
-/// each epoch, early stopping that restores the best epoch's weights. The history's accuracies
+/// The decoder's training: `DecoderFineTuning` steps in the encoder's `EpochLoop` (seeded
+/// length-grouped batches, the learning-rate schedule with warm-up, validation after each epoch,
+/// early stopping that restores the best epoch's weights or adapters). The history's accuracies
 /// are answer-token accuracies: the share of target tokens the model ranks first over the whole
 /// vocabulary (for a one-token verbaliser, whether the label's word is the model's top choice).
 public final class DecoderTrainer {
@@ -124,56 +124,15 @@ public final class DecoderTrainer {
     public func train(_ train: [LanguageModelingExample], validation: [LanguageModelingExample],
                       progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingOutcome {
         precondition(!train.isEmpty && !validation.isEmpty, "training and validation splits must not be empty")
-        let batchesPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
-        let totalSteps = batchesPerEpoch * settings.epochs
-        let warmupSteps = Int((Double(totalSteps) * settings.warmupRatio).rounded())
-        var history: [EpochSummary] = []
-        var best: (epoch: Int, loss: Double, snapshot: DecoderFineTuning.Snapshot)?
-        var step = 0, examplesSeen = 0
-        var earlyStopped = false
-        let start = Date()
-        for epoch in 0..<settings.epochs {
-            let epochStart = Date()
-            let epochSeed = settings.seed &+ UInt64(epoch) &* 0x9E37_79B9
-            let batches = LengthGroupedBatcher.batches(count: train.count, lengths: { train[$0].ids.count },
-                                                       batchSize: settings.batchSize, seed: epochSeed)
-            var lossSum = 0.0, targets = 0, correct = 0
-            for indices in batches {
+        return try EpochLoop<DecoderFineTuning.Snapshot>(settings: settings).run(
+            count: train.count, lengths: { train[$0].ids.count },
+            step: { indices, learningRate, _, _ in
                 let batch = indices.map { train[$0] }
-                let factor = settings.schedule.factor(step: step, totalSteps: totalSteps, warmupSteps: warmupSteps)
-                let result = try tuning.step(batch, learningRate: settings.optimizer.learningRate * Float(factor))
-                step += 1
-                examplesSeen += indices.count
-                let batchTargets = batch.reduce(0) { $0 + $1.targetCount }
-                lossSum += result.loss * Double(batchTargets)
-                targets += batchTargets
-                correct += result.correct
-                let elapsed = Date().timeIntervalSince(start)
-                progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
-                                           loss: result.loss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
-                                           secondsRemaining: Double(totalSteps - step) * elapsed / Double(step), finishedEpoch: nil))
-            }
-            let (validationLoss, validationAccuracy) = try evaluate(validation)
-            let summary = EpochSummary(epoch: epoch, trainLoss: lossSum / Double(max(targets, 1)),
-                                       trainAccuracy: Double(correct) / Double(max(targets, 1)),
-                                       validationLoss: validationLoss, validationAccuracy: validationAccuracy,
-                                       seconds: Date().timeIntervalSince(epochStart))
-            history.append(summary)
-            let elapsed = Date().timeIntervalSince(start)
-            progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
-                                       loss: summary.trainLoss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
-                                       secondsRemaining: Double(totalSteps - step) * elapsed / Double(max(step, 1)), finishedEpoch: summary))
-            if best == nil || validationLoss < best!.loss {
-                best = (epoch, validationLoss, tuning.snapshot())
-            } else if settings.patience > 0 && epoch - best!.epoch >= settings.patience {
-                earlyStopped = epoch + 1 < settings.epochs
-                break
-            }
-        }
-        if let best, best.epoch != history.count - 1 { tuning.restore(best.snapshot) }
-        let seconds = Date().timeIntervalSince(start)
-        return TrainingOutcome(history: history, bestEpoch: best?.epoch ?? 0, earlyStopped: earlyStopped, steps: step,
-                               seconds: seconds, examplesPerSecond: Double(examplesSeen) / max(seconds, 1e-9))
+                let result = try tuning.step(batch, learningRate: learningRate)
+                let targets = batch.reduce(0) { $0 + $1.targetCount }
+                return StepResult(loss: result.loss, weight: Double(targets), correct: result.correct, counted: targets)
+            },
+            validate: { try evaluate(validation) }, snapshot: tuning.snapshot, restore: tuning.restore, progress: progress)
     }
 
     /// Mean loss over every target token of `examples`, and the answer-token accuracy.

@@ -59,8 +59,9 @@ public struct TrainingFailure: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// The training loop: seeded length-grouped batches, forward/backward, clipping, the schedule,
-/// AdamW; validation after each epoch; early stopping that restores the best epoch's weights.
+/// The encoder's training: forward/backward, clipping and AdamW for each step of the shared
+/// `EpochLoop` (seeded length-grouped batches, the schedule, validation after each epoch, early
+/// stopping that restores the best epoch's weights).
 /// Same seed and thread count → the same weights, bit for bit.
 public final class Trainer {
     public let model: TrainableModel
@@ -75,22 +76,9 @@ public final class Trainer {
                       progress: ((TrainingProgress) -> Void)? = nil) throws -> TrainingOutcome {
         precondition(!train.isEmpty && !validation.isEmpty, "training and validation splits must not be empty")
         let optimizer = AdamWOptimizer(tensors: model.trainable, settings: settings.optimizer)
-        let batchesPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
-        let totalSteps = batchesPerEpoch * settings.epochs
-        let warmupSteps = Int((Double(totalSteps) * settings.warmupRatio).rounded())
-        var history: [EpochSummary] = []
-        var best: (epoch: Int, loss: Double, snapshot: [[Float]])? = nil
-        var step = 0, examplesSeen = 0
-        var earlyStopped = false
-        let start = Date()
-
-        for epoch in 0..<settings.epochs {
-            let epochStart = Date()
-            let epochSeed = settings.seed &+ UInt64(epoch) &* 0x9E37_79B9
-            let batches = LengthGroupedBatcher.batches(count: train.count, lengths: { train[$0].ids.count },
-                                                       batchSize: settings.batchSize, seed: epochSeed)
-            var lossSum = 0.0, correct = 0, seen = 0
-            for indices in batches {
+        return try EpochLoop<[[Float]]>(settings: settings).run(
+            count: train.count, lengths: { train[$0].ids.count },
+            step: { indices, learningRate, epoch, step in
                 let batch = TokenBatch(sequences: indices.map { train[$0].ids })
                 let labels = indices.map { train[$0].label }
                 optimizer.zeroGradients()
@@ -104,39 +92,11 @@ public final class Trainer {
                 guard norm.isFinite else {
                     throw TrainingFailure(description: "gradient norm became \(Self.describe(norm)) at epoch \(epoch + 1), step \(step + 1)")
                 }
-                let factor = settings.schedule.factor(step: step, totalSteps: totalSteps, warmupSteps: warmupSteps)
-                optimizer.update(learningRate: settings.optimizer.learningRate * Float(factor))
-                step += 1
-                examplesSeen += indices.count
-                lossSum += loss * Double(indices.count)
-                seen += indices.count
-                correct += countCorrect(model.classifier.head.probabilities, labels: labels)
-                let elapsed = Date().timeIntervalSince(start)
-                let rate = Double(examplesSeen) / max(elapsed, 1e-9)
-                progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
-                                           loss: loss, examplesPerSecond: rate,
-                                           secondsRemaining: Double(totalSteps - step) * elapsed / Double(step), finishedEpoch: nil))
-            }
-            let (validationLoss, validationAccuracy) = evaluate(validation)
-            let summary = EpochSummary(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
-                                       validationLoss: validationLoss, validationAccuracy: validationAccuracy,
-                                       seconds: Date().timeIntervalSince(epochStart))
-            history.append(summary)
-            let elapsed = Date().timeIntervalSince(start)
-            progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: step, totalSteps: totalSteps,
-                                       loss: summary.trainLoss, examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9),
-                                       secondsRemaining: Double(totalSteps - step) * elapsed / Double(max(step, 1)), finishedEpoch: summary))
-            if best == nil || validationLoss < best!.loss {
-                best = (epoch, validationLoss, snapshot())
-            } else if settings.patience > 0 && epoch - best!.epoch >= settings.patience {
-                earlyStopped = epoch + 1 < settings.epochs
-                break
-            }
-        }
-        if let best, best.epoch != history.count - 1 { restore(best.snapshot) }
-        let seconds = Date().timeIntervalSince(start)
-        return TrainingOutcome(history: history, bestEpoch: best?.epoch ?? 0, earlyStopped: earlyStopped, steps: step,
-                               seconds: seconds, examplesPerSecond: Double(examplesSeen) / max(seconds, 1e-9))
+                optimizer.update(learningRate: learningRate)
+                return StepResult(loss: loss, weight: Double(indices.count),
+                                  correct: countCorrect(model.classifier.head.probabilities, labels: labels), counted: indices.count)
+            },
+            validate: { evaluate(validation) }, snapshot: snapshot, restore: restore, progress: progress)
     }
 
     /// Mean cross-entropy (weighted like the training loss when the head has class weights: early
