@@ -10,9 +10,10 @@ import Training
 /// (`LlamaModel.continuationScores`), the class probabilities the softmax over those scores —
 /// and retention as the causal-LM loss on general text (`retention.language_modeling`).
 ///
-/// Candidates run zero-shot (`method: base`) or fine-tune every weight (`method: full`: the
-/// verbaliser after the prompt is the completion learned, `DecoderTrainer`); `SuiteSpec.validate(for:)`
-/// refuses the adapter methods, not yet built for decoders, before a unit runs.
+/// Candidates run zero-shot (`method: base`), fine-tune every weight (`method: full`) or train
+/// LoRA adapters (`method: lora`), learning the verbaliser after the prompt as a completion
+/// (`DecoderTrainer`); `SuiteSpec.validate(for:)` refuses QLoRA and prompt tuning, not yet built
+/// for decoders, before a unit runs.
 final class DecoderSuiteModel: SuiteModel {
     let spec: SuiteSpec
     let lm: DecoderLanguageModel
