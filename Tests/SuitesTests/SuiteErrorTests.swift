@@ -159,7 +159,7 @@ final class SuiteErrorTests: XCTestCase {
         XCTAssertEqual(message(Self.header.replacingOccurrences(of: "{name: prompt, method: prompt}", with: "{name: prompt, method: prompt, dropout: 0.1}")),
                        "suites/x.yaml:10: candidates[1].dropout: a number is the LoRA dropout, only used with method lora or qlora; to override the training dropouts write a mapping with hidden, attention, classifier")
         XCTAssertEqual(message(Self.header + "\n  - {name: lora, method: lora, target_modules: [query, vaule]}"),
-                       "suites/x.yaml:11: candidates[2].target_modules[1]: unknown module \"vaule\"; expected query, key, value, attention.output.dense, intermediate.dense, output.dense or all-linear; did you mean \"value\"?")
+                       "suites/x.yaml:11: candidates[2].target_modules[1]: unknown module \"vaule\"; expected query, key, value, attention.output.dense, intermediate.dense, output.dense (an encoder), q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (a decoder) or all-linear; did you mean \"value\"?")
         XCTAssertEqual(message(Self.header + "\n  - {name: lora, method: lora, target_modules: [all-linear, query]}"),
                        "suites/x.yaml:11: candidates[2].target_modules[0]: all-linear stands alone; it already names every linear layer")
     }
