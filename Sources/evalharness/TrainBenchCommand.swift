@@ -4,6 +4,8 @@ import COpenBLAS
 import Foundation
 import Kernels
 import Model
+import Runner
+import Suites
 import Training
 
 struct TrainBench: ParsableCommand {
@@ -16,8 +18,13 @@ struct TrainBench: ParsableCommand {
         training (the model's 0.1). Prints examples/s and peak resident memory; compare with
         PyTorch + PEFT on the same shapes: scripts/bench_peer.py --train METHOD.
 
-        Example:
+        With a decoder as --model (a GGUF file or a Llama folder): full or lora (r=8, alpha 16 on
+        q_proj/v_proj), the causal-LM loss on the last quarter of each sequence (completion-only),
+        fp32; tokens/s. Peer: scripts/bench_decoder_train_peer.py --method METHOD.
+
+        Examples:
           evalharness bench train --model models/all-MiniLM-L6-v2 --method lora --seq 64 --batch 32
+          evalharness bench train --model models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf --method lora --seq 128 --batch 8 --iterations 3
         """
     )
 
@@ -39,6 +46,9 @@ struct TrainBench: ParsableCommand {
     }
 
     func run() throws {
+        if ModelFamily.of(modelPath: modelOptions.model) == .llamaDecoder {
+            return try reportingErrors { try runDecoder() }
+        }
         try reportingErrors {
             Parallel.configure(threads: modelOptions.threads)
             let directory = modelOptions.modelDirectory
@@ -107,5 +117,56 @@ struct TrainBench: ParsableCommand {
                 print(twoColumnTable(rows))
             }
         }
+    }
+
+    /// A decoder's training steps: `DecoderFineTuning` on synthetic ids (from 17 on, past SmolLM2's
+    /// control tokens), the last quarter of each sequence the targets, as the peer script does.
+    func runDecoder() throws {
+        guard ["full", "lora"].contains(method) else {
+            throw InputError(description: "--method \(method) is not built for decoders; use full or lora")
+        }
+        Parallel.configure(threads: modelOptions.threads)
+        let model = try LlamaModel.load(URL(fileURLWithPath: modelOptions.model), storage: .float32)
+        let c = model.config
+        try MemoryBudget().require(MemoryBudget.decoderTrainingBytes(config: c, batch: batch, tokens: seq, trainsAllWeights: method == "full"),
+                                   for: "training (\(method)) on batch \(batch) × seq \(seq)", source: "--batch/--seq")
+        let lora = method == "lora" ? LlamaLoRA(config: c, rank: 8, alpha: 16, targets: [.query, .value], seed: 1) : nil
+        let tuning = try DecoderFineTuning(model: model, lora: lora, settings: AdamWSettings(learningRate: method == "full" ? 1e-5 : 1e-4))
+        var generator = SeededGenerator(seed: 42)
+        let examples = (0..<batch).map { _ in
+            LanguageModelingExample(ids: (0..<seq).map { _ in Int32(17 + Int(generator.next() % UInt64(c.vocabSize - 17))) },
+                                    firstTarget: max(1, seq - seq / 4))
+        }
+        PeakMemory.reset()
+        try tuning.step(examples)
+        var times: [Double] = []
+        var loss = 0.0
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            loss = try tuning.step(examples).loss
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let tokensPerSecond = Double(batch * seq) / median
+        let rss = PeakMemory.bytes()
+        if json {
+            let fields: [String: Any] = [
+                "benchmark": "train", "model": modelOptions.model, "method": method, "tokens_per_s": tokensPerSecond,
+                "seconds_per_step": median, "trainable_parameters": tuning.trainableParameterCount, "loss": loss,
+                "peak_rss_bytes": rss, "seq": seq, "batch": batch, "threads": modelOptions.threads,
+                "blas_core": String(cString: openblas_get_corename()),
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print(twoColumnTable([
+            ("model", modelOptions.model), ("method", method),
+            ("shape", "batch \(batch) × seq \(seq) (last \(seq / 4) tokens targets), \(modelOptions.threads) threads, fp32"),
+            ("tokens/s", String(format: "%.1f", tokensPerSecond)),
+            ("s/step (median)", String(format: "%.2f", median)),
+            ("trainable parameters", "\(tuning.trainableParameterCount)"),
+            ("peak RSS", String(format: "%.0f MiB", Double(rss) / 1_048_576)),
+        ]))
     }
 }
