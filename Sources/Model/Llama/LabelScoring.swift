@@ -69,15 +69,6 @@ extension LlamaModel {
         }
         return scores
     }
-
-    /// log softmax(logits row `row`) at each of `targets`, in Float64.
-    func logSoftmax(_ logits: [Float], row: Int, at targets: [Int32]) -> [Double] {
-        let V = config.vocabSize
-        let values = logits[(row * V)..<((row + 1) * V)]
-        let maximum = Double(values.max()!)
-        let logSum = Foundation.log(values.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
-        return targets.map { Double(values[row * V + Int($0)]) - maximum - logSum }
-    }
 }
 
 /// The K class probabilities from K continuation log-probabilities (softmax over the classes).

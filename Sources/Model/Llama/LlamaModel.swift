@@ -145,13 +145,16 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// log softmax(row)[target] for each row of `logits` (R, V), in Float64.
     public func logProbabilities(_ logits: [Float], targets: [Int32]) -> [Double] {
+        targets.enumerated().map { r, target in logSoftmax(logits, row: r, at: [target])[0] }
+    }
+
+    /// log softmax(logits row `row`) at each of `targets`, in Float64 (the row's normaliser computed once).
+    func logSoftmax(_ logits: [Float], row: Int, at targets: [Int32]) -> [Double] {
         let V = config.vocabSize
-        return targets.enumerated().map { r, target in
-            let row = logits[(r * V)..<((r + 1) * V)]
-            let maximum = Double(row.max()!)
-            let sum = row.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) }
-            return Double(row[r * V + Int(target)]) - maximum - Foundation.log(sum)
-        }
+        let values = logits[(row * V)..<((row + 1) * V)]
+        let maximum = Double(values.max()!)
+        let logSum = Foundation.log(values.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
+        return targets.map { Double(values[row * V + Int($0)]) - maximum - logSum }
     }
 
     /// Greedy decoding: up to `maxNewTokens` tokens after `prompt`, stopping after a token in `stop`
