@@ -217,7 +217,19 @@ public struct NF4Tensor: Sendable, Equatable {
     /// Writes the `count` dequantised values (bitsandbytes' dequantize_4bit, bit for bit): a
     /// 256-entry byte → (2 codes) table, one multiply per value; parallel over blocks.
     public func dequantize(into out: UnsafeMutablePointer<Float>) {   // (count)
-        let count = self.count, blockSize = self.blockSize
+        let blocks = blockCount, blockSize = self.blockSize, count = self.count
+        Parallel.forEachRange(blocks, minimumChunk: max(1, 16384 / blockSize)) { range in
+            let values = (range.lowerBound * blockSize)..<min(range.upperBound * blockSize, count)
+            dequantize(values, into: out + values.lowerBound)
+        }
+    }
+
+    /// Writes the dequantised values at flat indices `values` (serially) into `out`: a panel of
+    /// a weight's rows, which need not start or end on a block or a byte.
+    public func dequantize(_ values: Range<Int>, into out: UnsafeMutablePointer<Float>) {   // (values.count)
+        precondition(values.lowerBound >= 0 && values.upperBound <= count, "values outside the tensor")
+        guard !values.isEmpty else { return }
+        let blockSize = self.blockSize
         packed.withUnsafeBufferPointer { packedBuffer in
         absmax.withUnsafeBufferPointer { absmaxBuffer in
         NF4.pairTable.withUnsafeBufferPointer { pairBuffer in
@@ -225,21 +237,19 @@ public struct NF4Tensor: Sendable, Equatable {
             let nested = doubleQuantized
             (nested?.codes ?? []).withUnsafeBufferPointer { codeBuffer in
             (nested?.absmax ?? []).withUnsafeBufferPointer { nestedBuffer in
-                let bytes = packedBuffer.baseAddress, plain = absmaxBuffer.baseAddress
-                let pairs = pairBuffer.baseAddress!, dynamic = dynamicBuffer.baseAddress!
-                let isNested = nested != nil
-                let codes = codeBuffer.baseAddress, nestedAbsmax = nestedBuffer.baseAddress
-                let offset = nested?.offset ?? 0, nestedSize = nested?.blockSize ?? 1
-                let blocks = (count + blockSize - 1) / blockSize
-                Parallel.forEachRange(blocks, minimumChunk: max(1, 16384 / blockSize)) { range in
-                    for block in range {
-                        // The nested scale in two float32 roundings, as bitsandbytes: dequantize_blockwise, then + offset.
-                        let scale = isNested
-                            ? dynamic[Int(codes![block])] * nestedAbsmax![block / nestedSize] + offset
-                            : plain![block]
-                        let start = block * blockSize
-                        let length = min(blockSize, count - start)
-                        nf4DequantizeSpan(out: out + start, packed: bytes! + start / 2, length: length,
+                let bytes = packedBuffer.baseAddress!, pairs = pairBuffer.baseAddress!
+                for block in (values.lowerBound / blockSize)...((values.upperBound - 1) / blockSize) {
+                    // The nested scale in two float32 roundings, as bitsandbytes: dequantize_blockwise, then + offset.
+                    let scale = nested.map { dynamicBuffer[Int(codeBuffer[block])] * nestedBuffer[block / $0.blockSize] + $0.offset }
+                        ?? absmaxBuffer[block]
+                    var start = max(block * blockSize, values.lowerBound)
+                    let end = min((block + 1) * blockSize, values.upperBound)
+                    if start % 2 == 1 {   // an odd first value is the low nibble of its byte
+                        out[start - values.lowerBound] = pairs[Int(bytes[start / 2])].y * scale
+                        start += 1
+                    }
+                    if start < end {
+                        nf4DequantizeSpan(out: out + (start - values.lowerBound), packed: bytes + start / 2, length: end - start,
                                           scale: scale, pairs: pairs)
                     }
                 }

@@ -150,6 +150,15 @@ final class NF4Tests: XCTestCase {
                 nf4DequantizeReference(out: &referenceOut, packed: packed, absmax: nested.blockAbsmax(), count: count,
                                        blockSize: blockSize)
                 assertBitwiseEqual(fastOut, referenceOut, "\(label) dequantised (double-quantised)")
+                // Any span (a panel of rows): odd starts and ends, inside a block, across blocks.
+                guard count > 0 else { continue }
+                for _ in 0..<6 {
+                    let a = Int(generator.next() % UInt64(count)), b = Int(generator.next() % UInt64(count)) + 1
+                    let span = min(a, b - 1)..<max(a + 1, b)
+                    var part = [Float](repeating: .nan, count: span.count)
+                    nested.dequantize(span, into: &part)
+                    assertBitwiseEqual(part, Array(referenceOut[span]), "\(label) values \(span)")
+                }
             }
         }
     }
