@@ -3,14 +3,14 @@ import Kernels
 import Model
 
 /// Fine-tuning of a Llama decoder on the completion-only causal-LM loss of `LlamaTrainingGraph`:
-/// every parameter (full fine-tuning; the model's weights change in place) or, given LoRA
-/// adapters, their A and B only (the base stays frozen). AdamW (`adamwUpdate`, PyTorch's
+/// every parameter (full fine-tuning; the model's weights change in place) or, given an adapter
+/// (LoRA, QLoRA over a quantised base, prompt tuning), its tensors only (the base stays frozen). AdamW (`adamwUpdate`, PyTorch's
 /// single-tensor order of operations) after clipping the gradients to a global L2 norm as
 /// `torch.nn.utils.clip_grad_norm_` does; moments kept per tensor, by name.
 public final class DecoderFineTuning {
     public let model: LlamaModel
-    /// The adapters being trained (nil: full fine-tuning).
-    public private(set) var lora: LlamaLoRA?
+    /// The adapter being trained (nil: full fine-tuning).
+    public private(set) var adapter: (any LlamaAdapter)?
     public let settings: AdamWSettings
     /// 0 turns clipping off.
     public let maxGradientNorm: Double
@@ -19,22 +19,22 @@ public final class DecoderFineTuning {
     private var firstMoments: [String: [Float]] = [:]
     private var secondMoments: [String: [Float]] = [:]
 
-    public init(model: LlamaModel, lora: LlamaLoRA? = nil, settings: AdamWSettings, maxGradientNorm: Double = 1.0) throws {
+    public init(model: LlamaModel, adapter: (any LlamaAdapter)? = nil, settings: AdamWSettings, maxGradientNorm: Double = 1.0) throws {
         graph = try LlamaTrainingGraph(model: model)
         self.model = model
-        self.lora = lora
+        self.adapter = adapter
         self.settings = settings
         self.maxGradientNorm = maxGradientNorm
     }
 
     /// Values that train.
-    public var trainableParameterCount: Int { lora?.parameterCount ?? model.config.parameterCount }
+    public var trainableParameterCount: Int { adapter?.parameterCount ?? model.config.parameterCount }
 
     /// One optimizer step on `batch`: the loss before the update, the gradient norm before
     /// clipping, and how many target tokens the model ranked first.
     @discardableResult
     public func step(_ batch: [LanguageModelingExample], learningRate: Float? = nil) throws -> (loss: Double, gradientNorm: Double, correct: Int) {
-        let pass = try graph.lossAndGradients(batch, lora: lora)
+        let pass = try graph.lossAndGradients(batch, adapter: adapter)
         let loss = pass.loss
         var gradients = pass.gradients
         guard loss.isFinite else { throw TrainingFailure(description: "the loss became \(loss) at step \(steps + 1)") }
@@ -51,13 +51,13 @@ public final class DecoderFineTuning {
         }
         steps += 1
         let rate = learningRate ?? settings.learningRate
-        if var adapters = lora {
-            lora = nil  // the tensors are then uniquely referenced: updated without a copy
-            for name in adapters.tensors.keys.sorted() {
+        if var trained = adapter {
+            adapter = nil  // the tensors are then uniquely referenced: updated without a copy
+            for name in trained.tensors.keys.sorted() {
                 guard let gradient = gradients[name] else { continue }
-                update(name, &adapters.tensors[name]!, gradient, rate)
+                update(name, &trained.tensors[name]!, gradient, rate)
             }
-            lora = adapters
+            adapter = trained
         } else {
             model.updateWeights { weights in
                 weights.updateTensors(config: model.config) { name, values in
@@ -91,20 +91,18 @@ public final class DecoderFineTuning {
     }
 
     /// The loss on `batch` with the current weights (no update).
-    public func evaluate(_ batch: [LanguageModelingExample]) throws -> LlamaTrainingGraph.Pass { try graph.loss(batch, lora: lora) }
+    public func evaluate(_ batch: [LanguageModelingExample]) throws -> LlamaTrainingGraph.Pass { try graph.loss(batch, adapter: adapter) }
 
     /// What trains, as it is now (copy-on-write: later steps copy a tensor only as they change it).
-    public struct Snapshot { fileprivate let weights: LlamaWeights?; fileprivate let lora: LlamaLoRA? }
-    public func snapshot() -> Snapshot { lora == nil ? Snapshot(weights: model.weights, lora: nil) : Snapshot(weights: nil, lora: lora) }
+    public struct Snapshot { fileprivate let weights: LlamaWeights?; fileprivate let adapter: (any LlamaAdapter)? }
+    public func snapshot() -> Snapshot { adapter == nil ? Snapshot(weights: model.weights, adapter: nil) : Snapshot(weights: nil, adapter: adapter) }
     public func restore(_ snapshot: Snapshot) {
         if let weights = snapshot.weights { model.updateWeights { $0 = weights } }
-        if let saved = snapshot.lora { lora = saved }
+        if let saved = snapshot.adapter { adapter = saved }
     }
 
-    /// The weights to run inference with: the model's, with the adapters merged in.
-    public var inferenceWeights: LlamaWeights {
-        lora.map { $0.merged(into: model.weights, config: model.config) } ?? model.weights
-    }
+    /// The model to run inference with: the trained one, the adapter folded in (`LlamaAdapter.inferenceModel`).
+    public var inferenceModel: LlamaModel { adapter?.inferenceModel(model) ?? model }
 }
 
 /// The decoder's training: `DecoderFineTuning` steps in the encoder's `EpochLoop` (seeded

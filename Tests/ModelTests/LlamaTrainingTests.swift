@@ -83,7 +83,7 @@ final class LlamaTrainingTests: XCTestCase {
         var generator = SeededGenerator(seed: 9)
         for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.2 * generator.nextNormal() } }
         let graph = try LlamaTrainingGraph(model: model)
-        let pass = try graph.lossAndGradients(Self.batch, lora: lora)
+        let pass = try graph.lossAndGradients(Self.batch, adapter: lora)
         XCTAssertEqual(Set(pass.gradients.keys), Set(lora.tensors.keys), "only the adapters train")
         XCTAssertEqual(lora.tensors.count, 2 * 7 * config.layers)
         let merged = LlamaModel(config: config, weights: lora.merged(into: model.weights, config: config), source: model.source)
@@ -96,9 +96,9 @@ final class LlamaTrainingTests: XCTestCase {
             var worst = 0.0, largest = 0.0
             for i in values.indices {
                 perturbed.tensors[name]![i] = values[i] + step
-                let plus = try graph.loss(Self.batch, lora: perturbed).loss
+                let plus = try graph.loss(Self.batch, adapter: perturbed).loss
                 perturbed.tensors[name]![i] = values[i] - step
-                let minus = try graph.loss(Self.batch, lora: perturbed).loss
+                let minus = try graph.loss(Self.batch, adapter: perturbed).loss
                 perturbed.tensors[name]![i] = values[i]
                 let numeric = (plus - minus) / (2 * Double(step))
                 worst = max(worst, abs(numeric - Double(analytic[i])))
@@ -119,7 +119,36 @@ final class LlamaTrainingTests: XCTestCase {
         }
         let quantised = try LlamaModel.load(TestPaths.decoderModel())
         XCTAssertThrowsError(try LlamaTrainingGraph(model: quantised)) { error in
-            XCTAssertTrue("\(error)".contains("training needs fp32 weights"), "\(error)")
+            XCTAssertTrue("\(error)".contains("training needs the language-model head in fp32"), "\(error)")
+        }
+        // With the embedding in fp32 an adapter may train over the blocks; every weight may not.
+        let blocks = LlamaModel(config: quantised.config, weights: quantised.weights.withFloatEmbedding(), source: quantised.source)
+        XCTAssertThrowsError(try LlamaTrainingGraph(model: blocks).lossAndGradients([LanguageModelingExample(ids: [20, 21], firstTarget: 1)])) { error in
+            XCTAssertTrue("\(error)".contains("fine-tuning every weight needs fp32 weights"), "\(error)")
+        }
+    }
+
+    /// QLoRA over the GGUF file's own 4-bit blocks is LoRA over the weights they decode to: the
+    /// same loss and adapter gradients as over the fp32 copy (decoding is bit-identical; only the
+    /// products' panels differ), on SmolLM2 with adapters on every linear of every layer.
+    func testLoRAOverGGUFBlocksEqualsLoRAOverTheDecodedWeights() throws {
+        let native = try LlamaModel.load(TestPaths.decoderModel())
+        let blocks = LlamaModel(config: native.config, weights: native.weights.withFloatEmbedding(), source: native.source)
+        let dense = try LlamaModel.load(TestPaths.decoderModel(), storage: .float32)
+        XCTAssertLessThan(blocks.weights.byteCount, dense.weights.byteCount / 2)
+        var lora = LlamaLoRA(config: native.config, rank: 4, alpha: 8, targets: LlamaLinear.allCases, seed: 5)
+        var generator = SeededGenerator(seed: 6)
+        for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.01 * generator.nextNormal() } }
+        let batch = [LanguageModelingExample(ids: [504, 3458, 282, 4649, 314, 7042, 30, 216], firstTarget: 3),
+                     LanguageModelingExample(ids: [1, 9690, 198, 2683, 359], firstTarget: 4)]
+        let overBlocks = try LlamaTrainingGraph(model: blocks).lossAndGradients(batch, adapter: lora)
+        let overDense = try LlamaTrainingGraph(model: dense).lossAndGradients(batch, adapter: lora)
+        XCTAssertEqual(overBlocks.loss, overDense.loss, accuracy: 1e-5)
+        XCTAssertEqual(Set(overBlocks.gradients.keys), Set(lora.tensors.keys))
+        for (name, reference) in overDense.gradients {
+            let scale = reference.map { abs(Double($0)) }.max() ?? 0
+            let worst = zip(overBlocks.gradients[name]!, reference).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(name): max |Δ| \(worst), largest \(scale)")
         }
     }
 }

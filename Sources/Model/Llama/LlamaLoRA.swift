@@ -27,8 +27,21 @@ public enum LlamaLinear: String, CaseIterable, Sendable {
         }
     }
 
+    /// Replaces the layer's weight in a block (same shape).
+    func set(_ weight: LinearWeight, in layer: inout LlamaWeights.Layer) {
+        switch self {
+        case .query: layer.query = weight
+        case .key: layer.key = weight
+        case .value: layer.value = weight
+        case .output: layer.output = weight
+        case .gate: layer.gate = weight
+        case .up: layer.up = weight
+        case .down: layer.down = weight
+        }
+    }
+
     /// The layer's weight in a block.
-    func weight(_ layer: LlamaWeights.Layer) -> LinearWeight {
+    public func weight(_ layer: LlamaWeights.Layer) -> LinearWeight {
         switch self {
         case .query: return layer.query
         case .key: return layer.key
@@ -64,7 +77,7 @@ public enum LlamaLinear: String, CaseIterable, Sendable {
 /// A starts as PEFT initialises it (Kaiming-uniform with a = √5: U(±1/√in)), B at zero, so a fresh
 /// adapter is the base model exactly. Tensors are keyed by the names PEFT writes in
 /// `adapter_model.safetensors` (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`).
-public struct LlamaLoRA: Sendable {
+public struct LlamaLoRA: LlamaAdapter {
     public let rank: Int
     public let alpha: Float
     public let targets: [LlamaLinear]
@@ -98,26 +111,31 @@ public struct LlamaLoRA: Sendable {
         self.rank = rank; self.alpha = alpha; self.targets = targets; self.tensors = tensors
     }
 
-    /// Trainable values.
-    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
-
-    /// A and B of one site.
-    func site(layer: Int, _ target: LlamaLinear) -> (a: [Float], b: [Float])? {
-        guard targets.contains(target), let a = tensors[Self.name(layer: layer, target, "A")],
-              let b = tensors[Self.name(layer: layer, target, "B")] else { return nil }
-        return (a, b)
+    public func lowRank(layer: Int, _ target: LlamaLinear) -> LowRankSite? {
+        let aName = Self.name(layer: layer, target, "A"), bName = Self.name(layer: layer, target, "B")
+        guard targets.contains(target), let a = tensors[aName], let b = tensors[bName] else { return nil }
+        return LowRankSite(a: a, b: b, rank: rank, scale: scale, aName: aName, bName: bName)
     }
 
-    /// The weights with every adapted layer merged, W + scale·B·A (fp32 weights only): inference
-    /// then runs through the unchanged forward.
+    public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
+        LlamaModel(config: model.config, weights: merged(into: model.weights, config: model.config), source: model.source,
+                   prefix: model.prefix)
+    }
+
+    /// The weights with every adapted layer merged, W + scale·B·A: inference then runs through
+    /// the unchanged forward. A quantised base (QLoRA) is decoded to fp32 at the adapted sites
+    /// first — the same values its products use.
     public func merged(into weights: LlamaWeights, config c: LlamaConfig) -> LlamaWeights {
         var sites: [String: (layer: Int, target: LlamaLinear)] = [:]
-        for layer in 0..<c.layers {
-            for target in targets { sites["model.layers.\(layer).\(target.modulePath).weight"] = (layer, target) }
-        }
         var out = weights
+        for layer in 0..<c.layers {
+            for target in targets {
+                sites["model.layers.\(layer).\(target.modulePath).weight"] = (layer, target)
+                target.set(.dense(target.weight(out.layers[layer]).floats), in: &out.layers[layer])
+            }
+        }
         out.updateTensors(config: c) { name, values in
-            guard let (layer, target) = sites[name], let (a, b) = site(layer: layer, target) else { return }
+            guard let (layer, target) = sites[name], let (a, b) = lowRank(layer: layer, target).map({ ($0.a, $0.b) }) else { return }
             let (rows, columns) = target.shape(c)
             // W (out, in) += scale · B (out, r) · A (r, in)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(rank),

@@ -19,11 +19,19 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Positions the rotary tables are built for: the model's context, bounded so the tables stay small.
     public let maxPositions: Int
+    /// (P, d): embeddings run before every sequence at positions 0..<P (a prompt-tuned model's
+    /// virtual tokens, as PEFT prepends them); empty for none. Every entry point accounts for
+    /// them; the states and logits returned are the sequences' own.
+    public let prefix: [Float]
+    /// P, the virtual tokens before every sequence.
+    public var prefixTokens: Int { prefix.count / config.hiddenSize }
 
-    public init(config: LlamaConfig, weights: LlamaWeights, source: URL) {
+    public init(config: LlamaConfig, weights: LlamaWeights, source: URL, prefix: [Float] = []) {
+        precondition(prefix.count % config.hiddenSize == 0, "the prefix must be whole rows of the hidden size")
         self.config = config
         self.weights = weights
         self.source = source
+        self.prefix = prefix
         maxPositions = min(config.contextLength, 8192)
         rope = RotaryTables(headDim: config.headDim, positions: maxPositions, theta: config.ropeTheta)
     }
@@ -52,14 +60,16 @@ public final class LlamaModel: @unchecked Sendable {
 
     // MARK: Entry points
 
-    /// Refuses an empty batch or sequence, a sequence longer than the positions, or an id outside
-    /// the vocabulary, naming the sequence and position.
+    /// Refuses an empty batch or sequence, a sequence longer than the positions (after the prefix
+    /// and `past` positions), or an id outside the vocabulary, naming the sequence and position.
     func validate(_ batch: [[Int32]], past: Int = 0) throws(ModelInputError) {
         guard !batch.isEmpty else { throw ModelInputError(file: source.path, detail: "no sequences to run") }
+        let before = prefixTokens + past
         for (index, sequence) in batch.enumerated() {
             guard !sequence.isEmpty else { throw ModelInputError(file: source.path, detail: "sequence \(index) is empty") }
-            guard past + sequence.count <= maxPositions else {
-                throw ModelInputError(file: source.path, detail: "sequence \(index) has \(past + sequence.count) tokens, more than the \(maxPositions) positions supported")
+            guard before + sequence.count <= maxPositions else {
+                let prefixNote = prefixTokens > 0 ? " (with the \(prefixTokens) virtual tokens before it)" : ""
+                throw ModelInputError(file: source.path, detail: "sequence \(index) has \(before + sequence.count) tokens\(prefixNote), more than the \(maxPositions) positions supported")
             }
             if let position = sequence.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
                 throw ModelInputError(file: source.path, detail: "sequence \(index) position \(position) holds token id \(sequence[position]), outside the vocabulary of \(config.vocabSize)")
@@ -71,7 +81,7 @@ public final class LlamaModel: @unchecked Sendable {
     public func hiddenStates(_ batch: [[Int32]]) throws(ModelInputError) -> (states: [Float], tokens: Int) {
         try validate(batch)
         let T = batch.map(\.count).max()!
-        var cache = KVCache(config: config, batch: batch.count, capacity: T)
+        var cache = startCache(batch: batch.count, tokens: T)
         let states = run(batch.map { $0 + [Int32](repeating: 0, count: T - $0.count) }, tokens: T, cache: &cache)
         return (states, T)
     }
@@ -163,8 +173,8 @@ public final class LlamaModel: @unchecked Sendable {
     public func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>,
                          onToken: ((Int32) -> Void)? = nil) throws(ModelInputError) -> [Int32] {
         try validate([prompt])
-        let capacity = min(prompt.count + maxNewTokens, maxPositions)
-        var cache = KVCache(config: config, batch: 1, capacity: capacity)
+        let capacity = min(prefixTokens + prompt.count + maxNewTokens, maxPositions)
+        var cache = startCache(batch: 1, tokens: capacity - prefixTokens)
         var states = run([prompt], tokens: prompt.count, cache: &cache)
         var row = prompt.count - 1
         var generated: [Int32] = []
@@ -202,15 +212,23 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
+    /// A cache for `B` sequences of up to `tokens` positions after the prefix, holding the
+    /// prefix's keys and values already (the virtual tokens see only each other: the same for
+    /// every sequence).
+    func startCache(batch B: Int, tokens: Int) -> KVCache {
+        var cache = KVCache(config: config, batch: B, capacity: prefixTokens + tokens)
+        if prefixTokens > 0 {
+            _ = run(embedded: (0..<B).flatMap { _ in prefix }, batch: B, tokens: prefixTokens, cache: &cache)
+        }
+        return cache
+    }
+
     /// Runs `tokens` new positions of each sequence (ids already validated and padded to `tokens`)
     /// after the `cache.length` positions cached, appends their keys and values to the cache, and
     /// returns their final-normed hidden states (B, tokens, d).
     func run(_ batch: [[Int32]], tokens T: Int, cache: inout KVCache) -> [Float] {
-        let c = config, B = batch.count, N = B * T
-        let d = c.hiddenSize, D = c.headDim, qWidth = c.heads * D, kvWidth = c.kvHeads * D, F = c.intermediateSize
-        let past = cache.length
-        let L = past + T
-        var x = [Float](repeating: 0, count: N * d)
+        let d = config.hiddenSize
+        var x = [Float](repeating: 0, count: batch.count * T * d)
         x.withUnsafeMutableBufferPointer { rows in
             for (b, sequence) in batch.enumerated() {
                 for (t, id) in sequence.enumerated() {
@@ -218,6 +236,16 @@ public final class LlamaModel: @unchecked Sendable {
                 }
             }
         }
+        return run(embedded: x, batch: batch.count, tokens: T, cache: &cache)
+    }
+
+    /// `run` from the input embeddings x (B, T, d).
+    func run(embedded input: [Float], batch B: Int, tokens T: Int, cache: inout KVCache) -> [Float] {
+        let c = config, N = B * T
+        let d = c.hiddenSize, D = c.headDim, qWidth = c.heads * D, kvWidth = c.kvHeads * D, F = c.intermediateSize
+        let past = cache.length
+        let L = past + T
+        var x = input
         var h = [Float](repeating: 0, count: N * d)
         var rstd = [Float](repeating: 0, count: N)
         var q = [Float](repeating: 0, count: N * qWidth)

@@ -15,23 +15,29 @@ public struct LanguageModelingExample: Sendable, Equatable {
 /// The training forward and backward of a Llama decoder in fp32 over a right-padded batch, on the
 /// inference kernels and their backwards: the loss is the mean negative log-likelihood over every
 /// target token of the batch (`LanguageModelingExample`), made through the chunked head
-/// (`languageModelHeadLoss`), so no (batch, seq, vocab) block exists. Every weight gets its
-/// gradient (full fine-tuning); gradients are keyed by Hugging Face's parameter names
-/// (`LlamaWeights.layerSites`), the names PyTorch's `named_parameters()` gives them.
+/// (`languageModelHeadLoss`), so no (batch, seq, vocab) block exists.
 ///
-/// With LoRA adapters (`LlamaLoRA`) the base weights are frozen and only the adapters' A and B
-/// get gradients, keyed by PEFT's names. The weights must be fp32 (`LlamaWeights.Storage.float32`,
-/// or a safetensors folder).
+/// Without an adapter every weight gets its gradient (full fine-tuning), keyed by Hugging Face's
+/// parameter names (`LlamaWeights.layerSites`), the names PyTorch's `named_parameters()` gives
+/// them; every weight must then be fp32. With an adapter (`LlamaAdapter`: LoRA, prompt tuning)
+/// the base is frozen and only the adapter's tensors get gradients, keyed by PEFT's names; the
+/// frozen linear weights may stay quantised (GGUF blocks, NF4: QLoRA), only the head must be fp32.
 public struct LlamaTrainingGraph {
     public let model: LlamaModel
 
     public init(model: LlamaModel) throws(ModelInputError) {
-        let matrices = model.weights.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] }
-            + [model.weights.embedding] + (model.weights.lmHead.map { [$0] } ?? [])
-        guard matrices.allSatisfy({ if case .dense = $0 { return true }; return false }) else {
-            throw ModelInputError(file: model.source.path, detail: "training needs fp32 weights; load the GGUF with storage float32")
+        let w = model.weights
+        guard case .dense = w.lmHead ?? w.embedding else {
+            throw ModelInputError(file: model.source.path, detail: "training needs the language-model head in fp32 (load the embedding in fp32)")
         }
         self.model = model
+    }
+
+    /// Whether every weight is fp32 (full fine-tuning needs it).
+    private var allWeightsDense: Bool {
+        let w = model.weights
+        let matrices = w.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] } + [w.embedding] + (w.lmHead.map { [$0] } ?? [])
+        return matrices.allSatisfy { if case .dense = $0 { return true }; return false }
     }
 
     /// Activations of one layer kept for the backward.
@@ -44,7 +50,7 @@ public struct LlamaTrainingGraph {
         var middle: [Float]         // (N, d): after the attention residual
         var mlpNormed: [Float], mlpRstd: [Float]
         var gate: [Float], up: [Float], activated: [Float]  // (N, F)
-        /// Per adapted layer: scale · x·Aᵀ (N, r), the adapter's input to B.
+        /// Per adapted layer: scale · x·Aᵀ (N, r), the low-rank update's input to B.
         var adapted: [LlamaLinear: [Float]] = [:]
     }
 
@@ -58,89 +64,99 @@ public struct LlamaTrainingGraph {
     }
 
     /// The loss alone (no activations kept beyond a layer, no backward): validation.
-    public func loss(_ batch: [LanguageModelingExample], lora: LlamaLoRA? = nil) throws(ModelInputError) -> Pass {
-        try check(batch)
-        return run(batch, backward: false, lora: lora)
+    public func loss(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil) throws(ModelInputError) -> Pass {
+        try check(batch, adapter: adapter, backward: false)
+        return run(batch, backward: false, adapter: adapter)
     }
 
     /// The mean loss over the batch's target tokens and the gradient of every trainable tensor:
-    /// every weight, or with `lora` the adapters only.
-    public func lossAndGradients(_ batch: [LanguageModelingExample], lora: LlamaLoRA? = nil) throws(ModelInputError) -> Pass {
-        try check(batch)
-        return run(batch, backward: true, lora: lora)
+    /// every weight, or with `adapter` the adapter's tensors only.
+    public func lossAndGradients(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil) throws(ModelInputError) -> Pass {
+        try check(batch, adapter: adapter, backward: true)
+        return run(batch, backward: true, adapter: adapter)
     }
 
-    private func check(_ batch: [LanguageModelingExample]) throws(ModelInputError) {
-        try model.validate(batch.map(\.ids))
+    private func check(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)?, backward: Bool) throws(ModelInputError) {
+        if backward, adapter == nil, !allWeightsDense {
+            throw ModelInputError(file: model.source.path, detail: "fine-tuning every weight needs fp32 weights; load the GGUF with storage float32")
+        }
+        let d = model.config.hiddenSize
+        if let adapter, adapter.prefix.count % d != 0 {
+            throw ModelInputError(file: model.source.path, detail: "the prompt holds \(adapter.prefix.count) values, not whole rows of \(d)")
+        }
+        try model.validate(batch.map(\.ids), past: (adapter?.prefix.count ?? 0) / d)
         if let bad = batch.firstIndex(where: { $0.firstTarget < 1 || $0.firstTarget > $0.ids.count }) {
             throw ModelInputError(file: model.source.path, detail: "sequence \(bad): first target \(batch[bad].firstTarget) is outside 1...\(batch[bad].ids.count) (position 0 has no context to predict it from)")
         }
     }
 
-    private static func dense(_ weight: LinearWeight) -> [Float] {
-        if case .dense(let values) = weight { return values }
-        return []
-    }
-
-    /// out (+)= inp·Wᵀ of one linear layer, plus its adapter's scale·(inp·Aᵀ)·Bᵀ; returns the
-    /// adapter's scaled projection (N, r) for the backward (nil without an adapter).
-    private func project(_ target: LlamaLinear, layer index: Int, lora: LlamaLoRA?, out: inout [Float], inp: [Float],
+    /// out (+)= inp·Wᵀ of one linear layer, plus its low-rank update scale·(inp·Aᵀ)·Bᵀ; returns
+    /// the update's scaled projection (N, r) for the backward (nil when the site is not adapted).
+    private func project(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, out: inout [Float], inp: [Float],
                          rows N: Int, accumulate: Bool = false) -> [Float]? {
         let (outFeatures, inFeatures) = target.shape(model.config)
         target.weight(model.weights.layers[index]).forward(out: &out, inp: inp, rows: N, inFeatures: inFeatures,
                                                            outFeatures: outFeatures, accumulate: accumulate)
-        guard let lora, let (a, b) = lora.site(layer: index, target) else { return nil }
-        var projected = [Float](repeating: 0, count: N * lora.rank)
-        matmulForward(out: &projected, inp: inp, weight: a, bias: nil, rows: N, inFeatures: inFeatures, outFeatures: lora.rank)
-        let scale = lora.scale
-        projected.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: scale) }
-        matmulForward(out: &out, inp: projected, weight: b, bias: nil, rows: N, inFeatures: lora.rank, outFeatures: outFeatures,
+        guard let site = adapter?.lowRank(layer: index, target) else { return nil }
+        var projected = [Float](repeating: 0, count: N * site.rank)
+        matmulForward(out: &projected, inp: inp, weight: site.a, bias: nil, rows: N, inFeatures: inFeatures, outFeatures: site.rank)
+        projected.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: site.scale) }
+        matmulForward(out: &out, inp: projected, weight: site.b, bias: nil, rows: N, inFeatures: site.rank, outFeatures: outFeatures,
                       accumulate: true)
         return projected
     }
 
-    /// Backward of `project`: dinp += dout·W (+ the adapter's path); the weight's gradient into
-    /// `gradients` under its Hugging Face name when the base trains, else A's and B's under PEFT's.
-    private func projectBackward(_ target: LlamaLinear, layer index: Int, lora: LlamaLoRA?, adapted: [Float]?,
+    /// Backward of `project`: dinp += dout·W (+ the low-rank path); the weight's gradient into
+    /// `gradients` under its Hugging Face name when the base trains, else A's and B's under the adapter's names.
+    private func projectBackward(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, adapted: [Float]?,
                                  dinp: inout [Float], dout: [Float], inp: [Float], rows N: Int,
                                  gradients: inout [String: [Float]]) {
-        let c = model.config
-        let (outFeatures, inFeatures) = target.shape(c)
-        let weight = Self.dense(target.weight(model.weights.layers[index]))
-        if lora == nil {
+        let (outFeatures, inFeatures) = target.shape(model.config)
+        let weight = target.weight(model.weights.layers[index])
+        guard let adapter else {
+            guard case .dense(let values) = weight else { preconditionFailure("checked: full fine-tuning has fp32 weights") }
             var dweight = [Float](repeating: 0, count: outFeatures * inFeatures)
-            matmulBackward(dinp: &dinp, dweight: &dweight, dbias: nil, dout: dout, inp: inp, weight: weight,
+            matmulBackward(dinp: &dinp, dweight: &dweight, dbias: nil, dout: dout, inp: inp, weight: values,
                            rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
             gradients["model.layers.\(index).\(target.modulePath).weight"] = dweight
             return
         }
-        matmulBackward(dinp: &dinp, dweight: nil, dbias: nil, dout: dout, inp: inp, weight: weight,
-                       rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
-        guard let lora, let adapted, let (a, b) = lora.site(layer: index, target) else { return }
-        let r = lora.rank
+        dinp.withUnsafeMutableBufferPointer { dinp in
+            weight.backwardInput(dinp: dinp.baseAddress!, dout: dout, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
+        }
+        guard let adapted, let site = adapter.lowRank(layer: index, target) else { return }
+        let r = site.rank
         // y += P·Bᵀ with P = scale·x·Aᵀ:  dB += doutᵀ·P,  dP = dout·B;  then dA += scale·dPᵀ·x, dx += scale·dP·A.
         var dB = [Float](repeating: 0, count: outFeatures * r), dP = [Float](repeating: 0, count: N * r)
-        matmulBackward(dinp: &dP, dweight: &dB, dbias: nil, dout: dout, inp: adapted, weight: b, rows: N, inFeatures: r, outFeatures: outFeatures)
-        let scale = lora.scale
-        dP.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: scale) }
+        matmulBackward(dinp: &dP, dweight: &dB, dbias: nil, dout: dout, inp: adapted, weight: site.b, rows: N, inFeatures: r, outFeatures: outFeatures)
+        dP.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: site.scale) }
         var dA = [Float](repeating: 0, count: r * inFeatures)
-        matmulBackward(dinp: &dinp, dweight: &dA, dbias: nil, dout: dP, inp: inp, weight: a, rows: N, inFeatures: inFeatures, outFeatures: r)
-        gradients[LlamaLoRA.name(layer: index, target, "A")] = dA
-        gradients[LlamaLoRA.name(layer: index, target, "B")] = dB
+        matmulBackward(dinp: &dinp, dweight: &dA, dbias: nil, dout: dP, inp: inp, weight: site.a, rows: N, inFeatures: inFeatures, outFeatures: r)
+        gradients[site.aName] = dA
+        gradients[site.bName] = dB
     }
 
-    private func run(_ batch: [LanguageModelingExample], backward: Bool, lora: LlamaLoRA?) -> Pass {
+    private func run(_ batch: [LanguageModelingExample], backward: Bool, adapter: (any LlamaAdapter)?) -> Pass {
         let m = model, c = m.config, w = m.weights
-        let trainsBase = lora == nil
-        let B = batch.count, T = batch.map(\.ids.count).max()!, N = B * T
+        let trainsBase = adapter == nil
         let d = c.hiddenSize, D = c.headDim, H = c.heads, KV = c.kvHeads, qWidth = H * D, kvWidth = KV * D, F = c.intermediateSize
         let V = c.vocabSize, eps = c.rmsNormEps
-        let ids = batch.flatMap { $0.ids + [Int32](repeating: 0, count: T - $0.ids.count) }
-        let embedding = Self.dense(w.embedding), head = w.lmHead.map(Self.dense) ?? embedding
+        // Each sequence's rows: [P virtual tokens][its tokens][padding], T rows in all.
+        let prefix = adapter?.prefix ?? [], P = prefix.count / d
+        let B = batch.count, T = P + batch.map(\.ids.count).max()!, N = B * T
+        guard case .dense(let head) = w.lmHead ?? w.embedding else { preconditionFailure("checked at init: an fp32 head") }
 
         // Forward, keeping each layer's activations.
         var x = [Float](repeating: 0, count: N * d)
-        for (row, id) in ids.enumerated() { x[(row * d)..<((row + 1) * d)] = embedding[(Int(id) * d)..<((Int(id) + 1) * d)] }
+        x.withUnsafeMutableBufferPointer { rows in
+            for (b, example) in batch.enumerated() {
+                let first = rows.baseAddress! + b * T * d
+                if P > 0 { prefix.withUnsafeBufferPointer { first.update(from: $0.baseAddress!, count: P * d) } }
+                for (t, id) in example.ids.enumerated() { w.embedding.copyRow(Int(id), columns: d, into: first + (P + t) * d) }
+                // Padding rows hold token 0's embedding: causal attention keeps them from every real row.
+                for t in (P + example.ids.count)..<T { w.embedding.copyRow(0, columns: d, into: first + t * d) }
+            }
+        }
         var saved: [LayerActivations] = []
         for (index, layer) in w.layers.enumerated() {
             var a = LayerActivations(
@@ -151,20 +167,20 @@ public struct LlamaTrainingGraph {
                 mlpRstd: .init(repeating: 0, count: N), gate: .init(repeating: 0, count: N * F), up: .init(repeating: 0, count: N * F),
                 activated: .init(repeating: 0, count: N * F))
             rmsNormForward(out: &a.attentionNormed, rstd: &a.attentionRstd, inp: x, weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.query] = project(.query, layer: index, lora: lora, out: &a.query, inp: a.attentionNormed, rows: N)
-            a.adapted[.key] = project(.key, layer: index, lora: lora, out: &a.key, inp: a.attentionNormed, rows: N)
-            a.adapted[.value] = project(.value, layer: index, lora: lora, out: &a.value, inp: a.attentionNormed, rows: N)
+            a.adapted[.query] = project(.query, layer: index, adapter: adapter, out: &a.query, inp: a.attentionNormed, rows: N)
+            a.adapted[.key] = project(.key, layer: index, adapter: adapter, out: &a.key, inp: a.attentionNormed, rows: N)
+            a.adapted[.value] = project(.value, layer: index, adapter: adapter, out: &a.value, inp: a.attentionNormed, rows: N)
             rotaryForward(&a.query, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryForward(&a.key, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
             causalAttentionForward(out: &a.context, probs: &a.probs, query: a.query, key: a.key, value: a.value,
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
-            a.adapted[.output] = project(.output, layer: index, lora: lora, out: &x, inp: a.context, rows: N, accumulate: true)
+            a.adapted[.output] = project(.output, layer: index, adapter: adapter, out: &x, inp: a.context, rows: N, accumulate: true)
             a.middle = x
             rmsNormForward(out: &a.mlpNormed, rstd: &a.mlpRstd, inp: x, weight: layer.mlpNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.gate] = project(.gate, layer: index, lora: lora, out: &a.gate, inp: a.mlpNormed, rows: N)
-            a.adapted[.up] = project(.up, layer: index, lora: lora, out: &a.up, inp: a.mlpNormed, rows: N)
+            a.adapted[.gate] = project(.gate, layer: index, adapter: adapter, out: &a.gate, inp: a.mlpNormed, rows: N)
+            a.adapted[.up] = project(.up, layer: index, adapter: adapter, out: &a.up, inp: a.mlpNormed, rows: N)
             swigluForward(out: &a.activated, gate: a.gate, up: a.up, count: N * F)
-            a.adapted[.down] = project(.down, layer: index, lora: lora, out: &x, inp: a.activated, rows: N, accumulate: true)
+            a.adapted[.down] = project(.down, layer: index, adapter: adapter, out: &x, inp: a.activated, rows: N, accumulate: true)
             if backward { saved.append(a) }
         }
         var final = [Float](repeating: 0, count: N * d), finalRstd = [Float](repeating: 0, count: N)
@@ -174,7 +190,7 @@ public struct LlamaTrainingGraph {
         var rows: [Int] = [], targets: [Int32] = []
         for (b, example) in batch.enumerated() {
             for t in example.firstTarget..<example.ids.count {
-                rows.append(b * T + t - 1)
+                rows.append(b * T + P + t - 1)
                 targets.append(example.ids[t])
             }
         }
@@ -196,54 +212,68 @@ public struct LlamaTrainingGraph {
             : languageModelHeadLoss(dhidden: &dGathered, dweight: nil, hidden: gathered, weight: head, targets: targets,
                                     rows: rows.count, dim: d, vocabulary: V)
 
-        // Backward, layer by layer from the top; `dx` is the residual stream's gradient.
+        // Backward, layer by layer from the top; `dx` is the residual stream's gradient. The
+        // norms' weight gradients are made only when the base trains.
         var dFinal = [Float](repeating: 0, count: N * d)
         for (r, row) in rows.enumerated() { dFinal[(row * d)..<((row + 1) * d)] = dGathered[(r * d)..<((r + 1) * d)] }
         var dx = [Float](repeating: 0, count: N * d)
-        // The norms' gradients are cheap (N·d): computed always, kept when the base trains.
-        var dFinalNorm = [Float](repeating: 0, count: d)
-        rmsNormBackward(dinp: &dx, dweight: &dFinalNorm, dout: dFinal, inp: x, weight: w.finalNorm, rstd: finalRstd,
-                        rows: N, channels: d)
+        var dFinalNorm = [Float](repeating: 0, count: trainsBase ? d : 0)
+        dFinalNorm.withUnsafeMutableBufferPointer { dweight in
+            rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dFinal, inp: x, weight: w.finalNorm,
+                            rstd: finalRstd, rows: N, channels: d)
+        }
         var dNormed = [Float](repeating: 0, count: N * d)
         var dActivated = [Float](repeating: 0, count: N * F), dGate = dActivated, dUp = dActivated
         var dContext = [Float](repeating: 0, count: N * qWidth), dQuery = dContext
         var dKey = [Float](repeating: 0, count: N * kvWidth), dValue = dKey
         for index in w.layers.indices.reversed() {
             let layer = w.layers[index], a = saved[index]
-            var dAttentionNorm = [Float](repeating: 0, count: d), dMlpNorm = dAttentionNorm
+            var dAttentionNorm = [Float](repeating: 0, count: trainsBase ? d : 0), dMlpNorm = dAttentionNorm
             // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle)
             zero(&dActivated); zero(&dGate); zero(&dUp); zero(&dNormed)
-            projectBackward(.down, layer: index, lora: lora, adapted: a.adapted[.down] ?? nil, dinp: &dActivated, dout: dx,
+            projectBackward(.down, layer: index, adapter: adapter, adapted: a.adapted[.down] ?? nil, dinp: &dActivated, dout: dx,
                             inp: a.activated, rows: N, gradients: &gradients)
             swigluBackward(dgate: &dGate, dup: &dUp, dout: dActivated, gate: a.gate, up: a.up, count: N * F)
-            projectBackward(.gate, layer: index, lora: lora, adapted: a.adapted[.gate] ?? nil, dinp: &dNormed, dout: dGate,
+            projectBackward(.gate, layer: index, adapter: adapter, adapted: a.adapted[.gate] ?? nil, dinp: &dNormed, dout: dGate,
                             inp: a.mlpNormed, rows: N, gradients: &gradients)
-            projectBackward(.up, layer: index, lora: lora, adapted: a.adapted[.up] ?? nil, dinp: &dNormed, dout: dUp,
+            projectBackward(.up, layer: index, adapter: adapter, adapted: a.adapted[.up] ?? nil, dinp: &dNormed, dout: dUp,
                             inp: a.mlpNormed, rows: N, gradients: &gradients)
-            rmsNormBackward(dinp: &dx, dweight: &dMlpNorm, dout: dNormed, inp: a.middle, weight: layer.mlpNorm,
-                            rstd: a.mlpRstd, rows: N, channels: d)
+            dMlpNorm.withUnsafeMutableBufferPointer { dweight in
+                rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed, inp: a.middle,
+                                weight: layer.mlpNorm, rstd: a.mlpRstd, rows: N, channels: d)
+            }
             // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input)
             zero(&dContext); zero(&dQuery); zero(&dKey); zero(&dValue); zero(&dNormed)
-            projectBackward(.output, layer: index, lora: lora, adapted: a.adapted[.output] ?? nil, dinp: &dContext, dout: dx,
+            projectBackward(.output, layer: index, adapter: adapter, adapted: a.adapted[.output] ?? nil, dinp: &dContext, dout: dx,
                             inp: a.context, rows: N, gradients: &gradients)
             causalAttentionBackward(dquery: &dQuery, dkey: &dKey, dvalue: &dValue, dout: dContext, probs: a.probs,
                                     query: a.query, key: a.key, value: a.value, batch: B, tokens: T,
                                     heads: H, kvHeads: KV, headDim: D)
             rotaryBackward(&dQuery, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryBackward(&dKey, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
-            projectBackward(.query, layer: index, lora: lora, adapted: a.adapted[.query] ?? nil, dinp: &dNormed, dout: dQuery,
+            projectBackward(.query, layer: index, adapter: adapter, adapted: a.adapted[.query] ?? nil, dinp: &dNormed, dout: dQuery,
                             inp: a.attentionNormed, rows: N, gradients: &gradients)
-            projectBackward(.key, layer: index, lora: lora, adapted: a.adapted[.key] ?? nil, dinp: &dNormed, dout: dKey,
+            projectBackward(.key, layer: index, adapter: adapter, adapted: a.adapted[.key] ?? nil, dinp: &dNormed, dout: dKey,
                             inp: a.attentionNormed, rows: N, gradients: &gradients)
-            projectBackward(.value, layer: index, lora: lora, adapted: a.adapted[.value] ?? nil, dinp: &dNormed, dout: dValue,
+            projectBackward(.value, layer: index, adapter: adapter, adapted: a.adapted[.value] ?? nil, dinp: &dNormed, dout: dValue,
                             inp: a.attentionNormed, rows: N, gradients: &gradients)
-            rmsNormBackward(dinp: &dx, dweight: &dAttentionNorm, dout: dNormed, inp: a.input,
-                            weight: layer.attentionNorm, rstd: a.attentionRstd, rows: N, channels: d)
+            dAttentionNorm.withUnsafeMutableBufferPointer { dweight in
+                rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed, inp: a.input,
+                                weight: layer.attentionNorm, rstd: a.attentionRstd, rows: N, channels: d)
+            }
             if trainsBase {
                 let names = LlamaWeights.layerSites(index, c).map(\.huggingFace)
                 gradients[names[0]] = dAttentionNorm
                 gradients[names[5]] = dMlpNorm
             }
+        }
+        if let adapter, P > 0 {
+            // The prompt's rows are the same in every sequence: their gradients add up.
+            var dPrefix = [Float](repeating: 0, count: P * d)
+            for b in 0..<B {
+                for j in 0..<(P * d) { dPrefix[j] += dx[b * T * d + j] }
+            }
+            gradients[adapter.prefixName] = dPrefix
         }
         guard trainsBase else { return Pass(loss: loss, targets: rows.count, correct: correct, gradients: gradients) }
         // The embedding lookup: each real position adds its gradient to its token's row (serially:

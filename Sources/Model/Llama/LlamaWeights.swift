@@ -63,6 +63,30 @@ public struct LlamaWeights: Sendable {
         if lmHead != nil { update(&lmHead!, Self.lmHeadSite(c).huggingFace) }
     }
 
+    /// QLoRA's frozen base: every linear weight of every layer quantised to NF4 (blocks of 64,
+    /// optionally double-quantised scales) as bitsandbytes' `Linear4bit` holds it when transformers
+    /// loads a model in 4 bits; the embedding, the norms and the head stay as they are.
+    public func quantizingLinearsToNF4(config c: LlamaConfig, doubleQuantize: Bool) -> LlamaWeights {
+        var out = self
+        for index in out.layers.indices {
+            for target in LlamaLinear.allCases {
+                let (rows, columns) = target.shape(c)
+                target.set(target.weight(out.layers[index]).quantizedToNF4(rows: rows, columns: columns, doubleQuantize: doubleQuantize),
+                           in: &out.layers[index])
+            }
+        }
+        return out
+    }
+
+    /// The token embedding (and an untied head) in fp32, the rest as it is: training computes the
+    /// head's loss in fp32.
+    public func withFloatEmbedding() -> LlamaWeights {
+        var out = self
+        out.embedding = .dense(embedding.floats)
+        out.lmHead = lmHead.map { .dense($0.floats) }
+        return out
+    }
+
     /// A tensor of the model: its Hugging Face name, its GGUF name and its shape.
     public struct Site: Sendable, Equatable {
         public let huggingFace: String

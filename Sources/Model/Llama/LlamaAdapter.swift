@@ -1,0 +1,77 @@
+import Foundation
+
+/// What a parameter-efficient method adds to a frozen Llama decoder, in the two places the
+/// training graph and inference meet it: low-rank updates at linear sites (LoRA, QLoRA) and
+/// virtual tokens before every sequence (prompt tuning). Its tensors are what trains, keyed by
+/// the names PEFT saves them under in `adapter_model.safetensors`.
+public protocol LlamaAdapter: Sendable {
+    var tensors: [String: [Float]] { get set }
+    /// (P, d) embeddings placed before every sequence at positions 0..<P; empty for none.
+    var prefix: [Float] { get }
+    /// The name of the prefix's tensor (its gradient's key).
+    var prefixName: String { get }
+    /// The low-rank update at one linear site, or nil when the site is not adapted.
+    func lowRank(layer: Int, _ target: LlamaLinear) -> LowRankSite?
+    /// The model inference runs: the adapter's effect folded into a plain `LlamaModel` (LoRA
+    /// merged into the weights, a prompt as the model's prefix).
+    func inferenceModel(_ model: LlamaModel) -> LlamaModel
+}
+
+extension LlamaAdapter {
+    public var prefix: [Float] { [] }
+    public var prefixName: String { "" }
+    public func lowRank(layer: Int, _ target: LlamaLinear) -> LowRankSite? { nil }
+    /// Trainable values.
+    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
+}
+
+/// y += scale · (x·Aᵀ)·Bᵀ at one linear layer: A (r, in), B (out, r), and their tensors' names.
+public struct LowRankSite {
+    public let a: [Float], b: [Float]
+    public let rank: Int
+    public let scale: Float
+    public let aName: String, bName: String
+}
+
+/// Soft prompt tuning of a decoder (Lester et al. 2021, https://arxiv.org/abs/2104.08691), as
+/// PEFT's `PROMPT_TUNING` for `CAUSAL_LM`: P learned vectors concatenated before every sequence's
+/// token embeddings, attended by every token, at positions 0..<P (the real tokens then start at
+/// P: PEFT passes no position ids, so transformers numbers the concatenation from 0); the base
+/// stays frozen. Saved by PEFT as the one tensor `prompt_embeddings` (P, d).
+public struct LlamaPromptTuning: LlamaAdapter {
+    public static let tensorName = "prompt_embeddings"
+    public let virtualTokens: Int
+    public var tensors: [String: [Float]]
+
+    public var prefix: [Float] { tensors[Self.tensorName] ?? [] }
+    public var prefixName: String { Self.tensorName }
+
+    /// Vectors with given values (P·d floats).
+    public init(virtualTokens: Int, values: [Float]) {
+        self.virtualTokens = virtualTokens
+        tensors = [Self.tensorName: values]
+    }
+
+    /// Vectors starting as the embedding rows of `tokenIDs`, repeated or cut to `virtualTokens`
+    /// (PEFT's TEXT and SAMPLE_VOCAB initialisations: the caller picks the ids).
+    public init(model: LlamaModel, virtualTokens: Int, tokenIDs: [Int32]) throws(ModelInputError) {
+        let d = model.config.hiddenSize
+        guard virtualTokens > 0, !tokenIDs.isEmpty else {
+            throw ModelInputError(file: model.source.path, detail: "prompt tuning needs at least one virtual token and one initial token id")
+        }
+        if let bad = tokenIDs.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+            throw ModelInputError(file: model.source.path, detail: "initial token id \(bad) is outside the vocabulary of \(model.config.vocabSize)")
+        }
+        var values = [Float](repeating: 0, count: virtualTokens * d)
+        values.withUnsafeMutableBufferPointer { rows in
+            for row in 0..<virtualTokens {
+                model.weights.embedding.copyRow(Int(tokenIDs[row % tokenIDs.count]), columns: d, into: rows.baseAddress! + row * d)
+            }
+        }
+        self.init(virtualTokens: virtualTokens, values: values)
+    }
+
+    public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
+        LlamaModel(config: model.config, weights: model.weights, source: model.source, prefix: prefix)
+    }
+}
