@@ -45,8 +45,8 @@ extension SuiteSpec {
 
     /// Refuses what the suite asks that its model family cannot do, pointing at the line that
     /// asks it: decoder keys (`task.prompt`, `verbalizers`, `chat`, `retention.language_modeling`,
-    /// `method: base`) on an encoder; embedding-based retention checks and the adapter methods
-    /// (not yet built for decoders) on a decoder.
+    /// `method: base`, `quantization`) on an encoder; embedding-based retention checks, LoRA
+    /// dropout (not yet built for decoders) and a GGUF-block base without a GGUF file on a decoder.
     public func validate(for family: ModelFamily) throws(SuiteError) {
         func fail(_ field: String, _ message: String) -> SuiteError {
             SuiteError(file: sourcePath, line: lines[field], field: field, message: message)
@@ -63,6 +63,9 @@ extension SuiteSpec {
                 throw fail("candidates[\(index)].method", "an encoder has no zero-shot answer (its classification head must be trained); method base needs a decoder model (a GGUF file or a Llama folder)")
             }
             for (index, candidate) in candidates.enumerated() {
+                if candidate.quantization != nil {
+                    throw fail("candidates[\(index)].quantization", "chooses how a decoder's base is held; \(model.path) is a BERT encoder, whose QLoRA base is always NF4")
+                }
                 if let name = candidate.targetModules?.first(where: { SuiteParser.decoderLoRATargets.contains($0) }) {
                     throw fail("candidates[\(index)].target_modules", "\(name) is a decoder's layer; \(model.path) is a BERT encoder (query, key, value, attention.output.dense, intermediate.dense, output.dense)")
                 }
@@ -74,10 +77,10 @@ extension SuiteSpec {
             if !retention.probes.isEmpty {
                 throw fail("retention.probes", "measures an encoder's sentence embeddings; \(model.path) is a decoder: use retention.language_modeling (loss and perplexity on general text)")
             }
-            if let index = candidates.firstIndex(where: { ![.base, .full, .lora].contains($0.method) }) {
-                throw fail("candidates[\(index)].method", "method \(candidates[index].method.rawValue) is not built for decoders yet; a decoder runs zero-shot (method: base), fine-tunes every weight (method: full) or trains LoRA adapters (method: lora)")
-            }
-            for (index, candidate) in candidates.enumerated() where candidate.method == .lora {
+            for (index, candidate) in candidates.enumerated() where candidate.method == .lora || candidate.method == .qlora {
+                if candidate.quantization == .gguf, !model.path.lowercased().hasSuffix(".gguf") {
+                    throw fail("candidates[\(index)].quantization", "gguf trains over the blocks of a GGUF file; \(model.path) is a folder of fp32 weights: use nf4")
+                }
                 if (candidate.loraDropout ?? 0) > 0 {
                     throw fail("candidates[\(index)].dropout", "LoRA dropout is not built for decoders yet; leave it out (0)")
                 }

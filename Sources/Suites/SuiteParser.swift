@@ -58,7 +58,7 @@ struct SuiteParser {
     static let trainingKeys = ["epochs", "batch_size", "learning_rate", "weight_decay", "schedule", "warmup_ratio",
                                "max_grad_norm", "dropout", "patience", "seeds", "class_weights"]
     static let candidateOwnKeys = ["name", "method", "freeze_embeddings", "rank", "alpha", "target_modules",
-                                   "double_quantization", "num_virtual_tokens", "init", "init_text"]
+                                   "double_quantization", "quantization", "num_virtual_tokens", "init", "init_text"]
     /// Module names LoRA may target (as the Adapters module accepts them).
     static let loraTargets = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense",
                               "attention.self.query", "attention.self.key", "attention.self.value"] + decoderLoRATargets
@@ -430,7 +430,7 @@ struct SuiteParser {
         // Which keys each method takes; any other method key is an error on its own line.
         let methodKeys: [String: [CandidateSpec.Method]] = [
             "freeze_embeddings": [.full], "rank": [.lora, .qlora], "alpha": [.lora, .qlora],
-            "target_modules": [.lora, .qlora], "double_quantization": [.qlora],
+            "target_modules": [.lora, .qlora], "double_quantization": [.qlora], "quantization": [.qlora],
             "num_virtual_tokens": [.prompt], "init": [.prompt], "init_text": [.prompt],
         ]
         for key in Self.candidateOwnKeys where map.entries[key] != nil {
@@ -466,7 +466,16 @@ struct SuiteParser {
             spec.loraDropout = loraDropout ?? 0
             spec.targetModules = try map.field("target_modules").map { (f: Field) throws(SuiteError) in try targetModules(f) }
                 ?? ["query", "value"]
-            if method == .qlora { spec.doubleQuantization = try map.field("double_quantization")?.bool() ?? false }
+            if method == .qlora {
+                spec.doubleQuantization = try map.field("double_quantization")?.bool() ?? false
+                spec.quantization = try map.field("quantization").map { (f: Field) throws(SuiteError) in
+                    CandidateSpec.BaseQuantization(rawValue: try f.choice(CandidateSpec.BaseQuantization.allCases.map(\.rawValue)))!
+                }
+                if spec.quantization == .gguf, spec.doubleQuantization == true {
+                    throw context.error(map.keyLine("double_quantization"), Field.child(field.path, "double_quantization"),
+                                        "quantises NF4 block scales; quantization gguf keeps the file's own blocks: leave it out")
+                }
+            }
         case .prompt:
             spec.numVirtualTokens = try map.field("num_virtual_tokens")?.int(1...256, expected: "an integer from 1 to 256") ?? 20
             let initKind = try map.field("init")?.choice(["vocab", "text"]) ?? "vocab"

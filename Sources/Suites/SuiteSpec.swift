@@ -416,6 +416,14 @@ public struct CandidateSpec: Sendable, Equatable {
         public var trains: Bool { self != .base }
     }
 
+    /// How QLoRA holds a decoder's frozen linear weights.
+    public enum BaseQuantization: String, Sendable, Equatable, CaseIterable {
+        /// bitsandbytes' NF4 (blocks of 64), quantised from the fp32 weights: what PEFT + bitsandbytes train on.
+        case nf4
+        /// The GGUF file's own blocks (Q4_1, Q4_K, …), never expanded to an fp32 copy.
+        case gguf
+    }
+
     /// How prompt-tuning vectors start.
     public enum PromptInit: Sendable, Equatable {
         /// Word embeddings of random vocabulary entries.
@@ -439,6 +447,8 @@ public struct CandidateSpec: Sendable, Equatable {
     public var targetModules: [String]?
     /// qlora only (default false): quantise the NF4 blocks' scales too.
     public var doubleQuantization: Bool?
+    /// qlora on a decoder only: how the frozen base is held (nil: NF4).
+    public var quantization: BaseQuantization?
     /// prompt only (defaults 20, vocab).
     public var numVirtualTokens: Int?
     public var promptInit: PromptInit?
@@ -477,6 +487,7 @@ public struct CandidateSpec: Sendable, Equatable {
         if let loraDropout { out["dropout"] = SettingText.number(loraDropout) }
         if let targetModules { out["target_modules"] = targetModules.joined(separator: ",") }
         if let doubleQuantization { out["double_quantization"] = String(doubleQuantization) }
+        if let quantization { out["quantization"] = quantization.rawValue }
         if let numVirtualTokens { out["num_virtual_tokens"] = String(numVirtualTokens) }
         switch promptInit {
         case .vocab?: out["init"] = "vocab"

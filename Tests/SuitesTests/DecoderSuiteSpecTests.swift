@@ -74,9 +74,27 @@ final class DecoderSuiteSpecTests: XCTestCase {
             .replacingOccurrences(of: "  verbalizers: {positive: \" good\"}\n", with: "")
         XCTAssertEqual(try refusal(encoderish, .bertEncoder),
                        "suites/x.yaml:9: retention.language_modeling: needs a decoder model (a causal language model); models/x.gguf is a BERT encoder: use retention.similarity or retention.probes")
-        let prompt = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: soft, method: prompt}")
-        XCTAssertEqual(try refusal(prompt, .llamaDecoder),
-                       "suites/x.yaml:14: candidates[0].method: method prompt is not built for decoders yet; a decoder runs zero-shot (method: base), fine-tunes every weight (method: full) or trains LoRA adapters (method: lora)")
+        // Every method runs on a decoder; QLoRA's base is NF4 or, from a GGUF file, the file's own blocks.
+        for method in ["{name: soft, method: prompt, init: text, init_text: Classify}", "{name: q, method: qlora, double_quantization: true}",
+                       "{name: q, method: qlora, quantization: gguf}", "{name: full, method: full}"] {
+            let yaml = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: method)
+            XCTAssertNoThrow(try SuiteSpec.parse(yaml: yaml, path: "suites/x.yaml").validate(for: .llamaDecoder), method)
+        }
+        let qlora = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: q, method: qlora, quantization: gguf}")
+        XCTAssertEqual(try SuiteSpec.parse(yaml: qlora, path: "suites/x.yaml").candidates[0].settings["quantization"], "gguf")
+        XCTAssertEqual(try refusal(qlora.replacingOccurrences(of: "models/x.gguf", with: "models/llama-folder"), .llamaDecoder),
+                       "suites/x.yaml:14: candidates[0].quantization: gguf trains over the blocks of a GGUF file; models/llama-folder is a folder of fp32 weights: use nf4")
+        XCTAssertEqual(message(qlora.replacingOccurrences(of: "quantization: gguf}", with: "quantization: gguf, double_quantization: true}")),
+                       "suites/x.yaml:14: candidates[0].double_quantization: quantises NF4 block scales; quantization gguf keeps the file's own blocks: leave it out")
+        XCTAssertEqual(message(qlora.replacingOccurrences(of: "quantization: gguf", with: "quantization: q4")),
+                       "suites/x.yaml:14: candidates[0].quantization: expected one of nf4, gguf, got \"q4\"")
+        XCTAssertEqual(message(Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: l, method: lora, quantization: nf4}")),
+                       "suites/x.yaml:14: candidates[0].quantization: only used with method qlora (this candidate's method is lora)")
+        XCTAssertEqual(try refusal(qlora.replacingOccurrences(of: "  prompt: \"Review: {text}\\nSentiment:\"\n", with: "")
+                                    .replacingOccurrences(of: "  verbalizers: {positive: \" good\"}\n", with: "")
+                                    .replacingOccurrences(of: "  language_modeling:\n    - {name: news, path: n.jsonl, text_field: body, limit: 50}\n", with: "  probes: []\n")
+                                    .replacingOccurrences(of: "checks:\n  - {metric: forgetting.lm:news.absolute_drop, max: 0.1}", with: ""), .bertEncoder),
+                       "suites/x.yaml:11: candidates[0].quantization: chooses how a decoder's base is held; models/x.gguf is a BERT encoder, whose QLoRA base is always NF4")
         let lora = Self.decoder.replacingOccurrences(of: "{name: zero-shot, method: base}", with: "{name: lora, method: lora, target_modules: [q_proj, v_proj]}")
         XCTAssertNoThrow(try SuiteSpec.parse(yaml: lora, path: "suites/x.yaml").validate(for: .llamaDecoder))
         XCTAssertEqual(try refusal(lora.replacingOccurrences(of: "[q_proj, v_proj]", with: "[query, output.dense]"), .llamaDecoder),
