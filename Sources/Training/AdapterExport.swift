@@ -13,16 +13,24 @@ import Model
 /// swaps all outputs of a run together).
 public enum AdapterExport {
     public static func save(_ model: TrainableModel, labels: [String], baseModelDirectory: URL, to directory: URL) throws {
+        try writeStaged(to: directory) { staging in
+            try writeFiles(model, labels: labels, baseModelDirectory: baseModelDirectory, into: staging)
+        }
+    }
+
+    /// Runs `write` on a temporary sibling folder of `directory`, then renames it to `directory`;
+    /// on any failure the partial folder is removed, so no half-written adapter is ever left.
+    static func writeStaged(to directory: URL, _ write: (URL) throws -> Void) throws {
         let fileManager = FileManager.default
         let staging = directory.deletingLastPathComponent()
             .appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         try? fileManager.removeItem(at: staging)
         try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
         do {
-            try writeFiles(model, labels: labels, baseModelDirectory: baseModelDirectory, into: staging)
+            try write(staging)
             try fileManager.moveItem(at: staging, to: directory)
         } catch {
-            try? fileManager.removeItem(at: staging)  // never leave a half-written adapter behind
+            try? fileManager.removeItem(at: staging)
             throw error
         }
     }

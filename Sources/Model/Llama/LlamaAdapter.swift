@@ -15,6 +15,10 @@ public protocol LlamaAdapter: Sendable {
     /// The model inference runs: the adapter's effect folded into a plain `LlamaModel` (LoRA
     /// merged into the weights, a prompt as the model's prefix).
     func inferenceModel(_ model: LlamaModel) -> LlamaModel
+    /// The tensors as PEFT saves them in `adapter_model.safetensors`, with their shapes.
+    func peftTensors(config: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])]
+    /// PEFT's `adapter_config.json` for a `CAUSAL_LM` model (without `base_model_name_or_path`).
+    func peftConfig(config: LlamaConfig) -> [String: Any]
 }
 
 extension LlamaAdapter {
@@ -73,5 +77,17 @@ public struct LlamaPromptTuning: LlamaAdapter {
 
     public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
         LlamaModel(config: model.config, weights: model.weights, source: model.source, prefix: prefix)
+    }
+
+    public func peftTensors(config c: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])] {
+        [(Self.tensorName, [virtualTokens, c.hiddenSize], prefix)]
+    }
+
+    /// PEFT 0.21's fields for prompt tuning; the initialisation (`prompt_tuning_init`, its text and
+    /// tokenizer) is the exporter's to add, as it knows how the vectors started.
+    public func peftConfig(config c: LlamaConfig) -> [String: Any] {
+        ["peft_type": "PROMPT_TUNING", "task_type": "CAUSAL_LM", "num_virtual_tokens": virtualTokens, "token_dim": c.hiddenSize,
+         "num_transformer_submodules": 1, "num_attention_heads": c.heads, "num_layers": c.layers, "inference_mode": true,
+         "prompt_tuning_init": "RANDOM"]
     }
 }

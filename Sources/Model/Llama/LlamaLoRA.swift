@@ -117,6 +117,23 @@ public struct LlamaLoRA: LlamaAdapter {
         return LowRankSite(a: a, b: b, rank: rank, scale: scale, aName: aName, bName: bName)
     }
 
+    public func peftTensors(config c: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])] {
+        (0..<c.layers).flatMap { layer in
+            targets.flatMap { target -> [(name: String, shape: [Int], values: [Float])] in
+                let (out, inFeatures) = target.shape(c)
+                let a = Self.name(layer: layer, target, "A"), b = Self.name(layer: layer, target, "B")
+                return [(a, [rank, inFeatures], tensors[a]!), (b, [out, rank], tensors[b]!)]
+            }
+        }
+    }
+
+    /// PEFT 0.21's LoRA fields (no dropout, no bias, plain alpha/r scaling).
+    public func peftConfig(config c: LlamaConfig) -> [String: Any] {
+        ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha), "lora_dropout": 0.0,
+         "target_modules": targets.map(\.rawValue), "bias": "none", "fan_in_fan_out": false, "inference_mode": true,
+         "init_lora_weights": true, "use_rslora": false, "use_dora": false]
+    }
+
     public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
         LlamaModel(config: model.config, weights: merged(into: model.weights, config: model.config), source: model.source,
                    prefix: model.prefix)
