@@ -10,10 +10,10 @@ import Training
 /// (`LlamaModel.continuationScores`), the class probabilities the softmax over those scores —
 /// and retention as the causal-LM loss on general text (`retention.language_modeling`).
 ///
-/// Candidates run zero-shot (`method: base`), fine-tune every weight (`method: full`) or train
-/// LoRA adapters (`method: lora`), learning the verbaliser after the prompt as a completion
-/// (`DecoderTrainer`); `SuiteSpec.validate(for:)` refuses QLoRA and prompt tuning, not yet built
-/// for decoders, before a unit runs.
+/// Candidates run zero-shot (`method: base`), fine-tune every weight (`method: full`), train LoRA
+/// adapters on the fp32 base (`lora`) or on a 4-bit one (`qlora`: bitsandbytes' NF4, or the GGUF
+/// file's own blocks), or tune a soft prompt (`prompt`), learning the verbaliser after the prompt
+/// as a completion (`DecoderTrainer`).
 final class DecoderSuiteModel: SuiteModel {
     let spec: SuiteSpec
     let lm: DecoderLanguageModel
@@ -95,14 +95,21 @@ final class DecoderSuiteModel: SuiteModel {
         for candidate in spec.candidates where candidate.method.trains {
             let batch = candidate.training.batchSize
             let full = candidate.method == .full
-            try MemoryBudget().require(MemoryBudget.decoderTrainingBytes(config: lm.network.config, batch: batch, tokens: maxLength,
+            // A soft prompt's virtual tokens are positions too.
+            let tokens = maxLength + candidate.virtualTokenCount
+            guard tokens <= lm.network.maxPositions else {
+                throw SuiteError(file: spec.sourcePath, line: spec.lines["model.max_length"] ?? spec.lines["model"], field: "model.max_length",
+                                 message: "\(maxLength) tokens after candidate \(candidate.name)'s \(candidate.virtualTokenCount) virtual tokens exceed the model's \(lm.network.maxPositions) positions")
+            }
+            try MemoryBudget().require(MemoryBudget.decoderTrainingBytes(config: lm.network.config, batch: batch, tokens: tokens,
                                                                          trainsAllWeights: full),
-                                       for: "\(full ? "fine-tuning every weight" : "training adapters") on \(batch) sequences of up to \(maxLength) tokens",
+                                       for: "\(full ? "fine-tuning every weight" : "training adapters") on \(batch) sequences of up to \(tokens) tokens",
                                        source: "\(spec.sourcePath): candidates.\(candidate.name) batch_size \(batch)")
         }
         testExamples = task.test
         validationLabels = task.validation.map(\.label)
-        let lmLength = min(RetentionMeasurement.maxLength, lm.network.maxPositions)
+        // A prompt-tuned candidate reads each text after its virtual tokens.
+        let lmLength = min(RetentionMeasurement.maxLength, lm.network.maxPositions - (spec.candidates.map(\.virtualTokenCount).max() ?? 0))
         textSets = retentionData.languageModeling.map { set in
             (set.spec.checkName, set.texts.map { Array(tokenizer.encode($0.text).prefix(lmLength)) })
         }
@@ -134,8 +141,9 @@ final class DecoderSuiteModel: SuiteModel {
     var hasRetention: Bool { !textSets.isEmpty }
     var retentionCost: Double { Double(textSets.reduce(0) { $0 + $1.sequences.reduce(0) { $0 + $1.count } }) / 64 }
 
-    /// Not yet: a fine-tuned decoder is measured, not saved (a Hugging Face Llama folder is to come).
-    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { false }
+    /// Adapters (LoRA, QLoRA, prompt) are saved as PEFT `CAUSAL_LM` adapters; a decoder whose every
+    /// weight was fine-tuned is measured, not saved (a Hugging Face Llama folder is to come).
+    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { [.lora, .qlora, .prompt].contains(candidate.method) }
 
     /// Tokens through the network: each prompt once (single-token verbalisers) or once per class;
     /// training three passes' worth (forward and backward) of every completion per epoch, plus validation.
@@ -143,8 +151,9 @@ final class DecoderSuiteModel: SuiteModel {
         let perPrompt = verbalizerIDs.allSatisfy { $0.count == 1 } ? 1 : verbalizerIDs.count
         var tokens = Double((testPrompts + validationPrompts).reduce(0) { $0 + $1.count } * perPrompt)
         if candidate.method.trains {
-            let train = Double(trainCompletions.reduce(0) { $0 + $1.ids.count })
-            let validation = Double(validationCompletions.reduce(0) { $0 + $1.ids.count })
+            let P = candidate.virtualTokenCount
+            let train = Double(trainCompletions.reduce(0) { $0 + $1.ids.count + P })
+            let validation = Double(validationCompletions.reduce(0) { $0 + $1.ids.count + P })
             tokens += Double(candidate.training.epochs) * (3 * train + validation)
         }
         return tokens / 64
@@ -191,10 +200,11 @@ final class DecoderSuiteModel: SuiteModel {
         do {
             var network = lm.network
             if candidate.method.trains {
-                // A fresh fp32 copy of the weights for every seed: the one the run keeps is untouched.
-                network = try LlamaModel.load(lm.network.source, storage: .float32)
-                let tuning = try DecoderFineTuning(model: network, lora: try Self.adapters(candidate, unit: unit, config: network.config),
-                                                   settings: AdamWSettings(
+                let (base, adapter) = try DecoderTrainingSetup.make(
+                    candidate, initializationSeed: ReplicateSeeds.initializationSeed(trainingSeed: unit.trainingSeed!, candidateName: candidate.name),
+                    source: lm.network.source, tokenizer: lm.tokenizer)
+                network = base
+                let tuning = try DecoderFineTuning(model: network, adapter: adapter, settings: AdamWSettings(
                     learningRate: Float(candidate.training.learningRate), weightDecay: Float(candidate.training.weightDecay)),
                     maxGradientNorm: candidate.training.maxGradNorm)
                 let trainer = DecoderTrainer(tuning: tuning, settings: TrainerSettings(candidate.training, seed: unit.trainingSeed!))
@@ -209,7 +219,18 @@ final class DecoderSuiteModel: SuiteModel {
                                                examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
                 result.trainableParameters = tuning.trainableParameterCount
                 result.baseWeightBytes = network.weights.byteCount
-                if tuning.lora != nil { network = LlamaModel(config: network.config, weights: tuning.inferenceWeights, source: network.source) }
+                if let exportTo, let adapter = tuning.adapter {
+                    var extra: [String: Any] = [:]
+                    switch candidate.promptInit {
+                    case .vocab?: extra["prompt_tuning_init"] = "SAMPLE_VOCAB"
+                    case .text(let text)?:
+                        extra = ["prompt_tuning_init": "TEXT", "prompt_tuning_init_text": text, "tokenizer_name_or_path": spec.model.path]
+                    case nil: break
+                    }
+                    try DecoderAdapterExport.save(adapter, config: network.config, baseModel: spec.model.path,
+                                                  extraConfig: candidate.method == .prompt ? extra : [:], to: exportTo)
+                }
+                network = tuning.inferenceModel
             }
             let test = try probabilities(testPrompts, network: network, label: label, observer: observer)
             evaluation.measure(test: testExamples, testProbabilities: test, validationLabels: validationLabels,
@@ -227,20 +248,6 @@ final class DecoderSuiteModel: SuiteModel {
         }
         result.seedRun = run
         return result
-    }
-
-    /// A LoRA candidate's fresh adapters (nil for other methods), initialised from the unit's seed
-    /// and the candidate's name as the encoder's are.
-    static func adapters(_ candidate: CandidateSpec, unit: WorkUnit, config: LlamaConfig) throws -> LlamaLoRA? {
-        guard candidate.method == .lora else { return nil }
-        let targets: [LlamaLinear]
-        switch LlamaLinear.parse(candidate.targetModules ?? ["q_proj", "v_proj"]) {
-        case .success(let parsed): targets = parsed
-        case .failure(let unknown):
-            throw SuiteError(file: "", field: "candidates.\(candidate.name).target_modules", message: "\(unknown.name) is not a Llama layer")
-        }
-        return LlamaLoRA(config: config, rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), targets: targets,
-                         seed: ReplicateSeeds.initializationSeed(trainingSeed: unit.trainingSeed!, candidateName: candidate.name))
     }
 
     /// Class probabilities of each prompt (the softmax of the verbalisers' log-probabilities).

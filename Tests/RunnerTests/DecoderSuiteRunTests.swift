@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import XCTest
 
 /// A decoder in a suite, as a user runs it: SmolLM2 answers movie-review sentiment zero-shot by
@@ -107,8 +108,9 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("retention.similarity: measures an encoder's sentence embeddings"), refused.stderr)
     }
 
-    /// Full fine-tuning and LoRA of SmolLM2 in a suite: two steps on 16 completions each, then
-    /// measured like the zero-shot row beside them; the zero-shot row is the untouched base model.
+    /// Every method on SmolLM2 in a suite — full fine-tuning, LoRA, QLoRA over NF4 and over the
+    /// file's blocks, prompt tuning —: two steps on 16 completions each, then measured like the
+    /// zero-shot row beside them; the zero-shot row is the untouched base model.
     func testFullFineTuningTrainsMeasuresAndIsCached() throws {
         let folder = try CommandLineTool.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -132,6 +134,9 @@ final class DecoderSuiteRunTests: XCTestCase {
           - {name: zero-shot, method: base}
           - {name: full, method: full}
           - {name: lora, method: lora, rank: 4, target_modules: [q_proj, v_proj], learning_rate: 1e-3}
+          - {name: qlora, method: qlora, rank: 4, target_modules: [q_proj, v_proj], learning_rate: 1e-3}
+          - {name: qlora-gguf, method: qlora, quantization: gguf, rank: 4, target_modules: [q_proj, v_proj], learning_rate: 1e-3}
+          - {name: prompt, method: prompt, num_virtual_tokens: 8, init: text, init_text: "Is the review positive or negative?", learning_rate: 3e-2}
         """.write(to: suite, atomically: true, encoding: .utf8)
         let cache = folder.appendingPathComponent("cache").path
         let run = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("out").path, "--cache", cache])
@@ -142,10 +147,36 @@ final class DecoderSuiteRunTests: XCTestCase {
         func drop(_ candidate: [String: Any]) -> Double? {
             ((candidate["forgetting"] as? [[String: Any]])?.first?["result"] as? [String: Any])?["absolute_drop"] as? Double
         }
-        XCTAssertEqual(candidates.map { $0["status"] as? String }, ["ok", "ok", "ok"])
+        XCTAssertEqual(candidates.map { $0["status"] as? String }, ["ok", "ok", "ok", "ok", "ok", "ok"])
         // LoRA r 4 on q_proj (576 → 576) and v_proj (576 → 192) of 30 layers: 30 · (4·576 + 576·4 + 4·576 + 192·4).
-        XCTAssertEqual(candidates[2]["trainable_parameters"] as? Int, 230_400)
-        XCTAssertNotEqual(drop(candidates[2]), 0, "trained adapters change the model")
+        for lora in candidates[2...4] {
+            XCTAssertEqual(lora["trainable_parameters"] as? Int, 230_400)
+            XCTAssertNotEqual(drop(lora), 0, "trained adapters change the model")
+        }
+        // 8 virtual tokens of 576.
+        XCTAssertEqual(candidates[5]["trainable_parameters"] as? Int, 4_608)
+        XCTAssertNotEqual(drop(candidates[5]), 0, "the prompt comes before every text too")
+        // The base each holds: every value in fp32 (LoRA); the 106,168,320 linear values in NF4 (half a byte
+        // each + a float per 64) or in the file's Q4_1 (20 bytes per 32), beside the fp32 embedding (113,246,208
+        // bytes) and norms (140,544).
+        let bytes = candidates.map { $0["base_weight_bytes"] as? Int ?? 0 }
+        XCTAssertEqual(bytes[2], 134_515_008 * 4)
+        XCTAssertEqual(bytes[3], 106_168_320 * 9 / 16 + 113_246_208 + 140_544)
+        XCTAssertEqual(bytes[4], 106_168_320 * 20 / 32 + 113_246_208 + 140_544)
+        // Adapters are saved as PEFT CAUSAL_LM adapters (scripts/check_decoder_peft_roundtrip.py loads them in
+        // transformers + peft); fully fine-tuned weights are not saved yet.
+        let adapters = folder.appendingPathComponent("out/adapters")
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: adapters.path)), ["lora", "qlora", "qlora-gguf", "prompt"])
+        for (name, type) in [("lora", "LORA"), ("qlora", "LORA"), ("prompt", "PROMPT_TUNING")] {
+            let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: adapters.appendingPathComponent("\(name)/adapter_config.json"))) as? [String: Any])
+            XCTAssertEqual(config["peft_type"] as? String, type, name)
+            XCTAssertEqual(config["task_type"] as? String, "CAUSAL_LM", name)
+            let tensors = try SafeTensorsFile(contentsOf: adapters.appendingPathComponent("\(name)/adapter_model.safetensors")).entries
+            XCTAssertEqual(tensors.count, name == "prompt" ? 1 : 4 * 30, name)
+        }
+        let promptConfig = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: adapters.appendingPathComponent("prompt/adapter_config.json"))) as? [String: Any])
+        XCTAssertEqual(promptConfig["prompt_tuning_init"] as? String, "TEXT")
+        XCTAssertEqual(promptConfig["num_virtual_tokens"] as? Int, 8)
         let full = candidates[1]
         XCTAssertEqual(full["trainable_parameters"] as? Int, 134_515_008)
         let training = try XCTUnwrap((full["seed_runs"] as? [[String: Any]])?.first?["training"] as? [String: Any])
