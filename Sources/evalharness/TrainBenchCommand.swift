@@ -33,6 +33,7 @@ struct TrainBench: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "full, lora, lora-all, qlora or prompt.") var method: String = "lora"
+    @Option(help: "A decoder's qlora base: nf4 (bitsandbytes' NF4) or gguf (the file's own blocks).") var quantization: String = "nf4"
     @Option(help: "Tokens per sequence.") var seq: Int = 64
     @Option(help: "Sequences per step.") var batch: Int = 32
     @Option(help: "Timed steps (after 2 warm-up steps).") var iterations: Int = 10
@@ -122,16 +123,27 @@ struct TrainBench: ParsableCommand {
     /// A decoder's training steps: `DecoderFineTuning` on synthetic ids (from 17 on, past SmolLM2's
     /// control tokens), the last quarter of each sequence the targets, as the peer script does.
     func runDecoder() throws {
-        guard ["full", "lora"].contains(method) else {
-            throw InputError(description: "--method \(method) is not built for decoders; use full or lora")
+        let methods: [String: CandidateSpec.Method] = ["full": .full, "lora": .lora, "qlora": .qlora, "prompt": .prompt]
+        guard let candidateMethod = methods[method] else {
+            throw InputError(description: "--method \(method) is not built for decoders; use full, lora, qlora or prompt")
+        }
+        guard let base = CandidateSpec.BaseQuantization(rawValue: quantization) else {
+            throw InputError(description: "--quantization must be nf4 or gguf (got \(quantization))")
         }
         Parallel.configure(threads: modelOptions.threads)
-        let model = try LlamaModel.load(URL(fileURLWithPath: modelOptions.model), storage: .float32)
+        let source = URL(fileURLWithPath: modelOptions.model)
+        var candidate = CandidateSpec(name: "bench", method: candidateMethod,
+                                      training: TrainingDefaults().resolved(method: candidateMethod, seed: 1),
+                                      rank: 8, alpha: 16, targetModules: ["q_proj", "v_proj"], numVirtualTokens: Self.virtualTokens,
+                                      promptInit: .vocab)
+        if candidateMethod == .qlora { candidate.quantization = base }
+        let (model, adapter) = try DecoderTrainingSetup.make(candidate, initializationSeed: 1, source: source, tokenizer: nil)
         let c = model.config
-        try MemoryBudget().require(MemoryBudget.decoderTrainingBytes(config: c, batch: batch, tokens: seq, trainsAllWeights: method == "full"),
+        try MemoryBudget().require(MemoryBudget.decoderTrainingBytes(config: c, batch: batch, tokens: seq + (adapter?.prefix.count ?? 0) / c.hiddenSize,
+                                                                     trainsAllWeights: method == "full"),
                                    for: "training (\(method)) on batch \(batch) × seq \(seq)", source: "--batch/--seq")
-        let lora = method == "lora" ? LlamaLoRA(config: c, rank: 8, alpha: 16, targets: [.query, .value], seed: 1) : nil
-        let tuning = try DecoderFineTuning(model: model, lora: lora, settings: AdamWSettings(learningRate: method == "full" ? 1e-5 : 1e-4))
+        let rate: Float = ["full": 1e-5, "prompt": 3e-2][method] ?? 1e-4
+        let tuning = try DecoderFineTuning(model: model, adapter: adapter, settings: AdamWSettings(learningRate: rate))
         var generator = SeededGenerator(seed: 42)
         let examples = (0..<batch).map { _ in
             LanguageModelingExample(ids: (0..<seq).map { _ in Int32(17 + Int(generator.next() % UInt64(c.vocabSize - 17))) },
@@ -154,6 +166,7 @@ struct TrainBench: ParsableCommand {
             let fields: [String: Any] = [
                 "benchmark": "train", "model": modelOptions.model, "method": method, "tokens_per_s": tokensPerSecond,
                 "seconds_per_step": median, "trainable_parameters": tuning.trainableParameterCount, "loss": loss,
+                "base_weight_bytes": model.weights.byteCount,
                 "peak_rss_bytes": rss, "seq": seq, "batch": batch, "threads": modelOptions.threads,
                 "blas_core": String(cString: openblas_get_corename()),
             ]
@@ -166,6 +179,7 @@ struct TrainBench: ParsableCommand {
             ("tokens/s", String(format: "%.1f", tokensPerSecond)),
             ("s/step (median)", String(format: "%.2f", median)),
             ("trainable parameters", "\(tuning.trainableParameterCount)"),
+            ("base weights resident", String(format: "%.1f MiB", Double(model.weights.byteCount) / 1_048_576)),
             ("peak RSS", String(format: "%.0f MiB", Double(rss) / 1_048_576)),
         ]))
     }
