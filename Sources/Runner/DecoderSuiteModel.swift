@@ -26,6 +26,8 @@ final class DecoderSuiteModel: SuiteModel {
     let trainCompletions: [LanguageModelingExample], validationCompletions: [LanguageModelingExample]
     /// Token ids of each language-modelling text, cut to `RetentionMeasurement.maxLength`.
     let textSets: [(name: String, sequences: [[Int32]])]
+    /// The zero-shot retention tasks, as label-scoring questions.
+    let zeroShotSets: [ZeroShotSet]
     let identity: ModelIdentity
     let notes: [String]
     let taskKeyLines: [(name: String, value: String)]
@@ -42,45 +44,16 @@ final class DecoderSuiteModel: SuiteModel {
             throw SuiteError(file: spec.sourcePath, line: spec.lines["model.max_length"] ?? spec.lines["model"], field: "model.max_length",
                              message: "\(maxLength) exceeds the model's \(lm.network.maxPositions) positions")
         }
-        var chatTemplate: ChatTemplate?
-        if spec.task.chat {
-            guard let template = lm.chatTemplate else {
-                throw SuiteError(file: spec.sourcePath, line: spec.lines["task.chat"], field: "task.chat",
-                                 message: "\(spec.model.path) has no chat template this release renders (ChatML); set chat: false")
-            }
-            chatTemplate = template
-        }
+        let chatTemplate = try Self.chatTemplate(spec.task.chat, lm: lm, spec: spec, field: "task.chat")
         let prompt = LabelScoringPrompt(template: spec.task.prompt ?? LabelScoringPrompt.defaultTemplate,
                                         verbalizers: spec.task.verbalizers ?? task.labels.map { " " + $0 }, chat: chatTemplate)
         self.prompt = prompt
         let tokenizer = lm.tokenizer
-        let verbalizerIDs = prompt.verbalizers.map(tokenizer.encode)
+        let verbalizerIDs = try prompt.verbalizerIDs(tokenizer: tokenizer, labels: task.labels, spec: spec, field: "task.verbalizers")
         self.verbalizerIDs = verbalizerIDs
-        if let index = verbalizerIDs.firstIndex(where: \.isEmpty) {
-            throw SuiteError(file: spec.sourcePath, line: spec.lines["task.verbalizers"], field: "task.verbalizers",
-                             message: "the verbaliser of \"\(task.labels[index])\" has no tokens")
-        }
-        // Two classes whose verbalisers start alike are told apart by their later tokens; two
-        // identical token sequences could never be.
-        if Set(verbalizerIDs).count < verbalizerIDs.count {
-            throw SuiteError(file: spec.sourcePath, line: spec.lines["task.verbalizers"], field: "task.verbalizers",
-                             message: "two classes' verbalisers tokenise to the same tokens; give each class a distinct continuation")
-        }
-        let longest = verbalizerIDs.map(\.count).max()!
-        guard maxLength > longest else {
-            throw SuiteError(file: spec.sourcePath, line: spec.lines["model.max_length"] ?? spec.lines["model"], field: "model.max_length",
-                             message: "\(maxLength) tokens leave no room for a prompt before a \(longest)-token verbaliser")
-        }
-        // A long prompt loses its first tokens (as lm-evaluation-harness cuts a context): the end of
-        // the prompt, next to the answer, is what the answer depends on most.
         var cut = 0
         func encode(_ examples: [Example]) -> [[Int32]] {
-            examples.map { example in
-                let ids = tokenizer.encode(prompt.render(example.text))
-                guard ids.count + longest > maxLength else { return ids }
-                cut += 1
-                return Array(ids.suffix(maxLength - longest))
-            }
+            prompt.encode(examples.map(\.text), tokenizer: tokenizer, maxLength: maxLength, verbalizerIDs: verbalizerIDs, cut: &cut)
         }
         testPrompts = encode(task.test)
         validationPrompts = spec.task.threshold == .optimizeF1 ? encode(task.validation) : []
@@ -118,6 +91,17 @@ final class DecoderSuiteModel: SuiteModel {
                              field: "retention.language_modeling[\(index)]",
                              message: "every text of \(textSets[index].name) is a single token: there is nothing to predict")
         }
+        var zeroShotSets: [ZeroShotSet] = []
+        for (index, set) in retentionData.zeroShot.enumerated() {
+            let field = "retention.zero_shot[\(index)]"
+            let chat = try Self.chatTemplate(set.spec.chat, lm: lm, spec: spec, field: "\(field).chat")
+            let question = LabelScoringPrompt(template: set.spec.prompt, verbalizers: set.spec.verbalizers, chat: chat)
+            let ids = try question.verbalizerIDs(tokenizer: tokenizer, labels: set.spec.labels, spec: spec, field: "\(field).verbalizers")
+            zeroShotSets.append(ZeroShotSet(name: set.spec.checkName, question: question, verbalizerIDs: ids, labels: set.examples.map(\.label),
+                                            prompts: question.encode(set.examples.map(\.text), tokenizer: tokenizer, maxLength: maxLength,
+                                                                     verbalizerIDs: ids, cut: &cut)))
+        }
+        self.zeroShotSets = zeroShotSets
 
         var notes: [String] = []
         if cut > 0 { notes.append("note: \(cut) prompt(s) longer than max_length \(maxLength) lose their first tokens") }
@@ -135,11 +119,28 @@ final class DecoderSuiteModel: SuiteModel {
                         ("task.prompt", prompt.template), ("task.verbalizers", prompt.verbalizers.joined(separator: "\u{1F}")),
                         ("task.chat", chatTemplate.map { "chatml \($0.defaultSystemPrompt ?? "")" } ?? "none")]
         retentionKeyLines = [("model.family", ModelFamily.llamaDecoder.rawValue), ("retention.max_length", String(lmLength))]
+            + zeroShotSets.flatMap { set in [
+                ("retention.\(set.name).prompt", set.question.template), ("retention.\(set.name).chat", set.question.chat == nil ? "none" : "chatml"),
+                ("retention.\(set.name).verbalizers", set.question.verbalizers.joined(separator: "\u{1F}")),
+                ("retention.\(set.name).max_length", String(maxLength)),
+            ] }
         evaluation = TaskEvaluation(task: spec.task, comparison: spec.comparison, classCount: task.labels.count)
     }
 
-    var hasRetention: Bool { !textSets.isEmpty }
-    var retentionCost: Double { Double(textSets.reduce(0) { $0 + $1.sequences.reduce(0) { $0 + $1.count } }) / 64 }
+    var hasRetention: Bool { !textSets.isEmpty || !zeroShotSets.isEmpty }
+    var retentionCost: Double {
+        Double(textSets.reduce(0) { $0 + $1.sequences.reduce(0) { $0 + $1.count } } + zeroShotSets.reduce(0) { $0 + $1.tokens }) / 64
+    }
+
+    /// The model's chat template when `chat` asks for it; refused (naming `field`) when the model has none.
+    static func chatTemplate(_ chat: Bool, lm: DecoderLanguageModel, spec: SuiteSpec, field: String) throws -> ChatTemplate? {
+        guard chat else { return nil }
+        guard let template = lm.chatTemplate else {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines[field], field: field,
+                             message: "\(spec.model.path) has no chat template this release renders (ChatML); set chat: false")
+        }
+        return template
+    }
 
     /// Adapters (LoRA, QLoRA, prompt) are saved as PEFT `CAUSAL_LM` adapters; a decoder whose every
     /// weight was fine-tuned is measured, not saved (a Hugging Face Llama folder is to come).
@@ -161,21 +162,23 @@ final class DecoderSuiteModel: SuiteModel {
 
     func baseRetentionScores(observer: RunProgressObserver?) -> [String: Double] {
         if let baseScores { return baseScores }
-        observer?.note("measuring the base model's language modelling")
+        observer?.note("measuring the base model's retention checks")
         // Lengths and ids were bounded when the texts were tokenised, so the forward cannot refuse them.
-        let scores = (try? languageModellingScores(lm.network)) ?? [:]
+        let scores = (try? retentionScores(lm.network)) ?? [:]
         baseScores = scores
         return scores
     }
 
-    /// Each language-modelling set's score with `network`: minus its token-weighted mean loss.
-    private func languageModellingScores(_ network: LlamaModel) throws -> [String: Double] {
+    /// Each retention check's score with `network`: a language-modelling set's minus its
+    /// token-weighted mean loss, a zero-shot task's accuracy.
+    private func retentionScores(_ network: LlamaModel) throws -> [String: Double] {
         var scores: [String: Double] = [:]
         for set in textSets { scores[set.name] = -(try corpusLoss(set.sequences, network: network).loss) }
+        for set in zeroShotSets { scores[set.name] = try set.accuracy(network) }
         return scores
     }
 
-    /// A language-modelling score is all a candidate needs of the base model.
+    /// The retention scores are all a candidate needs of the base model.
     func restore(baseRetentionScores scores: [String: Double]) {
         if baseScores == nil { baseScores = scores }
     }
@@ -237,10 +240,10 @@ final class DecoderSuiteModel: SuiteModel {
                                validationProbabilities: { (try? probabilities(validationPrompts, network: network, label: label, observer: nil)) ?? [] },
                                seed: candidate.training.seed, into: &run)
             // A base candidate is the base model: what it can do with language is unchanged by definition.
-            let scores = candidate.method.trains ? try languageModellingScores(network) : base
-            run.forgetting = textSets.map { set in
-                ForgettingCheck(name: set.name, measure: "log_likelihood",
-                                result: ForgettingReport(base: base[set.name] ?? 0, candidate: scores[set.name] ?? 0))
+            let scores = candidate.method.trains ? try retentionScores(network) : base
+            let checks = textSets.map { ($0.name, "log_likelihood") } + zeroShotSets.map { ($0.name, "accuracy") }
+            run.forgetting = checks.map { name, measure in
+                ForgettingCheck(name: name, measure: measure, result: ForgettingReport(base: base[name] ?? 0, candidate: scores[name] ?? 0))
             }
         } catch {
             run.status = .failed
@@ -257,22 +260,5 @@ final class DecoderSuiteModel: SuiteModel {
             observer?.scoring(label, done: done, of: prompts.count, seconds: Date().timeIntervalSince(started))
         }
         return scores.map(LabelScores.probabilities)
-    }
-}
-
-/// How a decoder is asked a classification question: the example's text in the task's prompt
-/// template (optionally as a user turn of the model's chat template), then each class's verbaliser.
-struct LabelScoringPrompt {
-    /// When the suite gives none: the text, then a line the class name completes.
-    static let defaultTemplate = "{text}\nAnswer:"
-
-    let template: String
-    let verbalizers: [String]
-    let chat: ChatTemplate?
-
-    func render(_ text: String) -> String {
-        let filled = template.replacingOccurrences(of: "{text}", with: text)
-        guard let chat else { return filled }
-        return chat.render([ChatTemplate.Message(role: "user", content: filled)], addGenerationPrompt: true)
     }
 }

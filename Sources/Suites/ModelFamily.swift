@@ -59,6 +59,9 @@ extension SuiteSpec {
             if !retention.languageModeling.isEmpty {
                 throw fail("retention.language_modeling", "needs a decoder model (a causal language model); \(model.path) is a BERT encoder: use retention.similarity or retention.probes")
             }
+            if !retention.zeroShot.isEmpty {
+                throw fail("retention.zero_shot", "needs a decoder model (label scoring); \(model.path) is a BERT encoder, which has no zero-shot answer: use retention.probes")
+            }
             if let index = candidates.firstIndex(where: { !$0.method.trains }) {
                 throw fail("candidates[\(index)].method", "an encoder has no zero-shot answer (its classification head must be trained); method base needs a decoder model (a GGUF file or a Llama folder)")
             }

@@ -178,35 +178,42 @@ struct SuiteParser {
 
     /// `prompt`, `verbalizers` and `chat` (decoders; `SuiteSpec.validate(for:)` refuses them for an encoder).
     func decoderKeys(_ map: Mapping, into task: inout TaskSpec) throws(SuiteError) {
-        if let promptField = map.field("prompt") {
-            let prompt = try promptField.nonEmptyString()
-            guard prompt.contains("{text}") else {
-                throw promptField.error("the prompt must contain {text}, where each example's text goes (e.g. \"Review: {text}\\nSentiment:\")")
-            }
-            task.prompt = prompt
-        }
-        if let verbalizerField = map.field("verbalizers") {
-            guard let entries = try verbalizerField.orderedEntries() else {
-                throw verbalizerField.typeError("a mapping from each label to its continuation, e.g. {negative: \" negative\", positive: \" positive\"}")
-            }
-            var verbalizers = task.labels.map { " " + $0 }
-            var seen: [String: String] = [:]
-            for (label, value) in entries {
-                guard let index = task.labels.firstIndex(of: label) else {
-                    throw value.error("no class \(Field.quoted(label)) in the task's labels" + Suggestions.hint(label, task.labels)
-                                      + " (labels: \(task.labels.joined(separator: ", ")))")
-                }
-                verbalizers[index] = try value.nonEmptyString()
-            }
-            for (index, verbalizer) in verbalizers.enumerated() {
-                if let other = seen[verbalizer] {
-                    throw verbalizerField.error("\(Field.quoted(task.labels[index])) and \(Field.quoted(other)) share the verbaliser \(Field.quoted(verbalizer)); each class needs its own")
-                }
-                seen[verbalizer] = task.labels[index]
-            }
-            task.verbalizers = verbalizers
-        }
+        if let promptField = map.field("prompt") { task.prompt = try promptTemplate(promptField) }
+        if let verbalizerField = map.field("verbalizers") { task.verbalizers = try verbalizers(verbalizerField, labels: task.labels) }
         if let chatField = map.field("chat") { task.chat = try chatField.bool() }
+    }
+
+    /// A label-scoring prompt: text with `{text}` where each example goes.
+    func promptTemplate(_ field: Field) throws(SuiteError) -> String {
+        let prompt = try field.nonEmptyString()
+        guard prompt.contains("{text}") else {
+            throw field.error("the prompt must contain {text}, where each example's text goes (e.g. \"Review: {text}\\nSentiment:\")")
+        }
+        return prompt
+    }
+
+    /// Each class's continuation, in class order: a mapping label → continuation; a class it does
+    /// not name keeps " <label>". Two classes may not share one.
+    func verbalizers(_ field: Field, labels: [String]) throws(SuiteError) -> [String] {
+        guard let entries = try field.orderedEntries() else {
+            throw field.typeError("a mapping from each label to its continuation, e.g. {negative: \" negative\", positive: \" positive\"}")
+        }
+        var verbalizers = labels.map { " " + $0 }
+        var seen: [String: String] = [:]
+        for (label, value) in entries {
+            guard let index = labels.firstIndex(of: label) else {
+                throw value.error("no class \(Field.quoted(label)) in the task's labels" + Suggestions.hint(label, labels)
+                                  + " (labels: \(labels.joined(separator: ", ")))")
+            }
+            verbalizers[index] = try value.nonEmptyString()
+        }
+        for (index, verbalizer) in verbalizers.enumerated() {
+            if let other = seen[verbalizer] {
+                throw field.error("\(Field.quoted(labels[index])) and \(Field.quoted(other)) share the verbaliser \(Field.quoted(verbalizer)); each class needs its own")
+            }
+            seen[verbalizer] = labels[index]
+        }
+        return verbalizers
     }
 
     static func format(_ field: Field) throws(SuiteError) -> DataFormat {
@@ -261,8 +268,18 @@ struct SuiteParser {
     // MARK: retention
 
     func retention(_ field: Field) throws(SuiteError) -> RetentionSpec {
-        let map = try field.mapping(allowed: ["similarity", "probes", "language_modeling"])
+        let map = try field.mapping(allowed: ["similarity", "probes", "language_modeling", "zero_shot"])
         var spec = RetentionSpec()
+        if let list = map.field("zero_shot") {
+            for item in try list.list(expected: "a list of zero-shot tasks") {
+                let task = try zeroShotTask(item)
+                if let first = spec.zeroShot.firstIndex(where: { $0.name == task.name }) {
+                    throw context.error(context.lines["\(item.path).name"], "\(item.path).name",
+                                        "duplicate zero-shot task name \(Field.quoted(task.name)) (also \(list.path)[\(first)])")
+                }
+                spec.zeroShot.append(task)
+            }
+        }
         if let list = map.field("language_modeling") {
             for item in try list.list(expected: "a list of text sets") {
                 let set = try textSet(item)
@@ -308,6 +325,23 @@ struct SuiteParser {
             textBField: try map.field("text_b_field")?.nonEmptyString() ?? "text_b",
             scoreField: try map.field("score_field")?.nonEmptyString() ?? "score",
             limit: try map.field("limit")?.positiveInt())
+    }
+
+    func zeroShotTask(_ field: Field) throws(SuiteError) -> ZeroShotTaskSpec {
+        let map = try field.mapping(allowed: ["name", "path", "format", "id_field", "text_field", "label_field", "labels",
+                                              "prompt", "verbalizers", "chat", "limit"])
+        let name = try map.required("name", "a name of letters, digits, '_' or '-'").name(allowDot: false)
+        let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
+        let file = try dataFile(map.required("path", "a .jsonl, .csv or .tsv file of labelled texts"), format: format)
+        let (labels, labelValues) = try self.labels(map.required("labels", "a list of at least 2 distinct class names, or a mapping from the data's values to names"))
+        let prompt = try promptTemplate(map.required("prompt", "a prompt with {text}, which each class's verbaliser continues"))
+        return ZeroShotTaskSpec(
+            name: name, file: file, idField: try map.field("id_field")?.nonEmptyString() ?? "id",
+            textField: try map.field("text_field")?.nonEmptyString() ?? "text",
+            labelField: try map.field("label_field")?.nonEmptyString() ?? "label", labels: labels, labelValues: labelValues,
+            prompt: prompt, verbalizers: try map.field("verbalizers").map { (f: Field) throws(SuiteError) in try verbalizers(f, labels: labels) }
+                ?? labels.map { " " + $0 },
+            chat: try map.field("chat")?.bool() ?? false, limit: try map.field("limit")?.positiveInt())
     }
 
     func textSet(_ field: Field) throws(SuiteError) -> TextSetSpec {

@@ -63,6 +63,9 @@ extension SuiteSpec {
             files.append(("retention.probes[\(index)].train", probe.train.path))
             files.append(("retention.probes[\(index)].test", probe.test.path))
         }
+        for (index, set) in retention.zeroShot.enumerated() {
+            files.append(("retention.zero_shot[\(index)].path", set.file.path))
+        }
         for (index, set) in retention.languageModeling.enumerated() {
             files.append(("retention.language_modeling[\(index)].path", set.file.path))
         }

@@ -185,13 +185,50 @@ public struct RetentionSpec: Sendable, Equatable {
     public var probes: [ProbeSpec]
     /// Decoders: the causal-LM loss on general text.
     public var languageModeling: [TextSetSpec]
-    public init(similarity: [SimilaritySetSpec] = [], probes: [ProbeSpec] = [], languageModeling: [TextSetSpec] = []) {
-        self.similarity = similarity; self.probes = probes; self.languageModeling = languageModeling
+    /// Decoders: label-scored accuracy on a task the model was not trained on.
+    public var zeroShot: [ZeroShotTaskSpec]
+    public init(similarity: [SimilaritySetSpec] = [], probes: [ProbeSpec] = [], languageModeling: [TextSetSpec] = [],
+                zeroShot: [ZeroShotTaskSpec] = []) {
+        self.similarity = similarity; self.probes = probes; self.languageModeling = languageModeling; self.zeroShot = zeroShot
     }
     /// The checks' names as `forgetting.*` metrics and results.json use them, in suite order:
-    /// `similarity:<name>`, then `probe:<name>`, then `lm:<name>`.
-    public var checkNames: [String] { similarity.map(\.checkName) + probes.map(\.checkName) + languageModeling.map(\.checkName) }
-    public var isEmpty: Bool { similarity.isEmpty && probes.isEmpty && languageModeling.isEmpty }
+    /// `similarity:<name>`, then `probe:<name>`, then `lm:<name>`, then `zero_shot:<name>`.
+    public var checkNames: [String] {
+        similarity.map(\.checkName) + probes.map(\.checkName) + languageModeling.map(\.checkName) + zeroShot.map(\.checkName)
+    }
+    public var isEmpty: Bool { similarity.isEmpty && probes.isEmpty && languageModeling.isEmpty && zeroShot.isEmpty }
+}
+
+/// A classification task a decoder answers zero-shot by label scoring (its prompt, then each
+/// class's verbaliser), measured for the base model and with each candidate: the accuracy it
+/// keeps on something it could do and was not trained on.
+public struct ZeroShotTaskSpec: Sendable, Equatable {
+    /// `[A-Za-z0-9_-]+`.
+    public var name: String
+    public var file: DataFile
+    public var idField: String
+    public var textField: String
+    public var labelField: String
+    /// Class names in class order, and how the data writes each.
+    public var labels: [String]
+    public var labelValues: [String]
+    /// With `{text}`.
+    public var prompt: String
+    /// One continuation per class.
+    public var verbalizers: [String]
+    /// The prompt as a user turn of the model's chat template.
+    public var chat: Bool
+    /// Keep the first N examples in SHA-256(id) order.
+    public var limit: Int?
+    public init(name: String, file: DataFile, idField: String = "id", textField: String = "text", labelField: String = "label",
+                labels: [String], labelValues: [String]? = nil, prompt: String, verbalizers: [String]? = nil, chat: Bool = false,
+                limit: Int? = nil) {
+        self.name = name; self.file = file; self.idField = idField; self.textField = textField; self.labelField = labelField
+        self.labels = labels; self.labelValues = labelValues ?? labels; self.prompt = prompt
+        self.verbalizers = verbalizers ?? labels.map { " " + $0 }; self.chat = chat; self.limit = limit
+    }
+    /// `zero_shot:<name>`.
+    public var checkName: String { "zero_shot:\(name)" }
 }
 
 /// Plain texts on which a decoder's causal-LM loss is measured, for the base model and with each

@@ -152,13 +152,25 @@ public struct TextSetData: Sendable, Equatable {
     public var file: DataFileIdentity
 }
 
+/// One zero-shot retention task, loaded.
+public struct ZeroShotData: Sendable, Equatable {
+    public var spec: ZeroShotTaskSpec
+    /// After `limit` (`Subset.first`), in file order.
+    public var examples: [Example]
+    /// Role `zero_shot:<name>`.
+    public var file: DataFileIdentity
+}
+
 /// Every retention data set of a suite.
 public struct RetentionData: Sendable, Equatable {
     public var similarity: [SimilarityData]
     public var probes: [ProbeData]
     public var languageModeling: [TextSetData] = []
+    public var zeroShot: [ZeroShotData] = []
 
-    public var files: [DataFileIdentity] { similarity.map(\.file) + probes.flatMap(\.files) + languageModeling.map(\.file) }
+    public var files: [DataFileIdentity] {
+        similarity.map(\.file) + probes.flatMap(\.files) + languageModeling.map(\.file) + zeroShot.map(\.file)
+    }
 
     public static func load(_ retention: RetentionSpec) throws(SuiteError) -> RetentionData {
         var similarity: [SimilarityData] = []
@@ -190,7 +202,15 @@ public struct RetentionData: Sendable, Equatable {
             languageModeling.append(TextSetData(spec: set, texts: texts, file: DataFileIdentity(
                 role: set.checkName, path: set.file.path, sha256: loaded.sha256, examples: texts.count)))
         }
-        return RetentionData(similarity: similarity, probes: probes, languageModeling: languageModeling)
+        var zeroShot: [ZeroShotData] = []
+        for task in retention.zeroShot {
+            let loaded = try Dataset.loadExamples(path: task.file.path, format: task.file.format, idField: task.idField,
+                                                  textField: task.textField, labelField: task.labelField, labels: task.labelValues)
+            let examples = Subset.first(task.limit, of: loaded.examples) { $0.id }
+            zeroShot.append(ZeroShotData(spec: task, examples: examples, file: DataFileIdentity(
+                role: task.checkName, path: task.file.path, sha256: loaded.sha256, examples: examples.count)))
+        }
+        return RetentionData(similarity: similarity, probes: probes, languageModeling: languageModeling, zeroShot: zeroShot)
     }
 }
 

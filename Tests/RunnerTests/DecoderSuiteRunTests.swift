@@ -23,6 +23,8 @@ final class DecoderSuiteRunTests: XCTestCase {
         retention:
           language_modeling:
             - {name: news, path: \(texts)}
+          zero_shot:
+            - {name: same, path: data/vader/movie/test.jsonl, labels: [negative, positive], prompt: "Review: {text}\\nSentiment:", limit: 32}
         candidates:
           - {name: zero-shot, method: base}
         checks:
@@ -85,6 +87,17 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertEqual(perplexity.status, 0, perplexity.stderr)
         let corpus = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(perplexity.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(try XCTUnwrap(result["base"] as? Double), -(corpus["loss"] as! Double), accuracy: 1e-9)
+        // A zero-shot retention task on the task's own 32 test reviews, asked the same way: its base
+        // accuracy is the share of the zero-shot row's predictions whose larger probability is the
+        // true class (the task's own predictions use the F1-tuned threshold instead).
+        let zeroShot = try XCTUnwrap((candidate["forgetting"] as? [[String: Any]])?.last)
+        XCTAssertEqual(zeroShot["name"] as? String, "zero_shot:same")
+        XCTAssertEqual(zeroShot["measure"] as? String, "accuracy")
+        let argmaxAccuracy = Double(predictions.count { prediction in
+            let probabilities = prediction["probabilities"] as! [Double]
+            return (probabilities[1] > probabilities[0] ? 1 : 0) == prediction["label"] as! Int
+        }) / 32
+        XCTAssertEqual(try XCTUnwrap((zeroShot["result"] as? [String: Any])?["base"] as? Double), argmaxAccuracy, accuracy: 1e-12)
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("perplexity"), "the report states the language-modelling check as a perplexity too")
 

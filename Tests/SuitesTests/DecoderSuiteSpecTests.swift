@@ -112,6 +112,35 @@ final class DecoderSuiteSpecTests: XCTestCase {
                        "suites/x.yaml:11: candidates[0].method: an encoder has no zero-shot answer (its classification head must be trained); method base needs a decoder model (a GGUF file or a Llama folder)")
     }
 
+    func testZeroShotRetentionTasksParse() throws {
+        let yaml = Self.decoder.replacingOccurrences(of: "    - {name: news, path: n.jsonl, text_field: body, limit: 50}\n", with: """
+                - {name: news, path: n.jsonl, text_field: body, limit: 50}
+              zero_shot:
+                - name: topics
+                  path: wordnet.jsonl
+                  labels: {noun.person: person, noun.food: food}
+                  prompt: "Definition: {text}\\nThis describes a kind of"
+                  verbalizers: {food: " dish"}
+                  limit: 40
+
+            """).replacingOccurrences(of: "lm:news.absolute_drop", with: "zero_shot:topics.absolute_drop")
+        let spec = try SuiteSpec.parse(yaml: yaml, path: "suites/x.yaml")
+        XCTAssertEqual(spec.retention.zeroShot, [ZeroShotTaskSpec(
+            name: "topics", file: DataFile("wordnet.jsonl"), labels: ["person", "food"], labelValues: ["noun.person", "noun.food"],
+            prompt: "Definition: {text}\nThis describes a kind of", verbalizers: [" person", " dish"], limit: 40)])
+        XCTAssertEqual(spec.retention.checkNames, ["lm:news", "zero_shot:topics"])
+        XCTAssertNoThrow(try spec.validate(for: .llamaDecoder))
+        var onEncoder = spec
+        onEncoder.retention.languageModeling = []
+        for key in ["task.prompt", "task.verbalizers"] { onEncoder.lines[key] = nil }
+        XCTAssertEqual(expectSuiteError({ () throws(SuiteError) in try onEncoder.validate(for: .bertEncoder) })?.description,
+                       "suites/x.yaml:13: retention.zero_shot: needs a decoder model (label scoring); models/x.gguf is a BERT encoder, which has no zero-shot answer: use retention.probes")
+        XCTAssertEqual(message(yaml.replacingOccurrences(of: "Definition: {text}", with: "Definition:")),
+                       "suites/x.yaml:17: retention.zero_shot[0].prompt: the prompt must contain {text}, where each example's text goes (e.g. \"Review: {text}\\nSentiment:\")")
+        XCTAssertEqual(message(yaml.replacingOccurrences(of: "{food: \" dish\"}", with: "{meal: \" dish\"}")),
+                       "suites/x.yaml:18: retention.zero_shot[0].verbalizers.meal: no class \"meal\" in the task's labels (labels: person, food)")
+    }
+
     func testFamilyIsToldFromThePath() throws {
         XCTAssertEqual(ModelFamily.of(modelPath: "models/SmolLM2.Q4_1.GGUF"), .llamaDecoder)
         XCTAssertEqual(ModelFamily.of(modelPath: "models/missing-folder"), .bertEncoder)

@@ -1,0 +1,77 @@
+import Foundation
+import Model
+import Suites
+import Tokenizer
+
+/// How a decoder is asked a classification question: the example's text in the task's prompt
+/// template (optionally as a user turn of the model's chat template), then each class's verbaliser.
+struct LabelScoringPrompt {
+    /// When the suite gives none: the text, then a line the class name completes.
+    static let defaultTemplate = "{text}\nAnswer:"
+
+    let template: String
+    let verbalizers: [String]
+    let chat: ChatTemplate?
+
+    func render(_ text: String) -> String {
+        let filled = template.replacingOccurrences(of: "{text}", with: text)
+        guard let chat else { return filled }
+        return chat.render([ChatTemplate.Message(role: "user", content: filled)], addGenerationPrompt: true)
+    }
+
+    /// Each class's verbaliser as token ids; refused, naming `field`, when one has no tokens or two
+    /// are the same tokens (classes whose verbalisers merely start alike are told apart by their
+    /// later tokens), or when `model.max_length` leaves no room for a prompt before the longest.
+    func verbalizerIDs(tokenizer: ByteLevelBPETokenizer, labels: [String], spec: SuiteSpec, field: String) throws -> [[Int32]] {
+        let ids = verbalizers.map(tokenizer.encode)
+        if let index = ids.firstIndex(where: \.isEmpty) {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines[field], field: field, message: "the verbaliser of \"\(labels[index])\" has no tokens")
+        }
+        if Set(ids).count < ids.count {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines[field], field: field,
+                             message: "two classes' verbalisers tokenise to the same tokens; give each class a distinct continuation")
+        }
+        let longest = ids.map(\.count).max()!
+        guard spec.model.maxLength > longest else {
+            throw SuiteError(file: spec.sourcePath, line: spec.lines["model.max_length"] ?? spec.lines["model"], field: "model.max_length",
+                             message: "\(spec.model.maxLength) tokens leave no room for a prompt before a \(longest)-token verbaliser")
+        }
+        return ids
+    }
+
+    /// Each text's prompt as token ids. A prompt too long for `maxLength` with the longest
+    /// verbaliser loses its first tokens (as lm-evaluation-harness cuts a context: the end of the
+    /// prompt, next to the answer, is what the answer depends on most); `cut` counts them.
+    func encode(_ texts: [String], tokenizer: ByteLevelBPETokenizer, maxLength: Int, verbalizerIDs: [[Int32]],
+                cut: inout Int) -> [[Int32]] {
+        let longest = verbalizerIDs.map(\.count).max()!
+        return texts.map { text in
+            let ids = tokenizer.encode(render(text))
+            guard ids.count + longest > maxLength else { return ids }
+            cut += 1
+            return Array(ids.suffix(maxLength - longest))
+        }
+    }
+}
+
+/// A retention task a decoder answers zero-shot: its prompts and the class of each.
+struct ZeroShotSet {
+    /// `zero_shot:<name>`.
+    let name: String
+    let question: LabelScoringPrompt
+    let verbalizerIDs: [[Int32]]
+    let labels: [Int]
+    let prompts: [[Int32]]
+
+    /// Tokens through the network to score it once.
+    var tokens: Int {
+        prompts.reduce(0) { $0 + $1.count } * (verbalizerIDs.allSatisfy { $0.count == 1 } ? 1 : verbalizerIDs.count)
+    }
+
+    /// The share of examples whose own class scores highest (ties to the first class, as argmax).
+    func accuracy(_ network: LlamaModel) throws -> Double {
+        let scores = try network.continuationScores(prompts: prompts, continuations: verbalizerIDs)
+        let correct = zip(scores, labels).filter { scores, label in scores.indices.max { (scores[$0], -$0) < (scores[$1], -$1) } == label }.count
+        return Double(correct) / Double(max(labels.count, 1))
+    }
+}
