@@ -312,7 +312,8 @@ def main(argv=None) -> int:
     examples_cache: dict[tuple, list[dict]] = {}
     for candidate in candidates:
         name, method = candidate["name"], candidate.get("method", candidate["name"])
-        predictions = candidate.get("predictions") or []
+        # results.json keeps each seed's predictions; the adapter saved is the first seed's.
+        predictions = candidate.get("predictions") or ((candidate.get("seed_runs") or [{}])[0].get("predictions")) or []
         directory = adapters / name
         if not predictions:
             failures.append(f"{name}: no predictions in results.json")
