@@ -13,6 +13,8 @@ public struct ByteLevelBPETokenizer: Sendable {
     public let specialIDs: Set<Int32>
     /// Whether each number character is a piece of its own before the GPT-2 pattern runs.
     public let splitDigits: Bool
+    /// The merges as given ("left right", highest priority first): what a saved tokenizer.json lists.
+    public let mergeRules: [String]
     public var vocabularySize: Int { tokens.count }
 
     private let ids: [String: Int32]
@@ -64,6 +66,7 @@ public struct ByteLevelBPETokenizer: Sendable {
         self.byteIDs = byteIDs
         self.specialIDs = specialIDs
         self.splitDigits = splitDigits
+        mergeRules = merges
         specialTokens = SpecialTokenMatcher(specialIDs.sorted().map { (tokens[Int($0)], $0) })
     }
 

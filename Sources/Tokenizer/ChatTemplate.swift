@@ -15,8 +15,10 @@ public struct ChatTemplate: Sendable, Equatable {
 
     /// The system message inserted when the first message is not a system message (nil: none).
     public let defaultSystemPrompt: String?
+    /// The Jinja text it was recognised from (what a saved tokenizer_config.json carries); nil when built directly.
+    public let source: String?
 
-    public init(defaultSystemPrompt: String?) { self.defaultSystemPrompt = defaultSystemPrompt }
+    public init(defaultSystemPrompt: String?) { self.defaultSystemPrompt = defaultSystemPrompt; source = nil }
 
     /// The ChatML template of a Jinja template text, or nil when the text is not ChatML.
     public init?(jinja: String) {
@@ -30,6 +32,7 @@ public struct ChatTemplate: Sendable, Equatable {
         } else {
             defaultSystemPrompt = nil
         }
+        source = jinja
     }
 
     public func render(_ messages: [Message], addGenerationPrompt: Bool) -> String {

@@ -132,6 +132,22 @@ extension ByteLevelBPETests {
             let text = Self.text(entry, "utf8")
             XCTAssertEqual(fromJSON.encode(text), (entry["ids"] as! [Any]).int32s, text.debugDescription)
         }
+        // Written back by evalharness (a saved Llama folder's tokenizer.json): every field but the
+        // vocabulary and merges is the reference's, and it reads back to the same ids.
+        let written = try tokenizer().bpe.tokenizerJSON(source: url)
+        for key in root.keys where key != "model" {
+            XCTAssertEqual((written[key] as? NSObject) ?? NSNull(), (root[key] as? NSObject) ?? NSNull(), key)
+        }
+        var writtenModel = try XCTUnwrap(written["model"] as? [String: Any])
+        XCTAssertEqual(writtenModel["vocab"] as? [String: Int], model["vocab"] as? [String: Int])
+        XCTAssertEqual((writtenModel["merges"] as? [String])?.count, (model["merges"] as? [[String]])?.count)
+        writtenModel["vocab"] = nil; writtenModel["merges"] = nil; model["vocab"] = nil; model["merges"] = nil
+        XCTAssertEqual(writtenModel as NSDictionary, model as NSDictionary)
+        try JSONSerialization.data(withJSONObject: written).write(to: url)
+        let reread = try ByteLevelBPETokenizer(tokenizerJSON: url)
+        for entry in try XCTUnwrap(fixture["cases"] as? [[String: Any]]) {
+            XCTAssertEqual(reread.encode(Self.text(entry, "utf8")), (entry["ids"] as! [Any]).int32s)
+        }
         // A pipeline it does not implement is refused by name.
         root["pre_tokenizer"] = ["type": "Metaspace"]
         try JSONSerialization.data(withJSONObject: root).write(to: url)
