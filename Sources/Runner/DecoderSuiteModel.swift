@@ -142,9 +142,9 @@ final class DecoderSuiteModel: SuiteModel {
         return template
     }
 
-    /// Adapters (LoRA, QLoRA, prompt) are saved as PEFT `CAUSAL_LM` adapters; a decoder whose every
-    /// weight was fine-tuned is measured, not saved (a Hugging Face Llama folder is to come).
-    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { [.lora, .qlora, .prompt].contains(candidate.method) }
+    /// Adapters (LoRA, QLoRA, prompt) are saved as PEFT `CAUSAL_LM` adapters, a decoder whose every
+    /// weight was fine-tuned as a Hugging Face Llama folder.
+    func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { candidate.method.trains }
 
     /// Tokens through the network: each prompt once (single-token verbalisers) or once per class;
     /// training three passes' worth (forward and backward) of every completion per epoch, plus validation.
@@ -222,6 +222,9 @@ final class DecoderSuiteModel: SuiteModel {
                                                examplesPerSecond: outcome.examplesPerSecond, peakRSSBytes: PeakMemory.bytes())
                 result.trainableParameters = tuning.trainableParameterCount
                 result.baseWeightBytes = network.weights.byteCount
+                if let exportTo, tuning.adapter == nil {
+                    try LlamaFolderExport.save(network.weights, config: network.config, language: lm, to: exportTo)
+                }
                 if let exportTo, let adapter = tuning.adapter {
                     var extra: [String: Any] = [:]
                     switch candidate.promptInit {

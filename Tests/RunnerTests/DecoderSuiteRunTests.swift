@@ -177,9 +177,9 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertEqual(bytes[3], 106_168_320 * 9 / 16 + 113_246_208 + 140_544)
         XCTAssertEqual(bytes[4], 106_168_320 * 20 / 32 + 113_246_208 + 140_544)
         // Adapters are saved as PEFT CAUSAL_LM adapters (scripts/check_decoder_peft_roundtrip.py loads them in
-        // transformers + peft); fully fine-tuned weights are not saved yet.
+        // transformers + peft), the fully fine-tuned model as a Llama folder.
         let adapters = folder.appendingPathComponent("out/adapters")
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: adapters.path)), ["lora", "qlora", "qlora-gguf", "prompt"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: adapters.path)), ["full", "lora", "qlora", "qlora-gguf", "prompt"])
         for (name, type) in [("lora", "LORA"), ("qlora", "LORA"), ("prompt", "PROMPT_TUNING")] {
             let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: adapters.appendingPathComponent("\(name)/adapter_config.json"))) as? [String: Any])
             XCTAssertEqual(config["peft_type"] as? String, type, name)
@@ -198,6 +198,19 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertEqual(drop(candidates[0]), 0, "the zero-shot row is the base model")
         XCTAssertNotEqual(drop(full), 0, "two steps on every weight move the language-modelling loss")
         XCTAssertNotNil((full["metrics"] as? [String: Any])?["accuracy"])
+        // The saved Llama folder is the fine-tuned model: `score` reading it gives the full candidate's
+        // probabilities for a test review.
+        let prediction = try XCTUnwrap(((full["seed_runs"] as? [[String: Any]])?.first?["predictions"] as? [[String: Any]])?.first)
+        let testLines = try String(contentsOf: CommandLineTool.root.appendingPathComponent("data/vader/movie/test.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let text = try XCTUnwrap(testLines.first { ($0["id"] as? String) == (prediction["id"] as? String) }?["text"] as? String)
+        let scored = try CommandLineTool.run(["score", "--model", adapters.appendingPathComponent("full").path, "--prompt", "Review: \(text)\nSentiment:",
+                                              "--continuation", " negative", "--continuation", " positive", "--json"])
+        XCTAssertEqual(scored.status, 0, scored.stderr)
+        let shares = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scored.stdout.utf8)) as? [[String: Any]]).map { $0["share"] as! Double }
+        for (share, probability) in zip(shares, prediction["probabilities"] as! [Double]) {
+            XCTAssertEqual(share, probability, accuracy: 1e-4)
+        }
 
         let again = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("again").path, "--cache", cache])
         XCTAssertEqual(again.status, 0, again.stderr)

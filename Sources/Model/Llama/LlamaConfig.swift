@@ -74,6 +74,21 @@ public struct LlamaConfig: Equatable, Sendable {
         self = try validated(file: file.url.path)
     }
 
+    /// The Hugging Face `config.json` of a `LlamaForCausalLM` with these sizes (read back by
+    /// `init(configJSON:)` and by transformers).
+    public func huggingFaceConfig(bosID: Int32?, eosID: Int32?) -> [String: Any] {
+        [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocabSize, "hidden_size": hiddenSize,
+            "intermediate_size": intermediateSize, "num_hidden_layers": layers, "num_attention_heads": heads,
+            "num_key_value_heads": kvHeads, "head_dim": headDim, "hidden_act": "silu", "max_position_embeddings": contextLength,
+            "rms_norm_eps": Double(rmsNormEps), "rope_theta": Double(ropeTheta),
+            "rope_parameters": ["rope_type": "default", "rope_theta": Double(ropeTheta)] as [String: Any],
+            "tie_word_embeddings": tiedEmbeddings, "attention_bias": false, "attention_dropout": 0.0, "mlp_bias": false,
+            "bos_token_id": bosID.map { Int($0) as Any } ?? NSNull(), "eos_token_id": eosID.map { Int($0) as Any } ?? NSNull(),
+            "dtype": "float32", "use_cache": true,
+        ]
+    }
+
     /// From a Hugging Face `config.json` with `model_type: llama`.
     public init(configJSON url: URL) throws(ModelInputError) {
         let data: Data

@@ -87,6 +87,22 @@ public struct LlamaWeights: Sendable {
         return out
     }
 
+    /// Every tensor by its Hugging Face name with its shape, as `LlamaForCausalLM.state_dict()`
+    /// holds them (no `lm_head.weight` when tied): what a saved `model.safetensors` contains.
+    /// Quantised matrices are decoded to fp32.
+    public func namedTensors(config c: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])] {
+        var out: [(name: String, shape: [Int], values: [Float])] = [(Self.embeddingSite(c).huggingFace, Self.embeddingSite(c).shape, embedding.floats)]
+        for (index, layer) in layers.enumerated() {
+            let sites = Self.layerSites(index, c)
+            let values = [layer.attentionNorm, layer.query.floats, layer.key.floats, layer.value.floats, layer.output.floats,
+                          layer.mlpNorm, layer.gate.floats, layer.up.floats, layer.down.floats]
+            out += zip(sites, values).map { ($0.huggingFace, $0.shape, $1) }
+        }
+        out.append((Self.finalNormSite(c).huggingFace, Self.finalNormSite(c).shape, finalNorm))
+        if let lmHead { out.append((Self.lmHeadSite(c).huggingFace, Self.lmHeadSite(c).shape, lmHead.floats)) }
+        return out
+    }
+
     /// A tensor of the model: its Hugging Face name, its GGUF name and its shape.
     public struct Site: Sendable, Equatable {
         public let huggingFace: String
