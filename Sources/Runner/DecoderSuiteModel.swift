@@ -209,7 +209,7 @@ final class DecoderSuiteModel: SuiteModel {
                 network = base
                 let tuning = try DecoderFineTuning(model: network, adapter: adapter, settings: AdamWSettings(
                     learningRate: Float(candidate.training.learningRate), weightDecay: Float(candidate.training.weightDecay)),
-                    maxGradientNorm: candidate.training.maxGradNorm)
+                    maxGradientNorm: candidate.training.maxGradNorm, dropoutSeed: unit.trainingSeed!)
                 let trainer = DecoderTrainer(tuning: tuning, settings: TrainerSettings(candidate.training, seed: unit.trainingSeed!))
                 let outcome = try trainer.train(trainCompletions, validation: validationCompletions) { [weak observer] progress in
                     observer?.training(label, progress)

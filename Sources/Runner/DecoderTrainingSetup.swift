@@ -17,7 +17,9 @@ public enum DecoderTrainingSetup {
         func lora(_ config: LlamaConfig) throws -> LlamaLoRA {
             switch LlamaLinear.parse(candidate.targetModules ?? ["q_proj", "v_proj"]) {
             case .success(let targets):
-                return LlamaLoRA(config: config, rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), targets: targets, seed: seed)
+                var lora = LlamaLoRA(config: config, rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), targets: targets, seed: seed)
+                lora.dropout = Float(candidate.loraDropout ?? 0)
+                return lora
             case .failure(let unknown):
                 throw SuiteError(file: "", field: "candidates.\(candidate.name).target_modules", message: "\(unknown.name) is not a Llama layer")
             }

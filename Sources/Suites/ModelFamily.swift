@@ -45,8 +45,8 @@ extension SuiteSpec {
 
     /// Refuses what the suite asks that its model family cannot do, pointing at the line that
     /// asks it: decoder keys (`task.prompt`, `verbalizers`, `chat`, `retention.language_modeling`,
-    /// `method: base`, `quantization`) on an encoder; embedding-based retention checks, LoRA
-    /// dropout (not yet built for decoders) and a GGUF-block base without a GGUF file on a decoder.
+    /// `method: base`, `quantization`) on an encoder; embedding-based retention checks and a
+    /// GGUF-block base without a GGUF file on a decoder.
     public func validate(for family: ModelFamily) throws(SuiteError) {
         func fail(_ field: String, _ message: String) -> SuiteError {
             SuiteError(file: sourcePath, line: lines[field], field: field, message: message)
@@ -83,9 +83,6 @@ extension SuiteSpec {
             for (index, candidate) in candidates.enumerated() where candidate.method == .lora || candidate.method == .qlora {
                 if candidate.quantization == .gguf, !model.path.lowercased().hasSuffix(".gguf") {
                     throw fail("candidates[\(index)].quantization", "gguf trains over the blocks of a GGUF file; \(model.path) is a folder of fp32 weights: use nf4")
-                }
-                if (candidate.loraDropout ?? 0) > 0 {
-                    throw fail("candidates[\(index)].dropout", "LoRA dropout is not built for decoders yet; leave it out (0)")
                 }
                 if let name = candidate.targetModules?.first(where: { ["intermediate.dense", "output.dense"].contains($0) }) {
                     throw fail("candidates[\(index)].target_modules", "\(name) is an encoder's layer with no single counterpart in a Llama block; name the decoder's: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (query, key, value and attention.output.dense are taken as q_proj, k_proj, v_proj and o_proj)")

@@ -15,12 +15,16 @@ public final class DecoderFineTuning {
     /// 0 turns clipping off.
     public let maxGradientNorm: Double
     public private(set) var steps = 0
+    /// Each step's adapter dropout masks come from this seed and the step number.
+    public let dropoutSeed: UInt64
     private let graph: LlamaTrainingGraph
     private var firstMoments: [String: [Float]] = [:]
     private var secondMoments: [String: [Float]] = [:]
 
-    public init(model: LlamaModel, adapter: (any LlamaAdapter)? = nil, settings: AdamWSettings, maxGradientNorm: Double = 1.0) throws {
+    public init(model: LlamaModel, adapter: (any LlamaAdapter)? = nil, settings: AdamWSettings, maxGradientNorm: Double = 1.0,
+                dropoutSeed: UInt64 = 0) throws {
         graph = try LlamaTrainingGraph(model: model)
+        self.dropoutSeed = dropoutSeed
         self.model = model
         self.adapter = adapter
         self.settings = settings
@@ -34,7 +38,7 @@ public final class DecoderFineTuning {
     /// clipping, and how many target tokens the model ranked first.
     @discardableResult
     public func step(_ batch: [LanguageModelingExample], learningRate: Float? = nil) throws -> (loss: Double, gradientNorm: Double, correct: Int) {
-        let pass = try graph.lossAndGradients(batch, adapter: adapter)
+        let pass = try graph.lossAndGradients(batch, adapter: adapter, dropoutSeed: counterHash(dropoutSeed, UInt64(steps)))
         let loss = pass.loss
         var gradients = pass.gradients
         guard loss.isFinite else { throw TrainingFailure(description: "the loss became \(loss) at step \(steps + 1)") }

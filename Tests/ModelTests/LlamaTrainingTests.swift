@@ -108,6 +108,40 @@ final class LlamaTrainingTests: XCTestCase {
         }
     }
 
+    /// LoRA dropout: with a fixed seed the masks are fixed, so the loss is a function of A and B
+    /// whose gradient finite differences check; a different seed drops other elements; without a
+    /// seed (validation) nothing is dropped.
+    func testLoRADropoutGradientsMatchFiniteDifferences() throws {
+        let (config, parameters) = Self.randomModel(tied: true)
+        let model = try Self.model(config, parameters)
+        var lora = LlamaLoRA(config: config, rank: 2, alpha: 4, targets: [.query, .value, .down], seed: 3)
+        var generator = SeededGenerator(seed: 4)
+        for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.2 * generator.nextNormal() } }
+        lora.dropout = 0.3
+        let graph = try LlamaTrainingGraph(model: model)
+        let pass = try graph.lossAndGradients(Self.batch, adapter: lora, dropoutSeed: 11)
+        XCTAssertEqual(try graph.loss(Self.batch, adapter: lora, dropoutSeed: 11).loss, pass.loss, accuracy: 1e-6, "the same masks")
+        XCTAssertNotEqual(try graph.loss(Self.batch, adapter: lora, dropoutSeed: 12).loss, pass.loss, "other masks")
+        var undropped = lora
+        undropped.dropout = 0
+        XCTAssertEqual(try graph.loss(Self.batch, adapter: lora).loss, try graph.loss(Self.batch, adapter: undropped).loss,
+                       "no seed, no dropout")
+        var perturbed = lora
+        let step: Float = 1e-2
+        for (name, values) in lora.tensors.sorted(by: { $0.key < $1.key }) {
+            let largest = pass.gradients[name]!.map(abs).max()!
+            for index in stride(from: 0, to: values.count, by: max(1, values.count / 5)) {
+                perturbed.tensors[name]![index] = values[index] + step
+                let plus = try graph.loss(Self.batch, adapter: perturbed, dropoutSeed: 11).loss
+                perturbed.tensors[name]![index] = values[index] - step
+                let minus = try graph.loss(Self.batch, adapter: perturbed, dropoutSeed: 11).loss
+                perturbed.tensors[name]![index] = values[index]
+                let numeric = (plus - minus) / Double(2 * step)
+                XCTAssertEqual(Double(pass.gradients[name]![index]), numeric, accuracy: 0.01 * Double(largest) + 1e-4, "\(name)[\(index)]")
+            }
+        }
+    }
+
     func testBadTargetsAndQuantisedWeightsAreRefused() throws {
         let (config, parameters) = Self.randomModel(tied: true)
         let graph = try LlamaTrainingGraph(model: Self.model(config, parameters))

@@ -29,11 +29,13 @@ extension LlamaAdapter {
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 }
 
-/// y += scale · (x·Aᵀ)·Bᵀ at one linear layer: A (r, in), B (out, r), and their tensors' names.
+/// y += scale · (dropout(x)·Aᵀ)·Bᵀ at one linear layer: A (r, in), B (out, r), and their tensors' names.
 public struct LowRankSite {
     public let a: [Float], b: [Float]
     public let rank: Int
     public let scale: Float
+    /// Dropout on the update's input while training (PEFT's `lora_dropout`).
+    public let dropout: Float
     public let aName: String, bName: String
 }
 

@@ -72,8 +72,9 @@ public enum LlamaLinear: String, CaseIterable, Sendable {
     public struct UnknownName: Error, Equatable { public let name: String }
 }
 
-/// Low-rank adapters on a Llama decoder's linear layers, as PEFT's LoRA without dropout:
-///   y = x·Wᵀ + scale · (x·Aᵀ)·Bᵀ,   A (r, in), B (out, r), scale = alpha / r.
+/// Low-rank adapters on a Llama decoder's linear layers, as PEFT's LoRA:
+///   y = x·Wᵀ + scale · (dropout(x)·Aᵀ)·Bᵀ,   A (r, in), B (out, r), scale = alpha / r,
+/// the dropout (PEFT's `lora_dropout`, inverted, on the adapter's input only) active in training steps.
 /// A starts as PEFT initialises it (Kaiming-uniform with a = √5: U(±1/√in)), B at zero, so a fresh
 /// adapter is the base model exactly. Tensors are keyed by the names PEFT writes in
 /// `adapter_model.safetensors` (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`).
@@ -82,6 +83,8 @@ public struct LlamaLoRA: LlamaAdapter {
     public let alpha: Float
     public let targets: [LlamaLinear]
     public var tensors: [String: [Float]]
+    /// The probability an element of an adapter's input is dropped while training (0: none).
+    public var dropout: Float = 0
 
     public var scale: Float { alpha / Float(rank) }
 
@@ -114,7 +117,7 @@ public struct LlamaLoRA: LlamaAdapter {
     public func lowRank(layer: Int, _ target: LlamaLinear) -> LowRankSite? {
         let aName = Self.name(layer: layer, target, "A"), bName = Self.name(layer: layer, target, "B")
         guard targets.contains(target), let a = tensors[aName], let b = tensors[bName] else { return nil }
-        return LowRankSite(a: a, b: b, rank: rank, scale: scale, aName: aName, bName: bName)
+        return LowRankSite(a: a, b: b, rank: rank, scale: scale, dropout: dropout, aName: aName, bName: bName)
     }
 
     public func peftTensors(config c: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])] {
@@ -127,9 +130,9 @@ public struct LlamaLoRA: LlamaAdapter {
         }
     }
 
-    /// PEFT 0.21's LoRA fields (no dropout, no bias, plain alpha/r scaling).
+    /// PEFT 0.21's LoRA fields (no bias, plain alpha/r scaling).
     public func peftConfig(config c: LlamaConfig) -> [String: Any] {
-        ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha), "lora_dropout": 0.0,
+        ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha), "lora_dropout": Double(dropout),
          "target_modules": targets.map(\.rawValue), "bias": "none", "fan_in_fan_out": false, "inference_mode": true,
          "init_lora_weights": true, "use_rslora": false, "use_dora": false]
     }

@@ -64,16 +64,41 @@ public struct LlamaTrainingGraph {
     }
 
     /// The loss alone (no activations kept beyond a layer, no backward): validation.
-    public func loss(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil) throws(ModelInputError) -> Pass {
+    /// `dropoutSeed`: see `lossAndGradients`.
+    public func loss(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil,
+                     dropoutSeed: UInt64? = nil) throws(ModelInputError) -> Pass {
         try check(batch, adapter: adapter, backward: false)
-        return run(batch, backward: false, adapter: adapter)
+        return run(batch, backward: false, adapter: adapter, dropoutSeed: dropoutSeed)
     }
 
     /// The mean loss over the batch's target tokens and the gradient of every trainable tensor:
-    /// every weight, or with `adapter` the adapter's tensors only.
-    public func lossAndGradients(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil) throws(ModelInputError) -> Pass {
+    /// every weight, or with `adapter` the adapter's tensors only. With `dropoutSeed` an
+    /// adapter's dropout is active, its masks a pure function of the seed, the layer and the site
+    /// (so a step can be repeated exactly); nil runs without dropout.
+    public func lossAndGradients(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil,
+                                 dropoutSeed: UInt64? = nil) throws(ModelInputError) -> Pass {
         try check(batch, adapter: adapter, backward: true)
-        return run(batch, backward: true, adapter: adapter)
+        return run(batch, backward: true, adapter: adapter, dropoutSeed: dropoutSeed)
+    }
+
+    /// The dropout mask of one site's input (N·in bytes, 1 keep), or nil when it has no dropout.
+    private func dropoutMask(_ site: LowRankSite, layer: Int, _ target: LlamaLinear, count: Int, seed: UInt64?) -> [UInt8]? {
+        guard let seed, site.dropout > 0 else { return nil }
+        let index = UInt64(layer * LlamaLinear.allCases.count + LlamaLinear.allCases.firstIndex(of: target)!)
+        var mask = [UInt8](repeating: 0, count: count)
+        mask.withUnsafeMutableBufferPointer {
+            dropoutMaskFill(mask: $0.baseAddress!, count: count, probability: site.dropout, seed: counterHash(seed, index))
+        }
+        return mask
+    }
+
+    /// `values` with a dropout mask applied (kept elements scaled by 1/(1 − p)).
+    private func masked(_ values: [Float], _ mask: [UInt8], probability: Float) -> [Float] {
+        var out = values
+        out.withUnsafeMutableBufferPointer { x in
+            mask.withUnsafeBufferPointer { applyDropoutMask(x.baseAddress!, $0.baseAddress!, scale: dropoutScale(probability: probability), count: x.count) }
+        }
+        return out
     }
 
     private func check(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)?, backward: Bool) throws(ModelInputError) {
@@ -92,14 +117,16 @@ public struct LlamaTrainingGraph {
 
     /// out (+)= inp·Wᵀ of one linear layer, plus its low-rank update scale·(inp·Aᵀ)·Bᵀ; returns
     /// the update's scaled projection (N, r) for the backward (nil when the site is not adapted).
-    private func project(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, out: inout [Float], inp: [Float],
-                         rows N: Int, accumulate: Bool = false) -> [Float]? {
+    private func project(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
+                         out: inout [Float], inp: [Float], rows N: Int, accumulate: Bool = false) -> [Float]? {
         let (outFeatures, inFeatures) = target.shape(model.config)
         target.weight(model.weights.layers[index]).forward(out: &out, inp: inp, rows: N, inFeatures: inFeatures,
                                                            outFeatures: outFeatures, accumulate: accumulate)
         guard let site = adapter?.lowRank(layer: index, target) else { return nil }
+        let input = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed)
+            .map { masked(inp, $0, probability: site.dropout) } ?? inp
         var projected = [Float](repeating: 0, count: N * site.rank)
-        matmulForward(out: &projected, inp: inp, weight: site.a, bias: nil, rows: N, inFeatures: inFeatures, outFeatures: site.rank)
+        matmulForward(out: &projected, inp: input, weight: site.a, bias: nil, rows: N, inFeatures: inFeatures, outFeatures: site.rank)
         projected.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: site.scale) }
         matmulForward(out: &out, inp: projected, weight: site.b, bias: nil, rows: N, inFeatures: site.rank, outFeatures: outFeatures,
                       accumulate: true)
@@ -108,8 +135,8 @@ public struct LlamaTrainingGraph {
 
     /// Backward of `project`: dinp += dout·W (+ the low-rank path); the weight's gradient into
     /// `gradients` under its Hugging Face name when the base trains, else A's and B's under the adapter's names.
-    private func projectBackward(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, adapted: [Float]?,
-                                 dinp: inout [Float], dout: [Float], inp: [Float], rows N: Int,
+    private func projectBackward(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
+                                 adapted: [Float]?, dinp: inout [Float], dout: [Float], inp: [Float], rows N: Int,
                                  gradients: inout [String: [Float]]) {
         let (outFeatures, inFeatures) = target.shape(model.config)
         let weight = target.weight(model.weights.layers[index])
@@ -131,12 +158,22 @@ public struct LlamaTrainingGraph {
         matmulBackward(dinp: &dP, dweight: &dB, dbias: nil, dout: dout, inp: adapted, weight: site.b, rows: N, inFeatures: r, outFeatures: outFeatures)
         dP.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: site.scale) }
         var dA = [Float](repeating: 0, count: r * inFeatures)
-        matmulBackward(dinp: &dinp, dweight: &dA, dbias: nil, dout: dP, inp: inp, weight: site.a, rows: N, inFeatures: inFeatures, outFeatures: r)
+        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed) {
+            // The same mask as the forward's (a pure function of the seed): dA from the dropped
+            // input, and the input's gradient through the mask.
+            var dDropped = [Float](repeating: 0, count: N * inFeatures)
+            matmulBackward(dinp: &dDropped, dweight: &dA, dbias: nil, dout: dP, inp: masked(inp, mask, probability: site.dropout),
+                           weight: site.a, rows: N, inFeatures: inFeatures, outFeatures: r)
+            dDropped = masked(dDropped, mask, probability: site.dropout)
+            for i in dinp.indices { dinp[i] += dDropped[i] }
+        } else {
+            matmulBackward(dinp: &dinp, dweight: &dA, dbias: nil, dout: dP, inp: inp, weight: site.a, rows: N, inFeatures: inFeatures, outFeatures: r)
+        }
         gradients[site.aName] = dA
         gradients[site.bName] = dB
     }
 
-    private func run(_ batch: [LanguageModelingExample], backward: Bool, adapter: (any LlamaAdapter)?) -> Pass {
+    private func run(_ batch: [LanguageModelingExample], backward: Bool, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?) -> Pass {
         let m = model, c = m.config, w = m.weights
         let trainsBase = adapter == nil
         let d = c.hiddenSize, D = c.headDim, H = c.heads, KV = c.kvHeads, qWidth = H * D, kvWidth = KV * D, F = c.intermediateSize
@@ -167,20 +204,20 @@ public struct LlamaTrainingGraph {
                 mlpRstd: .init(repeating: 0, count: N), gate: .init(repeating: 0, count: N * F), up: .init(repeating: 0, count: N * F),
                 activated: .init(repeating: 0, count: N * F))
             rmsNormForward(out: &a.attentionNormed, rstd: &a.attentionRstd, inp: x, weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.query] = project(.query, layer: index, adapter: adapter, out: &a.query, inp: a.attentionNormed, rows: N)
-            a.adapted[.key] = project(.key, layer: index, adapter: adapter, out: &a.key, inp: a.attentionNormed, rows: N)
-            a.adapted[.value] = project(.value, layer: index, adapter: adapter, out: &a.value, inp: a.attentionNormed, rows: N)
+            a.adapted[.query] = project(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.query, inp: a.attentionNormed, rows: N)
+            a.adapted[.key] = project(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.key, inp: a.attentionNormed, rows: N)
+            a.adapted[.value] = project(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.value, inp: a.attentionNormed, rows: N)
             rotaryForward(&a.query, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryForward(&a.key, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
             causalAttentionForward(out: &a.context, probs: &a.probs, query: a.query, key: a.key, value: a.value,
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
-            a.adapted[.output] = project(.output, layer: index, adapter: adapter, out: &x, inp: a.context, rows: N, accumulate: true)
+            a.adapted[.output] = project(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &x, inp: a.context, rows: N, accumulate: true)
             a.middle = x
             rmsNormForward(out: &a.mlpNormed, rstd: &a.mlpRstd, inp: x, weight: layer.mlpNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.gate] = project(.gate, layer: index, adapter: adapter, out: &a.gate, inp: a.mlpNormed, rows: N)
-            a.adapted[.up] = project(.up, layer: index, adapter: adapter, out: &a.up, inp: a.mlpNormed, rows: N)
+            a.adapted[.gate] = project(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.gate, inp: a.mlpNormed, rows: N)
+            a.adapted[.up] = project(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.up, inp: a.mlpNormed, rows: N)
             swigluForward(out: &a.activated, gate: a.gate, up: a.up, count: N * F)
-            a.adapted[.down] = project(.down, layer: index, adapter: adapter, out: &x, inp: a.activated, rows: N, accumulate: true)
+            a.adapted[.down] = project(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &x, inp: a.activated, rows: N, accumulate: true)
             if backward { saved.append(a) }
         }
         var final = [Float](repeating: 0, count: N * d), finalRstd = [Float](repeating: 0, count: N)
@@ -231,12 +268,12 @@ public struct LlamaTrainingGraph {
             var dAttentionNorm = [Float](repeating: 0, count: trainsBase ? d : 0), dMlpNorm = dAttentionNorm
             // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle)
             zero(&dActivated); zero(&dGate); zero(&dUp); zero(&dNormed)
-            projectBackward(.down, layer: index, adapter: adapter, adapted: a.adapted[.down] ?? nil, dinp: &dActivated, dout: dx,
+            projectBackward(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.down] ?? nil, dinp: &dActivated, dout: dx,
                             inp: a.activated, rows: N, gradients: &gradients)
             swigluBackward(dgate: &dGate, dup: &dUp, dout: dActivated, gate: a.gate, up: a.up, count: N * F)
-            projectBackward(.gate, layer: index, adapter: adapter, adapted: a.adapted[.gate] ?? nil, dinp: &dNormed, dout: dGate,
+            projectBackward(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.gate] ?? nil, dinp: &dNormed, dout: dGate,
                             inp: a.mlpNormed, rows: N, gradients: &gradients)
-            projectBackward(.up, layer: index, adapter: adapter, adapted: a.adapted[.up] ?? nil, dinp: &dNormed, dout: dUp,
+            projectBackward(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.up] ?? nil, dinp: &dNormed, dout: dUp,
                             inp: a.mlpNormed, rows: N, gradients: &gradients)
             dMlpNorm.withUnsafeMutableBufferPointer { dweight in
                 rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed, inp: a.middle,
@@ -244,18 +281,18 @@ public struct LlamaTrainingGraph {
             }
             // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input)
             zero(&dContext); zero(&dQuery); zero(&dKey); zero(&dValue); zero(&dNormed)
-            projectBackward(.output, layer: index, adapter: adapter, adapted: a.adapted[.output] ?? nil, dinp: &dContext, dout: dx,
+            projectBackward(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.output] ?? nil, dinp: &dContext, dout: dx,
                             inp: a.context, rows: N, gradients: &gradients)
             causalAttentionBackward(dquery: &dQuery, dkey: &dKey, dvalue: &dValue, dout: dContext, probs: a.probs,
                                     query: a.query, key: a.key, value: a.value, batch: B, tokens: T,
                                     heads: H, kvHeads: KV, headDim: D)
             rotaryBackward(&dQuery, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryBackward(&dKey, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
-            projectBackward(.query, layer: index, adapter: adapter, adapted: a.adapted[.query] ?? nil, dinp: &dNormed, dout: dQuery,
+            projectBackward(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.query] ?? nil, dinp: &dNormed, dout: dQuery,
                             inp: a.attentionNormed, rows: N, gradients: &gradients)
-            projectBackward(.key, layer: index, adapter: adapter, adapted: a.adapted[.key] ?? nil, dinp: &dNormed, dout: dKey,
+            projectBackward(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.key] ?? nil, dinp: &dNormed, dout: dKey,
                             inp: a.attentionNormed, rows: N, gradients: &gradients)
-            projectBackward(.value, layer: index, adapter: adapter, adapted: a.adapted[.value] ?? nil, dinp: &dNormed, dout: dValue,
+            projectBackward(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.value] ?? nil, dinp: &dNormed, dout: dValue,
                             inp: a.attentionNormed, rows: N, gradients: &gradients)
             dAttentionNorm.withUnsafeMutableBufferPointer { dweight in
                 rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed, inp: a.input,
