@@ -18,10 +18,17 @@ attn_implementation="eager"), i.e. every GGUF tensor dequantised to fp32, then
 model.train() (SmolLM2 has no dropout; LoRA dropout is 0).
 
 Methods:
-  full  every parameter trainable, AdamW lr 1e-5
-  lora  PEFT LoraConfig(r=8, lora_alpha=16, lora_dropout=0,
-        target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"), AdamW lr 1e-4
-Both: torch.optim.AdamW(trainable, lr, weight_decay=0.01, foreach=False).
+  full    every parameter trainable, AdamW lr 1e-5
+  lora    PEFT LoraConfig(r=8, lora_alpha=16, lora_dropout=0,
+          target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"), AdamW lr 1e-4
+  qlora   the same LoRA over a bitsandbytes NF4 base: every linear of every decoder layer a
+          Linear4bit (nf4, blocksize 64, no double quantisation, compute float32, quantised by
+          bitsandbytes from the fp32 weights: `quantize_nf4` of check_decoder_peft_roundtrip.py,
+          since transformers refuses quantization_config with a GGUF file); AdamW lr 1e-4
+  prompt  PEFT PromptTuningConfig(num_virtual_tokens=20, task_type="CAUSAL_LM") (RANDOM init),
+          AdamW lr 3e-2; the 20 virtual tokens come before each row (not counted in tokens/s,
+          as evalharness's bench counts them neither)
+All: torch.optim.AdamW(trainable, lr, weight_decay=0.01, foreach=False).
 
 --warmup (default 1) untimed steps, then --steps (default 3) timed steps.
 tokens_per_s = batch * seq * steps / total timed seconds (every input token
@@ -70,7 +77,8 @@ PIP_HINT = "/work/venv/bin/pip install torch transformers gguf accelerate peft"
 PEER = "pytorch-eager"
 SEED = 1234
 FIRST_ID = 3  # ids drawn from [3, vocab)
-LR = {"full": 1e-5, "lora": 1e-4}
+LR = {"full": 1e-5, "lora": 1e-4, "qlora": 1e-4, "prompt": 3e-2}
+VIRTUAL_TOKENS = 20
 WEIGHT_DECAY = 0.01
 CLIP_NORM = 1.0
 LORA = dict(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_proj"])
@@ -79,8 +87,9 @@ LORA = dict(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["q_proj", "v_p
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Time SmolLM2-135M decoder training steps in PyTorch fp32 (+PEFT LoRA) (peer baseline).")
-    p.add_argument("--method", choices=("full", "lora"), required=True,
-                   help="full fine-tuning or PEFT LoRA (r=8, alpha=16, q_proj,v_proj)")
+    p.add_argument("--method", choices=("full", "lora", "qlora", "prompt"), required=True,
+                   help="full fine-tuning, PEFT LoRA (r=8, alpha=16, q_proj,v_proj), the same over an NF4 base, "
+                        "or PEFT prompt tuning (20 virtual tokens)")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
                    help="path to SmolLM2-135M-Instruct.Q4_1.gguf (see scripts/fetch_decoder.sh)")
     p.add_argument("--batch", type=int, default=8, help="sequences per batch")
@@ -152,8 +161,10 @@ def make_inputs(vocab_size: int, batch: int, seq: int):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     mods = ["numpy", "torch", "transformers", "gguf", "accelerate"]
-    if args.method == "lora":
+    if args.method != "full":
         mods.append("peft")
+    if args.method == "qlora":
+        mods.append("bitsandbytes")
     require(mods)
     if not args.model.is_file():
         print(f"error: no model at {args.model}; run scripts/fetch_decoder.sh", file=sys.stderr)
@@ -179,12 +190,20 @@ def main(argv: list[str] | None = None) -> int:
         attn_implementation="eager")
     config = model.config
     peft_version = None
-    if args.method == "lora":
+    if args.method != "full":
         import peft
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
         peft_version = peft.__version__
-        model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
+        if args.method == "qlora":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from check_decoder_peft_roundtrip import quantize_nf4
+
+            quantize_nf4(model, double=False)
+        if args.method == "prompt":
+            model = get_peft_model(model, PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=VIRTUAL_TOKENS))
+        else:
+            model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
     model.train()
     load_s = time.perf_counter() - t0
 
@@ -221,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     peak = max_rss_bytes()
     run_peak = rss_status().get("VmHWM") if hwm_reset else None
     row = {
-        "peer": PEER + ("+peft" if args.method == "lora" else ""),
+        "peer": PEER + {"full": "", "lora": "+peft", "qlora": "+peft+bitsandbytes", "prompt": "+peft"}[args.method],
         "method": args.method,
         "model": args.model.name,
         "tokens_per_s": round(tokens * args.steps / total, 1),
@@ -239,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         "weight_decay": WEIGHT_DECAY,
         "clip_grad_norm": CLIP_NORM,
         "lora": {"r": LORA["r"], "alpha": LORA["lora_alpha"], "dropout": LORA["lora_dropout"],
-                 "target_modules": LORA["target_modules"]} if args.method == "lora" else None,
+                 "target_modules": LORA["target_modules"]} if args.method in ("lora", "qlora") else None,
+        "virtual_tokens": VIRTUAL_TOKENS if args.method == "prompt" else None,
         "peak_rss_bytes": peak,
         "peak_rss_mb": mb(peak),
         "rss_after_load_bytes": rss_loaded,

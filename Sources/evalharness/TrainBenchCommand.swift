@@ -149,6 +149,8 @@ struct TrainBench: ParsableCommand {
             LanguageModelingExample(ids: (0..<seq).map { _ in Int32(17 + Int(generator.next() % UInt64(c.vocabSize - 17))) },
                                     firstTarget: max(1, seq - seq / 4))
         }
+        // The sgemm ceiling of this machine, in this run, before anything is timed.
+        let ceiling = measureSgemmCeiling(threads: modelOptions.threads)
         PeakMemory.reset()
         try tuning.step(examples)
         var times: [Double] = []
@@ -162,11 +164,16 @@ struct TrainBench: ParsableCommand {
         let median = times[times.count / 2]
         let tokensPerSecond = Double(batch * seq) / median
         let rss = PeakMemory.bytes()
+        let virtualTokens = (adapter?.prefix.count ?? 0) / c.hiddenSize
+        let flops = c.trainingStepFLOPs(batch: batch, tokens: seq + virtualTokens, targetRows: examples.reduce(0) { $0 + $1.targetCount },
+                                        trainsAllWeights: method == "full")
+        let gflops = flops / median / 1e9
         if json {
             let fields: [String: Any] = [
                 "benchmark": "train", "model": modelOptions.model, "method": method, "tokens_per_s": tokensPerSecond,
                 "seconds_per_step": median, "trainable_parameters": tuning.trainableParameterCount, "loss": loss,
-                "base_weight_bytes": model.weights.byteCount,
+                "base_weight_bytes": model.weights.byteCount, "gflops": gflops, "sgemm_ceiling_gflops": ceiling,
+                "fraction_of_ceiling": gflops / ceiling,
                 "peak_rss_bytes": rss, "seq": seq, "batch": batch, "threads": modelOptions.threads,
                 "blas_core": String(cString: openblas_get_corename()),
             ]
@@ -180,6 +187,10 @@ struct TrainBench: ParsableCommand {
             ("s/step (median)", String(format: "%.2f", median)),
             ("trainable parameters", "\(tuning.trainableParameterCount)"),
             ("base weights resident", String(format: "%.1f MiB", Double(model.weights.byteCount) / 1_048_576)),
+            ("GFLOP/s (useful work)", String(format: "%.1f", gflops)),
+            ("sgemm ceiling GFLOP/s", String(format: "%.1f", ceiling)),
+            ("fraction of ceiling", String(format: "%.0f %%", gflops / ceiling * 100)),
+            ("tokens/s at ceiling", String(format: "%.1f", tokensPerSecond * ceiling / gflops)),
             ("peak RSS", String(format: "%.0f MiB", Double(rss) / 1_048_576)),
         ]))
     }

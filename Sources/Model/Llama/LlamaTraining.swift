@@ -347,3 +347,19 @@ extension MemoryBudget {
         return (parameters + perLayer * CheckedCount(c.layers)) * MemoryLayout<Float>.stride
     }
 }
+
+extension LlamaConfig {
+    /// The floating-point operations of one training step (`LlamaTrainingGraph`) on B sequences of
+    /// T positions with R target tokens, counting the useful work: every linear layer's forward and
+    /// its input gradient (and with `trainsAllWeights` its weight gradient), causal attention's
+    /// lower triangle (forward, and twice that backward), and the head at the target rows only.
+    /// Norms, activations, rotary embeddings and LoRA's rank-r products are left out (under 1 %).
+    public func trainingStepFLOPs(batch B: Int, tokens T: Int, targetRows R: Int, trainsAllWeights: Bool) -> Double {
+        let N = Double(B * T), linearPasses: Double = trainsAllWeights ? 3 : 2
+        let d = hiddenSize, q = heads * headDim, kv = kvHeads * headDim
+        let linearParameters = Double(layers * (2 * d * q + 2 * d * kv + 3 * d * intermediateSize))
+        let attentionForward = 2 * Double(B * heads * headDim) * Double(T) * Double(T) * Double(layers)
+        let head = 2 * Double(R) * Double(vocabSize) * Double(hiddenSize)
+        return linearPasses * 2 * N * linearParameters + 3 * attentionForward + head * linearPasses
+    }
+}
