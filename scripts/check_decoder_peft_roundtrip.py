@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check that the decoder adapters evalharness saves load in Hugging Face tools and score what evalharness scored.
+"""Check that the decoder adapters and fine-tuned models evalharness saves load in Hugging Face tools and score what evalharness scored.
 
 The decoder counterpart of scripts/check_peft_roundtrip.py (the encoder's). Needs the project's
 Python environment (torch, transformers, peft, bitsandbytes, gguf, tokenizers, PyYAML), i.e. run it
@@ -9,7 +9,7 @@ with /work/venv/bin/python, from the repository root, offline:
     HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/check_decoder_peft_roundtrip.py \\
         --results /tmp/dec-out/results.json --adapters /tmp/dec-out/adapters \\
         --model models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf \\
-        [--suite suite.yaml] [--candidates lora qlora prompt ...]
+        [--suite suite.yaml] [--candidates lora qlora prompt full ...]
 
 Base model: AutoModelForCausalLM.from_pretrained(dir, gguf_file=name, dtype=float32,
 attn_implementation="eager") (every GGUF block dequantised to fp32), eval(), 2 threads; loaded once
@@ -26,7 +26,12 @@ and deep-copied per candidate. For every candidate it then builds what a user wo
                        fp32 weight (embedding, norms and the tied lm_head stay fp32), and
                        model.is_loaded_in_4bit = True so that PEFT wraps them with its bnb LoRA layer;
   - prompt:            PeftModel.from_pretrained(fp32 base, dir) (PROMPT_TUNING; PEFT prepends the
-                       virtual tokens, positions 0..P-1, the text at P..).
+                       virtual tokens, positions 0..P-1, the text at P..);
+  - full:              adapters/<candidate>/ is a Hugging Face Llama folder (config.json,
+                       model.safetensors, tokenizer.json, tokenizer_config.json), loaded on its own:
+                       AutoModelForCausalLM.from_pretrained(dir, dtype=float32, attn_implementation=
+                       "eager") and AutoTokenizer.from_pretrained(dir). It is scored with the reference
+                       tokenizer's ids (below); the folder's tokenizer is checked against them.
 Tokenizer: the "original SmolLM2-style" tokenizer of scripts/fixtures/make_decoder_fixture.py
 (BPE from the GGUF vocab and merges, Digits(individual_digits=True) + ByteLevel), no BOS/EOS.
 
@@ -42,12 +47,29 @@ Checks per candidate:
   - every tensor of adapter_model.safetensors is consumed (no unexpected or missing keys, no shape
     mismatch, the loaded values bit-equal to the saved ones), as PEFT only warns about those;
   - adapter_config.json agrees with the candidate's settings (rank, alpha, targets, virtual tokens);
+  - full: config.json loads as LlamaConfig with tie_word_embeddings true (in the file, not by default),
+    and the fields that change the forward pass (sizes, heads, head_dim, vocab, act, rms_norm_eps,
+    rope_parameters, biases) equal the base model's; fields it leaves to LlamaConfig defaults that
+    differ from the base model's config are listed for information. model.safetensors: transformers'
+    loading info has no missing / unexpected / mismatched keys, every saved tensor is a model tensor,
+    every model tensor is saved (lm_head.weight excepted: tied, it must share embed_tokens' storage),
+    the loaded fp32 values are bit-equal to the saved ones (and, for information, how many differ from
+    the base model's). Tokenizer: AutoTokenizer(dir)(s, add_special_tokens=False) gives exactly the
+    reference tokenizer's ids on every test prompt (whole, before any cut) and every verbaliser, the
+    default call (add_special_tokens=True) adds nothing, bos/eos/pad ids agree with config.json (and,
+    for information, decode gives the text back and bos/eos match the base tokenizer's); a mismatch is
+    a FAIL (the scores use the reference ids regardless). Chat template: tokenizer_config.json has the
+    base model's template when the base has one (transformers' GGUF tokenizer:
+    AutoTokenizer.from_pretrained(GGUF's folder, gguf_file=name)); apply_chat_template renders a user+assistant
+    and a system+user (+generation prompt) conversation identically with both, and its tokenize=True
+    ids are the reference tokenizer's ids of the rendered text. Everything transformers logs (WARNING
+    and up) or warns while loading the folder is captured and printed under the candidate, with a WARN;
   - QLoRA: exactly the 7 linear layers of every decoder layer are Linear4bit, nf4, blocksize 64,
     nested as double_quantization says; nothing else is quantised;
   - predicted labels all equal evalharness's and max |Δprob| <= 1e-4, for every method (QLoRA too:
     with the fp32 dequantise-then-matmul path, see below, the only numerical difference is the
     summation order, and merged (W + s·B·A, evalharness) vs unmerged (Wx + s·B(Ax), PEFT) LoRA).
-It also prints, for information, 10 greedy tokens PEFT generates after two short chat-free prompts.
+It also prints, for information, 10 greedy tokens each model generates after two short chat-free prompts.
 
 bitsandbytes 0.50.2 on CPUs with AVX512-BF16: Linear4bit's default eval path repacks the weight with
 bf16 block scales and computes in bf16. This script turns that off (support_avx512bf16_for_cpu =
@@ -316,6 +338,241 @@ def check_config(model, settings: dict, method: str) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------------------------------------
+# Full fine-tune: a Hugging Face Llama folder.
+
+FULL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+# config fields that change the forward pass: a difference from the base model's is a problem.
+FORWARD_CONFIG_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                         "num_key_value_heads", "head_dim", "hidden_act", "rms_norm_eps", "rope_parameters",
+                         "attention_bias", "mlp_bias", "tie_word_embeddings")
+CHAT_CONVERSATIONS = (  # two 2-message conversations: a finished exchange, and a system + user awaiting a reply
+    ([{"role": "user", "content": "Is this review positive or negative? A wonderful, moving film."},
+      {"role": "assistant", "content": "Positive."}], False),
+    ([{"role": "system", "content": "You label movie reviews."},
+      {"role": "user", "content": "Review: dull and far too long.\nSentiment:"}], True),
+)
+
+
+class CapturedLogs:
+    """Collects what transformers logs (WARNING and up) and what Python warns while loading, instead
+    of printing it (or as well, with --verbose), so that the report can list it."""
+
+    def __init__(self, verbose: bool):
+        self.verbose, self.messages = verbose, []
+
+    def __enter__(self):
+        import transformers
+
+        collector = self
+
+        class Handler(logging.Handler):
+            def emit(self, record):
+                collector.messages.append(f"{record.name}: {record.getMessage()}")
+
+        self.logger = transformers.utils.logging.get_logger("transformers")
+        self.saved = (list(self.logger.handlers), self.logger.level)
+        self.handler = Handler(logging.WARNING)
+        if not self.verbose:
+            self.logger.handlers = []
+        self.logger.addHandler(self.handler)
+        self.logger.setLevel(logging.WARNING)
+        self.warnings = warnings.catch_warnings(record=True)
+        self.caught = self.warnings.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self.warnings.__exit__(*exc)
+        self.logger.removeHandler(self.handler)
+        self.logger.handlers, level = self.saved
+        self.logger.setLevel(level)
+        for w in self.caught:
+            self.messages.append(f"{w.category.__name__}: {w.message}")
+        return False
+
+    def lines(self) -> list[str]:
+        import re
+
+        out = []
+        for message in self.messages:
+            message = re.sub(r"\x1b\[[0-9;]*m", "", message).strip()
+            if message and message not in out:
+                out.append(message)
+        return out
+
+
+def load_full(directory: Path, base, verbose: bool):
+    """The fully fine-tuned model as a user loads it: AutoModelForCausalLM.from_pretrained(dir, fp32,
+    eager). Returns (model, problems, info, transformers' messages)."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig
+
+    missing_files = [f for f in FULL_FILES if not (directory / f).exists()]
+    if missing_files:
+        raise FileNotFoundError(f"{directory}: no {', '.join(missing_files)}")
+    problems, info = [], []
+    raw = json.loads((directory / "config.json").read_text())
+    with CapturedLogs(verbose) as logs:
+        config = AutoConfig.from_pretrained(str(directory))
+        model, loading = AutoModelForCausalLM.from_pretrained(str(directory), dtype=torch.float32, attn_implementation="eager",
+                                                              output_loading_info=True)
+    model.eval()
+    # config.json
+    if type(config) is not LlamaConfig:
+        problems.append(f"config.json loads as {type(config).__name__}, expected LlamaConfig")
+    if raw.get("tie_word_embeddings") is not True or config.tie_word_embeddings is not True:
+        problems.append(f"tie_word_embeddings: config.json {raw.get('tie_word_embeddings', 'absent')}, "
+                        f"loaded {config.tie_word_embeddings} (expected true)")
+    if type(model).__name__ != "LlamaForCausalLM":
+        problems.append(f"loads as {type(model).__name__}, expected LlamaForCausalLM")
+    for field in FORWARD_CONFIG_FIELDS:
+        mine, theirs = getattr(model.config, field, None), getattr(base.config, field, None)
+        if mine != theirs:
+            problems.append(f"config {field} {mine!r}, base model {theirs!r}")
+    # Fields config.json leaves to LlamaConfig's defaults where those differ from the base model's.
+    base_dict, loaded_dict = base.config.to_dict(), model.config.to_dict()
+    skip = {"_name_or_path", "transformers_version", "dtype", "torch_dtype", "_attn_implementation_autoset", "name_or_path",
+            "_model_name_or_path", "quantization_config"}  # the last two: GGUF-loading artefacts of the base config
+    defaulted = [f"{k} (default {loaded_dict.get(k)!r}, base {base_dict[k]!r})" for k in sorted(base_dict)
+                 if k not in raw and k not in skip and k not in FORWARD_CONFIG_FIELDS and loaded_dict.get(k) != base_dict[k]]
+    if defaulted:
+        info.append("config.json leaves to LlamaConfig defaults that differ from the base model's config: " + "; ".join(defaulted))
+    # model.safetensors: transformers' own report, then every saved tensor against the loaded model.
+    for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs"):
+        entries = sorted(map(str, loading.get(kind) or []))
+        if entries:
+            problems.append(f"transformers {kind}: {len(entries)}, e.g. {entries[:4]}")
+    saved = load_file(str(directory / "model.safetensors"))
+    state = model.state_dict()
+    tied = model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    if not tied:
+        problems.append("lm_head.weight is not tied to model.embed_tokens.weight after loading")
+    wanted = set(state) - ({"lm_head.weight"} if tied else set())
+    unexpected, missing = sorted(set(saved) - set(state)), sorted(wanted - set(saved))
+    if unexpected:
+        problems.append(f"{len(unexpected)} tensors in model.safetensors the model does not use, e.g. {unexpected[:4]}")
+    if missing:
+        problems.append(f"{len(missing)} model tensors model.safetensors lacks, e.g. {missing[:4]}")
+    if "lm_head.weight" in saved:
+        info.append("model.safetensors holds lm_head.weight although the embeddings are tied")
+    base_state = base.state_dict()
+    changed, max_change = 0, 0.0
+    for name in sorted(set(saved) & set(state)):
+        a, b = saved[name], state[name].detach()
+        if tuple(a.shape) != tuple(b.shape):
+            problems.append(f"{name}: saved shape {tuple(a.shape)}, model shape {tuple(b.shape)}")
+        elif a.dtype != torch.float32 or b.dtype != torch.float32 or not torch.equal(a, b):
+            problems.append(f"{name}: loaded values differ from the saved ones ({a.dtype} -> {b.dtype})")
+        elif name in base_state and tuple(base_state[name].shape) == tuple(a.shape) and not torch.equal(a, base_state[name]):
+            changed += 1
+            max_change = max(max_change, float((a - base_state[name]).abs().max()))
+    info.append(f"model.safetensors: {len(saved)} tensors, all consumed, {changed} differ from the base model's "
+                f"(max |Δw| {max_change:.2e})" if not (unexpected or missing) else f"model.safetensors: {len(saved)} tensors")
+    return model, problems, info, logs.lines()
+
+
+def load_base_tokenizer(model_path: Path):
+    """transformers' tokenizer of the base model (for the GGUF, its conversion of the GGUF metadata)."""
+    from transformers import AutoTokenizer
+
+    if model_path.is_file():
+        return AutoTokenizer.from_pretrained(str(model_path.parent), gguf_file=model_path.name)
+    return AutoTokenizer.from_pretrained(str(model_path))
+
+
+def chat_ids(tokenizer, conversation, generation_prompt: bool) -> list[int]:
+    out = tokenizer.apply_chat_template(conversation, tokenize=True, add_generation_prompt=generation_prompt)
+    if hasattr(out, "keys") and "input_ids" in out:
+        out = out["input_ids"]
+    if out and isinstance(out[0], list):
+        out = out[0]
+    return list(out)
+
+
+def check_full_tokenizer(directory: Path, tokens: Tokens, texts: list[str], verbalizer_texts: list[str],
+                         base_tokenizer, verbose: bool):
+    """AutoTokenizer.from_pretrained(dir) against the reference tokenizer (every prompt and
+    verbaliser, ids exactly), its special tokens against config.json, and the chat template of
+    tokenizer_config.json against the base tokenizer's. Returns (problems, info, transformers' messages)."""
+    from transformers import AutoTokenizer
+
+    problems, info = [], []
+    tokenizer_config = json.loads((directory / "tokenizer_config.json").read_text())
+    with CapturedLogs(verbose) as logs:
+        tok = AutoTokenizer.from_pretrained(str(directory))
+    info.append(f"tokenizer: {type(tok).__name__}, {len(tok)} tokens, bos {tok.bos_token!r} eos {tok.eos_token!r} "
+                f"pad {tok.pad_token!r} unk {tok.unk_token!r}")
+
+    def mismatches(encode, label: str):
+        bad = []
+        for kind, strings in (("prompt", texts), ("verbaliser", verbalizer_texts)):
+            for s in strings:
+                want, got = tokens.encode(s), list(encode(s))
+                if want != got:
+                    at = next((j for j, (x, y) in enumerate(zip(want, got)) if x != y), min(len(want), len(got)))
+                    bad.append(f"{kind} {s[:40]!r}…: at token {at} reference {want[at:at + 4]} "
+                               f"{tokens.decode(want[at:at + 4])!r}, {label} {got[at:at + 4]} {tok.decode(got[at:at + 4])!r}")
+        return bad
+
+    total = len(texts) + len(verbalizer_texts)
+    bad = mismatches(lambda s: tok(s, add_special_tokens=False)["input_ids"], "AutoTokenizer")
+    if bad:
+        problems.append(f"AutoTokenizer(dir) ids differ from the reference tokenizer's on {len(bad)}/{total} strings: "
+                        + "; ".join(bad[:3]))
+    else:
+        info.append(f"AutoTokenizer(dir)(s, add_special_tokens=False) = reference ids on all {total} prompts and verbalisers")
+    bad_default = mismatches(lambda s: tok(s)["input_ids"], "AutoTokenizer default call")
+    if bad_default and not bad:
+        problems.append(f"tok(s) (add_special_tokens default) adds tokens: differs on {len(bad_default)}/{total} strings: "
+                        + "; ".join(bad_default[:2]))
+    round_trip = sum(tok.decode(tokens.encode(s)) != s for s in texts + verbalizer_texts)
+    if round_trip:
+        info.append(f"WARN tok.decode(reference ids) != the text for {round_trip}/{total} strings")
+    # special tokens: the tokenizer's ids against config.json's
+    config = json.loads((directory / "config.json").read_text())
+    for which in ("bos", "eos", "pad"):
+        tid, cid = getattr(tok, f"{which}_token_id"), config.get(f"{which}_token_id")
+        if cid is not None and tid != cid:
+            problems.append(f"{which}_token_id: tokenizer {tid}, config.json {cid}")
+    if base_tokenizer is not None:
+        for which in ("bos_token", "eos_token", "pad_token", "unk_token"):
+            if getattr(tok, which) != getattr(base_tokenizer, which):
+                info.append(f"{'WARN ' if which != 'unk_token' else ''}{which}: {getattr(tok, which)!r}, "
+                            f"base tokenizer {getattr(base_tokenizer, which)!r}")
+    # chat template
+    base_template = getattr(base_tokenizer, "chat_template", None) if base_tokenizer is not None else None
+    saved_template = tokenizer_config.get("chat_template")
+    if base_template and not saved_template:
+        problems.append("tokenizer_config.json has no chat_template although the base model has one")
+    elif saved_template:
+        if tok.chat_template != saved_template:
+            problems.append("AutoTokenizer's chat_template is not tokenizer_config.json's")
+        if base_template is None:
+            info.append("the base tokenizer has no chat template to compare with")
+        else:
+            same_source = saved_template == base_template
+            for conversation, generation_prompt in CHAT_CONVERSATIONS:
+                roles = "+".join(m["role"] for m in conversation) + (" +generation prompt" if generation_prompt else "")
+                try:
+                    mine = tok.apply_chat_template(conversation, tokenize=False, add_generation_prompt=generation_prompt)
+                    theirs = base_tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=generation_prompt)
+                except Exception as error:
+                    problems.append(f"apply_chat_template ({roles}) failed: {type(error).__name__}: {error}")
+                    continue
+                if mine != theirs:
+                    problems.append(f"apply_chat_template ({roles}) renders {mine!r}, the base tokenizer {theirs!r}")
+                    continue
+                ids = chat_ids(tok, conversation, generation_prompt)
+                if ids != tokens.encode(mine):
+                    problems.append(f"apply_chat_template ({roles}, tokenize=True) ids differ from the reference "
+                                    f"tokenizer's encoding of the rendered text")
+                info.append(f"chat template ({roles}): renders identically to the base tokenizer's "
+                            f"({len(mine)} characters, {len(ids)} tokens{', same template text' if same_source else ', template text differs'})")
+    return problems, info, logs.lines()
+
+
 def use_bf16_4bit_kernel(model, enable: bool) -> int:
     """Switch bitsandbytes' AVX512-BF16 CPU eval path on or off in every Linear4bit; returns how many
     modules would use it (0 when the CPU has no such path)."""
@@ -492,6 +749,10 @@ def main(argv=None) -> int:
 
     rows, failures, warnings_out = [], [], []
     examples_cache: dict[tuple, tuple] = {}
+    base_tokenizer = None
+    if any(c.get("method", c["name"]) == "full" for c in candidates):
+        with CapturedLogs(args.verbose):
+            base_tokenizer = load_base_tokenizer(model_path)
     for candidate in candidates:
         name, method = candidate["name"], candidate.get("method", candidate["name"])
         settings = candidate.get("settings") or {}
@@ -515,7 +776,7 @@ def main(argv=None) -> int:
 
         gguf_blocks = method == "qlora" and str(settings.get("quantization", "nf4")).lower() == "gguf"
         double = truthy(settings.get("double_quantization", "false"))
-        problems, bf16 = [], None
+        problems, bf16, info, messages = [], None, [], []
         try:
             if method == "base":
                 model, loader = base, "base fp32 (no adapter)"
@@ -525,6 +786,16 @@ def main(argv=None) -> int:
                 model = PeftModel.from_pretrained(copy.deepcopy(base), str(directory))
                 loader = ("PeftModel " + ("PROMPT_TUNING" if method == "prompt" else "LORA")
                           + (", fp32 base (GGUF Q4_1 = fp32)" if gguf_blocks else ", fp32 base"))
+            elif method == "full":
+                model, full_problems, info, messages = load_full(directory, base, args.verbose)
+                problems += full_problems
+                texts = [template.replace("{text}", e["text"]) for e in examples]
+                tok_problems, tok_info, tok_messages = check_full_tokenizer(directory, tokens, texts, verbalizer_texts,
+                                                                            base_tokenizer, args.verbose)
+                problems += tok_problems
+                info += tok_info
+                messages += [m for m in tok_messages if m not in messages]
+                loader = "AutoModelForCausalLM(dir) fp32, reference ids"
             elif method == "qlora":
                 if not (directory / "adapter_model.safetensors").exists():
                     raise FileNotFoundError(f"{directory}/adapter_model.safetensors")
@@ -536,7 +807,7 @@ def main(argv=None) -> int:
             else:
                 raise ValueError(f"unknown method {method!r}")
             model.eval()
-            if method != "base":
+            if method not in ("base", "full"):
                 problems += check_peft_keys(model, directory)
                 problems += check_config(model, settings, method)
             probabilities = score(model, prompts, verbalizers, args.batch_size)
@@ -560,6 +831,14 @@ def main(argv=None) -> int:
             failures.append(f"{name}: " + "; ".join(notes))
         rows.append((name, f"{method}: {loader}", n, agree, delta, "FAIL" if notes else "ok"))
         print(f"\n{name} ({loader}; {time.time() - t0:.1f} s){f'; {cut} prompt(s) cut to their last tokens' if cut else ''}")
+        for line in info:
+            if line.startswith("WARN "):
+                warnings_out.append(f"{name}: {line[5:]}")
+            print(f"  {line}")
+        for message in messages:
+            print("  transformers said: " + message.replace("\n", "\n    "))
+        if messages:
+            warnings_out.append(f"{name}: transformers printed {len(messages)} message(s) loading the folder (above)")
         for line in generations:
             print(f"  generate: {line}")
         if bf16 is not None:
