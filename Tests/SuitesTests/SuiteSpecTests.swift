@@ -165,7 +165,8 @@ final class SuiteSpecTests: XCTestCase {
         XCTAssertEqual(decoder.retention.checkNames, ["lm:nyt", "lm:wordnet"])
         XCTAssertNoThrow(try decoder.validate(for: .llamaDecoder))
         let trained = try SuiteSpec.load(path: Fixtures.repositoryRoot.appendingPathComponent("suites/decoder-sentiment.yaml").path)
-        XCTAssertEqual(trained.candidates.map(\.method), [.base, .full, .lora])
+        XCTAssertEqual(trained.candidates.map(\.method), [.base, .full, .lora, .qlora, .prompt])
+        XCTAssertEqual(trained.retention.checkNames, ["lm:nyt", "lm:wordnet", "zero_shot:topics"])
         XCTAssertNoThrow(try trained.validate(for: trained.modelFamily))
     }
 
