@@ -211,6 +211,11 @@ final class DecoderSuiteRunTests: XCTestCase {
         for (share, probability) in zip(shares, prediction["probabilities"] as! [Double]) {
             XCTAssertEqual(share, probability, accuracy: 1e-4)
         }
+        // The GGUF's special tokens (bos 1, eos 2, pad 2) in the config and the generation config.
+        for file in ["config.json", "generation_config.json"] {
+            let saved = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: adapters.appendingPathComponent("full/\(file)"))) as? [String: Any])
+            XCTAssertEqual([saved["bos_token_id"], saved["eos_token_id"], saved["pad_token_id"]].map { $0 as? Int }, [1, 2, 2], file)
+        }
 
         let again = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("again").path, "--cache", cache])
         XCTAssertEqual(again.status, 0, again.stderr)

@@ -76,7 +76,7 @@ public struct LlamaConfig: Equatable, Sendable {
 
     /// The Hugging Face `config.json` of a `LlamaForCausalLM` with these sizes (read back by
     /// `init(configJSON:)` and by transformers).
-    public func huggingFaceConfig(bosID: Int32?, eosID: Int32?) -> [String: Any] {
+    public func huggingFaceConfig(bosID: Int32?, eosID: Int32?, padID: Int32?) -> [String: Any] {
         [
             "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocabSize, "hidden_size": hiddenSize,
             "intermediate_size": intermediateSize, "num_hidden_layers": layers, "num_attention_heads": heads,
@@ -85,6 +85,7 @@ public struct LlamaConfig: Equatable, Sendable {
             "rope_parameters": ["rope_type": "default", "rope_theta": Double(ropeTheta)] as [String: Any],
             "tie_word_embeddings": tiedEmbeddings, "attention_bias": false, "attention_dropout": 0.0, "mlp_bias": false,
             "bos_token_id": bosID.map { Int($0) as Any } ?? NSNull(), "eos_token_id": eosID.map { Int($0) as Any } ?? NSNull(),
+            "pad_token_id": padID.map { Int($0) as Any } ?? NSNull(),
             "dtype": "float32", "use_cache": true,
         ]
     }
