@@ -48,15 +48,7 @@ public enum LinearWeight: Sendable {
 
     /// Row `row` (`columns` values) into `out`: the embedding lookup.
     func copyRow(_ row: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        switch self {
-        case .dense(let values):
-            values.withUnsafeBufferPointer { out.update(from: $0.baseAddress! + row * columns, count: columns) }
-        case .blocks(let type, let bytes, _, _):
-            let rowBytes = columns / type.blockSize * type.blockBytes
-            bytes.withUnsafeBytes { Dequantize.run(type, from: $0.baseAddress! + row * rowBytes, count: columns, into: out) }
-        case .nf4(let tensor, _, _):
-            tensor.dequantize((row * columns)..<((row + 1) * columns), into: out)
-        }
+        decodeRows(row, count: 1, columns: columns, into: out)
     }
 
     /// Decodes weight rows `first ..< first + count` (`columns` each) into `out` (serially).
