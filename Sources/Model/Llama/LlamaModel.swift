@@ -217,9 +217,19 @@ public final class LlamaModel: @unchecked Sendable {
     /// every sequence).
     func startCache(batch B: Int, tokens: Int) -> KVCache {
         var cache = KVCache(config: config, batch: B, capacity: prefixTokens + tokens)
-        if prefixTokens > 0 {
-            _ = run(embedded: (0..<B).flatMap { _ in prefix }, batch: B, tokens: prefixTokens, cache: &cache)
+        guard prefixTokens > 0 else { return cache }
+        // Run once, copied to every sequence's rows: running it per sequence would repeat the work B times.
+        var once = KVCache(config: config, batch: 1, capacity: prefixTokens)
+        _ = run(embedded: prefix, batch: 1, tokens: prefixTokens, cache: &once)
+        let rows = prefixTokens * cache.rowFloats
+        for layer in 0..<config.layers {
+            for b in 0..<B {
+                let target = b * cache.capacity * cache.rowFloats
+                cache.keys[layer][target..<(target + rows)] = once.keys[layer][0..<rows]
+                cache.values[layer][target..<(target + rows)] = once.values[layer][0..<rows]
+            }
         }
+        cache.length = prefixTokens
         return cache
     }
 
