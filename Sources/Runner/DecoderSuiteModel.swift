@@ -226,15 +226,8 @@ final class DecoderSuiteModel: SuiteModel {
                     try LlamaFolderExport.save(network.weights, config: network.config, language: lm, to: exportTo)
                 }
                 if let exportTo, let adapter = tuning.adapter {
-                    var extra: [String: Any] = [:]
-                    switch candidate.promptInit {
-                    case .vocab?: extra["prompt_tuning_init"] = "SAMPLE_VOCAB"
-                    case .text(let text)?:
-                        extra = ["prompt_tuning_init": "TEXT", "prompt_tuning_init_text": text, "tokenizer_name_or_path": spec.model.path]
-                    case nil: break
-                    }
                     try DecoderAdapterExport.save(adapter, config: network.config, baseModel: spec.model.path,
-                                                  extraConfig: candidate.method == .prompt ? extra : [:], to: exportTo)
+                                                  extraConfig: Self.promptInitialization(candidate, modelPath: spec.model.path), to: exportTo)
                 }
                 network = tuning.inferenceModel
             }
@@ -254,6 +247,17 @@ final class DecoderSuiteModel: SuiteModel {
         }
         result.seedRun = run
         return result
+    }
+
+    /// How a prompt candidate's vectors started, in PEFT's `adapter_config.json` terms (empty for
+    /// other methods).
+    static func promptInitialization(_ candidate: CandidateSpec, modelPath: String) -> [String: Any] {
+        guard candidate.method == .prompt else { return [:] }
+        switch candidate.promptInit {
+        case .vocab?: return ["prompt_tuning_init": "SAMPLE_VOCAB"]
+        case .text(let text)?: return ["prompt_tuning_init": "TEXT", "prompt_tuning_init_text": text, "tokenizer_name_or_path": modelPath]
+        case nil: return [:]
+        }
     }
 
     /// Class probabilities of each prompt (the softmax of the verbalisers' log-probabilities).
