@@ -8,7 +8,7 @@ tests depends on it. Companion of scripts/bench_decoder_peer.py (scoring).
 
 What is timed is one optimizer step: zero_grad; loss = model(input_ids,
 labels=labels).loss; loss.backward(); clip_grad_norm_(trainable, 1.0);
-optimizer.step(). Inputs are fixed-seed random token ids in [3, vocab), shape
+optimizer.step(). Inputs are fixed-seed random token ids in [17, vocab) (past the control tokens, as evalharness draws them), shape
 [batch, seq] (default 8 x 128), no padding, no attention mask, no KV cache;
 labels are the ids with the first seq - targets positions (default 96) set to
 -100, i.e. completion-only loss on the last --targets (default 32) tokens of
@@ -62,7 +62,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -76,7 +75,10 @@ DEFAULT_MODEL = REPO_ROOT / "models" / "SmolLM2-135M-Instruct" / "SmolLM2-135M-I
 PIP_HINT = "/work/venv/bin/pip install torch transformers gguf accelerate peft"
 PEER = "pytorch-eager"
 SEED = 1234
-FIRST_ID = 3  # ids drawn from [3, vocab)
+# Helpers and the first ordinary id shared with the scoring peer (ids 0..16 are control tokens;
+# evalharness's bench draws from the same range).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_decoder_peer import FIRST_ORDINARY_ID, max_rss_bytes, reset_rss_peak, rss_status  # noqa: E402
 LR = {"full": 1e-5, "lora": 1e-4, "qlora": 1e-4, "prompt": 3e-2}
 VIRTUAL_TOKENS = 20
 WEIGHT_DECAY = 0.01
@@ -121,32 +123,6 @@ def require(modules: list[str]) -> None:
         sys.exit(2)
 
 
-def rss_status() -> dict:
-    """VmRSS / VmHWM of this process in bytes (Linux /proc), empty elsewhere."""
-    out = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(rest.split()[0]) * 1024
-    except OSError:
-        pass
-    return out
-
-
-def reset_rss_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (VmHWM) so the run's own peak can be read."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def max_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-
-
 def mb(n: int | None) -> float | None:
     return None if n is None else round(n / (1024 * 1024), 1)
 
@@ -155,7 +131,7 @@ def make_inputs(vocab_size: int, batch: int, seq: int):
     import numpy as np
 
     rng = np.random.default_rng(SEED)
-    return rng.integers(FIRST_ID, vocab_size, size=(batch, seq), dtype=np.int64)
+    return rng.integers(FIRST_ORDINARY_ID, vocab_size, size=(batch, seq), dtype=np.int64)
 
 
 def main(argv: list[str] | None = None) -> int:
