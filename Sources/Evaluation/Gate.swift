@@ -57,7 +57,7 @@ public enum Gate {
         multipleTesting: MultipleTesting = .none, calibration: CalibrationResult? = nil
     ) -> [CheckResult] {
         let settings = Settings(resamples: resamples, confidence: confidence, seed: seed, labels: result.labels,
-                                positiveClass: result.positiveClass)
+                                positiveClass: result.positiveClass, generation: result.isGeneration)
         var results: [CheckResult] = []
         for check in checks {
             for target in targets(of: check, in: result) {
@@ -99,11 +99,15 @@ public enum Gate {
     public static let overfittingMetricNames = ["overfitting.loss_gap", "overfitting.accuracy_gap"]
     public static let trainingMetricNames = ["training.examples_per_s", "training.seconds", "training.peak_rss_bytes"]
 
-    /// Whether `name` is a metric a check may name, for a task with these `labels` (the forgetting
-    /// check's name itself is not verified here: it depends on the suite).
-    public static func isValidMetricName(_ name: String, labels: [String], positiveClass: Int? = nil) -> Bool {
-        if predictionMetric(name, labels: labels, positiveClass: positiveClass) != nil || overfittingMetricNames.contains(name)
-            || trainingMetricNames.contains(name) {
+    /// Generation tasks' test metrics: measured on the test split, each with a confidence interval.
+    public static let generationMetricNames = GenerationMetric.allCases.map(\.rawValue)
+
+    /// Whether `name` is a metric a check may name, for a task with these `labels` (a generation
+    /// task: `generation`; the forgetting check's name itself is not verified here: it depends on
+    /// the suite).
+    public static func isValidMetricName(_ name: String, labels: [String], positiveClass: Int? = nil, generation: Bool = false) -> Bool {
+        if TestMetric.named(name, labels: labels, positiveClass: positiveClass, generation: generation) != nil
+            || overfittingMetricNames.contains(name) || trainingMetricNames.contains(name) {
             return true
         }
         return forgettingReference(name) != nil
@@ -116,9 +120,10 @@ public enum Gate {
     }
 
     /// The valid metric names in words, for error messages.
-    public static var validMetricNamesDescription: String {
-        (headlineMetricNames + ["precision[<label>]", "recall[<label>]", "f1[<label>]", "roc_auc and pr_auc (with positive_label)"]
-            + ["forgetting.<check name>.(\(forgettingFields.joined(separator: "|")))"]
+    public static func validMetricNamesDescription(generation: Bool) -> String {
+        let test = generation ? generationMetricNames
+            : headlineMetricNames + ["precision[<label>]", "recall[<label>]", "f1[<label>]", "roc_auc and pr_auc (with positive_label)"]
+        return (test + ["forgetting.<check name>.(\(forgettingFields.joined(separator: "|")))"]
             + overfittingMetricNames + trainingMetricNames).joined(separator: ", ")
     }
 
@@ -132,10 +137,19 @@ public enum Gate {
         var labels: [String] = []
         /// The run's positive class: `roc_auc` and `pr_auc` are its.
         var positiveClass: Int? = nil
+        /// Whether the run's task generates answers (its test metrics are `GenerationMetric`s).
+        var generation = false
 
-        func predictionMetric(_ name: String) -> PredictionMetric? {
-            Gate.predictionMetric(name, labels: labels, positiveClass: positiveClass)
+        /// The test metric `name` denotes in this run, if it is one.
+        func testMetric(_ name: String) -> TestMetric? {
+            TestMetric.named(name, labels: labels, positiveClass: positiveClass, generation: generation)
         }
+
+        var unknownMetricMessage: String { Gate.unknownMetricMessage(generation: generation) }
+    }
+
+    static func unknownMetricMessage(generation: Bool) -> String {
+        "valid metrics: \(validMetricNamesDescription(generation: generation))"
     }
 
     /// A candidate a check applies to; `candidate` is nil when the suite names one the run lacks.
@@ -197,8 +211,8 @@ public enum Gate {
                         threshold: threshold, passed: false, status: status, message: message)
         }
 
-        guard isValidMetricName(check.metric, labels: run.labels, positiveClass: run.positiveClass) else {
-            return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
+        guard isValidMetricName(check.metric, labels: run.labels, positiveClass: run.positiveClass, generation: run.isGeneration) else {
+            return outcome(.error, "unknown metric \"\(check.metric)\"; \(settings.unknownMetricMessage)")
         }
         guard let candidate = target.candidate else {
             if run.unselectedCandidates?.contains(target.name) == true {
@@ -232,7 +246,7 @@ public enum Gate {
         case .found(let found): measurement = found
         case .missing(let why): return outcome(.error, why)
         case .unknownName:
-            return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
+            return outcome(.error, "unknown metric \"\(check.metric)\"; \(settings.unknownMetricMessage)")
         }
 
         let compared: Double
@@ -253,8 +267,8 @@ public enum Gate {
         // test; its p-value (the bootstrap mass on the failing side) feeds the multiple-testing correction.
         var pValue: Double?
         if (isMinimum && check.bound == .ciLow) || (!isMinimum && check.bound == .ciHigh),
-           let metric = settings.predictionMetric(check.metric),
-           let distribution = predictionDistribution(metric, of: candidate, settings: settings) {
+           let metric = settings.testMetric(check.metric),
+           let distribution = testDistribution(metric, of: candidate, settings: settings) {
             pValue = isMinimum ? distribution.fraction(atMost: threshold) : distribution.fraction(atLeast: threshold)
         }
         let relation = isMinimum ? (passed ? ">=" : "<") : (passed ? "<=" : ">")
@@ -282,29 +296,13 @@ public enum Gate {
 
     /// Looks `metric` up in a candidate's results.
     static func measure(_ metric: String, of candidate: CandidateResult, settings: Settings) -> Lookup {
-        let labels = settings.labels
-        if let predictionMetric = settings.predictionMetric(metric) {
-            let found: MetricValue
-            if predictionMetric.kind.isRanking {
-                guard let ranking = candidate.positiveClass?.value(predictionMetric.kind) else {
-                    return .missing("candidate \(candidate.name) has no \(metric) (results written without positive_label: rerun compare)")
-                }
-                found = ranking
-            } else if let classIndex = predictionMetric.classIndex {
-                guard let perClass = candidate.perClassMetrics else {
-                    return .missing("candidate \(candidate.name) has no per-class metrics (results written before they existed: rerun compare)")
-                }
-                guard let scores = perClass.first(where: { $0.classIndex == classIndex }) else {
-                    return .missing("candidate \(candidate.name) has no metrics for class \(labels[classIndex])")
-                }
-                found = scores.value(predictionMetric.kind)!
-            } else {
-                guard let metrics = candidate.metrics else {
-                    return .missing("candidate \(candidate.name) has no test metrics")
-                }
-                found = metrics.value(named: metric)!
+        if let testMetric = settings.testMetric(metric) {
+            switch testMetric.stored(in: candidate, labels: settings.labels) {
+            case .success(let found):
+                return .found(Measurement(value: found.value, interval: (found.low, found.high), seeds: found.seeds?.ifSeveral))
+            case .failure(let problem):
+                return .missing(problem.message)
             }
-            return .found(Measurement(value: found.value, interval: (found.low, found.high), seeds: found.seeds?.ifSeveral))
         }
         if let (checkName, field) = forgettingReference(metric) {
             guard let check = candidate.forgetting.first(where: { $0.name == checkName }) else {
@@ -413,11 +411,11 @@ public enum Gate {
         let difference: PairedDifference
         var basis: String
         var pValue: Double?
-        if let metric = settings.predictionMetric(check.metric) {
-            switch pairedDifference(
-                metric: metric, candidate: candidate, reference: reference, classCount: run.labels.count,
-                referenceClassCount: referenceRun.labels.count, settings: settings)
-            {
+        if let metric = settings.testMetric(check.metric) {
+            guard referenceRun.isGeneration == run.isGeneration else {
+                return outcome(.skipped, "the baseline run's task is of another type (\(referenceRun.taskType ?? "classification"))")
+            }
+            switch pairedDifference(metric: metric, candidate: candidate, reference: reference, settings: settings) {
             case .success(let (paired, count, distribution)):
                 difference = paired
                 pValue = higherIsBetter ? distribution.fraction(atMost: -margin) : distribution.fraction(atLeast: margin)
@@ -440,7 +438,7 @@ public enum Gate {
             case (_, .missing(let why)):
                 return outcome(referenceName == "baseline" ? .skipped : .error, "reference: " + why)
             default:
-                return outcome(.error, "unknown metric \"\(check.metric)\"; valid metrics: \(validMetricNamesDescription)")
+                return outcome(.error, "unknown metric \"\(check.metric)\"; \(settings.unknownMetricMessage)")
             }
             let point = candidateValue - referenceValue
             difference = PairedDifference(
@@ -486,79 +484,74 @@ public enum Gate {
         Measurement(value: values.reduce(0, +) / Double(values.count), interval: nil, seeds: SeedSpread.ofSeveral(values))
     }
 
-    /// The two-level bootstrap distribution of a prediction metric's seed-mean, on the same resamples
-    /// as the candidate's stored interval (same seed; the draws do not depend on which metric).
-    static func predictionDistribution(_ metric: PredictionMetric, of candidate: CandidateResult, settings: Settings)
+    /// The two-level bootstrap distribution of a test metric's seed-mean, on the same resamples as
+    /// the candidate's stored interval (same seed; the draws do not depend on which metric).
+    static func testDistribution(_ metric: TestMetric, of candidate: CandidateResult, settings: Settings)
         -> TwoLevelBootstrap.Distribution?
     {
-        let runs = candidate.completedSeedRuns.map(\.predictions)
-        guard let first = runs.first, !first.isEmpty, runs.allSatisfy({ $0.count == first.count }),
-              let classCount = candidate.report?.classCount,
-              runs.allSatisfy({ invalidPrediction(in: $0, of: candidate.name, classCount: classCount) == nil })
+        let runs = candidate.completedSeedRuns
+        guard let first = runs.first, case let count = metric.ids(of: first).count, count > 0,
+              runs.allSatisfy({ metric.ids(of: $0).count == count && metric.problem(in: $0, of: candidate.name) == nil })
         else { return nil }
         return TwoLevelBootstrap.distributions(
-            seedCount: runs.count, exampleCount: first.count, resamples: settings.resamples, seed: settings.seed
-        ) { s, indices in [metric.value(of: runs[s], at: indices, classCount: classCount)] }[0]
+            seedCount: runs.count, exampleCount: count, resamples: settings.resamples, seed: settings.seed
+        ) { s, indices in [metric.value(of: runs[s], at: indices)] }[0]
     }
 
     struct Problem: Error {
         let message: String
     }
 
-    /// The two-level paired bootstrap of (candidate − reference) seed-means for a prediction metric over
-    /// the test examples every seed run of both predicted (matched by id, in the candidate's order),
+    /// The two-level paired bootstrap of (candidate − reference) seed-means for a test metric over
+    /// the test examples every seed run of both arms has (matched by id, in the candidate's order),
     /// the number of such examples, and the bootstrap distribution.
     static func pairedDifference(
-        metric: PredictionMetric, candidate: CandidateResult, reference: CandidateResult, classCount: Int,
-        referenceClassCount: Int, settings: Settings
+        metric: TestMetric, candidate: CandidateResult, reference: CandidateResult, settings: Settings
     ) -> Result<(PairedDifference, Int, TwoLevelBootstrap.Distribution), Problem> {
-        guard classCount >= 2, referenceClassCount == classCount else {
-            return .failure(Problem(message: "cannot compare \(metric.kind.rawValue): the runs need the same two or more labels"))
-        }
         let candidateRuns = candidate.completedSeedRuns, referenceRuns = reference.completedSeedRuns
         guard !candidateRuns.isEmpty, !referenceRuns.isEmpty else {
             return .failure(Problem(message: "\(candidate.name) or the reference \(reference.name) has no completed seed run"))
         }
         for (name, runs) in [(candidate.name, candidateRuns), (reference.name, referenceRuns)] {
             for run in runs {
-                if let problem = invalidPrediction(in: run.predictions, of: name, classCount: classCount) {
-                    return .failure(Problem(message: problem))
-                }
+                if let problem = metric.problem(in: run, of: name) { return .failure(Problem(message: problem)) }
             }
         }
-        // Per run: id → prediction (the first of repeated ids). Paired ids: the candidate's first run's
-        // ids, in its order, that every run of both arms predicted.
-        func byID(_ run: SeedRun) -> [String: Prediction] {
-            var out: [String: Prediction] = [:]
-            for prediction in run.predictions where out[prediction.id] == nil { out[prediction.id] = prediction }
+        // Per run: id → position of its record (the first of repeated ids). Paired ids: the candidate's
+        // first run's ids, in its order, that every run of both arms has.
+        func positions(_ run: SeedRun) -> [String: Int] {
+            var out: [String: Int] = [:]
+            for (position, id) in metric.ids(of: run).enumerated() where out[id] == nil { out[id] = position }
             return out
         }
-        let candidateMaps = candidateRuns.map(byID), referenceMaps = referenceRuns.map(byID)
+        let candidateMaps = candidateRuns.map(positions), referenceMaps = referenceRuns.map(positions)
         var seen = Set<String>()
         var ids: [String] = []
-        for prediction in candidateRuns[0].predictions where seen.insert(prediction.id).inserted {
-            if candidateMaps.allSatisfy({ $0[prediction.id] != nil }) && referenceMaps.allSatisfy({ $0[prediction.id] != nil }) {
-                ids.append(prediction.id)
-            }
+        for id in metric.ids(of: candidateRuns[0]) where seen.insert(id).inserted {
+            if candidateMaps.allSatisfy({ $0[id] != nil }) && referenceMaps.allSatisfy({ $0[id] != nil }) { ids.append(id) }
         }
         guard !ids.isEmpty else {
             return .failure(Problem(message:
                 "\(candidate.name) and the reference \(reference.name) have no test example ids in common"))
         }
-        let candidateRows = candidateMaps.map { map in ids.map { map[$0]! } }
-        let referenceRows = referenceMaps.map { map in ids.map { map[$0]! } }
-        let distribution = TwoLevelBootstrap.difference(
-            candidateSeeds: candidateRows.count, referenceSeeds: referenceRows.count, exampleCount: ids.count,
-            resamples: settings.resamples, seed: settings.seed,
-            candidate: { metric.value(of: candidateRows[$0], at: $1, classCount: classCount) },
-            reference: { metric.value(of: referenceRows[$0], at: $1, classCount: classCount) })
-        let all = Array(ids.indices)
-        func mean(_ rows: [[Prediction]]) -> Double {
-            rows.reduce(0) { $0 + metric.value(of: $1, at: all, classCount: classCount) } / Double(rows.count)
+        // Each run's record positions of the paired examples: an index list over the pairs maps through them.
+        let candidatePositions = candidateMaps.map { map in ids.map { map[$0]! } }
+        let referencePositions = referenceMaps.map { map in ids.map { map[$0]! } }
+        func value(_ runs: [SeedRun], _ positions: [[Int]], _ s: Int, _ indices: [Int]) -> Double {
+            metric.value(of: runs[s], at: indices.map { positions[s][$0] })
         }
-        let paired = PairedDifference(distribution, candidate: mean(candidateRows), baseline: mean(referenceRows),
-                                      level: settings.confidence, candidateSeeds: candidateRows.count,
-                                      baselineSeeds: referenceRows.count)
+        let distribution = TwoLevelBootstrap.difference(
+            candidateSeeds: candidateRuns.count, referenceSeeds: referenceRuns.count, exampleCount: ids.count,
+            resamples: settings.resamples, seed: settings.seed,
+            candidate: { value(candidateRuns, candidatePositions, $0, $1) },
+            reference: { value(referenceRuns, referencePositions, $0, $1) })
+        let all = Array(ids.indices)
+        func mean(_ runs: [SeedRun], _ positions: [[Int]]) -> Double {
+            runs.indices.reduce(0) { $0 + value(runs, positions, $1, all) } / Double(runs.count)
+        }
+        let paired = PairedDifference(distribution, candidate: mean(candidateRuns, candidatePositions),
+                                      baseline: mean(referenceRuns, referencePositions), level: settings.confidence,
+                                      candidateSeeds: candidateRuns.count, baselineSeeds: referenceRuns.count)
         return .success((paired, ids.count, distribution))
     }
 

@@ -39,6 +39,11 @@ public struct RunResult: Codable, Equatable, Sendable {
     /// The git commit and branch of the suite's work tree (or CI's variables) when the run started
     /// (absent: not in a work tree). The run history's trend labels its runs with it.
     public var revision: SourceRevision?
+    /// "generation" for a task answered by generating text (`labels` is then empty and each
+    /// candidate has `generation_metrics`); absent for classification.
+    public var taskType: String?
+    /// Whether the task is answered by generating text rather than by choosing a class.
+    public var isGeneration: Bool { taskType == "generation" }
 
     public init(schemaVersion: Int = RunResult.currentSchemaVersion, suite: SuiteIdentity, model: ModelIdentity,
                 data: [DataFileIdentity], environment: EnvironmentInfo, startedAt: String, durationSeconds: Double,
@@ -60,7 +65,7 @@ public struct RunResult: Codable, Equatable, Sendable {
         case schemaVersion = "schema_version", suite, model, data, environment
         case startedAt = "started_at", durationSeconds = "duration_s", seed, labels, candidates, checks, contamination
         case positiveLabel = "positive_label", splits
-        case unselectedCandidates = "unselected_candidates", revision
+        case unselectedCandidates = "unselected_candidates", revision, taskType = "task_type"
     }
 
     public func candidate(named name: String) -> CandidateResult? { candidates.first { $0.name == name } }
@@ -88,6 +93,7 @@ public struct RunResult: Codable, Equatable, Sendable {
         contamination = try c.decodeIfPresent([ContaminatedExample].self, forKey: .contamination)
         unselectedCandidates = try c.decodeIfPresent([String].self, forKey: .unselectedCandidates)
         revision = try c.decodeIfPresent(SourceRevision.self, forKey: .revision)
+        taskType = try c.decodeIfPresent(String.self, forKey: .taskType)
         if schemaVersion == 1 {
             // A version-1 run trained each candidate once, with the run's seed.
             for index in candidates.indices {
@@ -223,6 +229,8 @@ public struct CandidateResult: Codable, Equatable, Sendable {
     public var perClassMetrics: [ClassMetricValues]?
     /// ROC-AUC, PR-AUC and the decision threshold of a binary task's positive class (with `positive_label`).
     public var positiveClass: PositiveClassMetrics?
+    /// A generation task's exact match, token F1, answer loss and perplexity (instead of `metrics`).
+    public var generationMetrics: GenerationMetrics?
     /// Problems a reader should see next to the metrics (`ClassCollapse`), derived from
     /// `perClassMetrics`: written to results.json for its readers, never read back; nil when none.
     public var warnings: [String]? {
@@ -257,6 +265,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         case name, method, status, error, settings, configHash = "config_hash"
         case trainableParameters = "trainable_parameters", baseWeightBytes = "base_weight_bytes"
         case training, metrics, perClassMetrics = "per_class_metrics", positiveClass = "positive_class", warnings, report, forgetting, overfitting, comparisons
+        case generationMetrics = "generation_metrics"
         case seedRuns = "seed_runs", cachedSeeds = "cached_seeds"
         /// Version 1 only: the one run's test predictions.
         case predictions
@@ -276,6 +285,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         metrics = try c.decodeIfPresent(HeadlineMetrics.self, forKey: .metrics)
         perClassMetrics = try c.decodeIfPresent([ClassMetricValues].self, forKey: .perClassMetrics)
         positiveClass = try c.decodeIfPresent(PositiveClassMetrics.self, forKey: .positiveClass)
+        generationMetrics = try c.decodeIfPresent(GenerationMetrics.self, forKey: .generationMetrics)
         report = try c.decodeIfPresent(ClassificationReport.self, forKey: .report)
         forgetting = try c.decode([ForgettingCheck].self, forKey: .forgetting)
         overfitting = try c.decodeIfPresent(OverfittingReport.self, forKey: .overfitting)
@@ -305,6 +315,7 @@ public struct CandidateResult: Codable, Equatable, Sendable {
         try c.encodeIfPresent(metrics, forKey: .metrics)
         try c.encodeIfPresent(perClassMetrics, forKey: .perClassMetrics)
         try c.encodeIfPresent(positiveClass, forKey: .positiveClass)
+        try c.encodeIfPresent(generationMetrics, forKey: .generationMetrics)
         try c.encodeIfPresent(warnings, forKey: .warnings)
         try c.encodeIfPresent(report, forKey: .report)
         try c.encode(forgetting, forKey: .forgetting)
@@ -332,6 +343,8 @@ public struct SeedRun: Codable, Equatable, Sendable {
     /// The decision threshold this seed chose on validation and applied to its test predictions
     /// (`task.threshold`); nil: each prediction is the most probable class.
     public var threshold: ChosenThreshold?
+    /// A generation task's test answers, in test order (instead of `predictions`, which stay empty).
+    public var generations: [GeneratedAnswer]?
 
     public init(seed: UInt64, status: CandidateResult.Status, error: String? = nil, training: TrainingSummary? = nil,
                 metrics: HeadlineMetrics? = nil, report: ClassificationReport? = nil, forgetting: [ForgettingCheck] = [],

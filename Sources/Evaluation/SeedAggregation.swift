@@ -17,6 +17,8 @@ public enum SeedAggregation {
         public var metrics: HeadlineMetrics?
         public var perClassMetrics: [ClassMetricValues]?
         public var positiveClass: PositiveClassMetrics?
+        /// A generation task's metrics (its runs have answers, not predictions).
+        public var generationMetrics: GenerationMetrics?
         public var report: ClassificationReport?
         public var forgetting: [ForgettingCheck]
         public var training: TrainingSummary?
@@ -57,8 +59,11 @@ public enum SeedAggregation {
             return PositiveClassMetrics(classIndex: positive, label: labels[positive], rocAUC: scores[scores.startIndex],
                                         prAUC: scores[scores.startIndex + 1], threshold: DecisionThreshold.summarize(runs))
         } }
-        return Summary(metrics: metrics, perClassMetrics: classMetrics, positiveClass: positive, report: report,
-                       forgetting: forgetting(runs), training: training(runs), overfitting: runs[0].overfitting)
+        let answers = runs.compactMap(\.generations)
+        let generation = answers.count == runs.count
+            ? GenerationMetrics.summarize(answers, resamples: resamples, level: level, seed: seed) : nil
+        return Summary(metrics: metrics, perClassMetrics: classMetrics, positiveClass: positive, generationMetrics: generation,
+                       report: report, forgetting: forgetting(runs), training: training(runs), overfitting: runs[0].overfitting)
     }
 
     /// The six headline metrics over seeds: mean, two-level bootstrap interval, spread. With one seed,
