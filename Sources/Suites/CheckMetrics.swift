@@ -5,14 +5,16 @@ import Evaluation
 public enum CheckMetrics {
     /// Test-set metrics with bootstrap confidence intervals (results.json `metrics`).
     public static let headline = Gate.headlineMetricNames
+    /// A generation task's test metrics, also with intervals (results.json `generation_metrics`).
+    public static let generation = Gate.generationMetricNames
     /// `forgetting.<retention check>.<suffix>`.
     public static let forgettingSuffixes = Gate.forgettingFields
     public static let overfitting = Gate.overfittingMetricNames
     public static let training = Gate.trainingMetricNames
 
     /// Every valid metric name for a suite with these retention checks (`similarity:lee`, …).
-    public static func all(retentionChecks: [String]) -> [String] {
-        headline
+    public static func all(retentionChecks: [String], generation isGeneration: Bool = false) -> [String] {
+        (isGeneration ? generation : headline)
             + retentionChecks.flatMap { check in forgettingSuffixes.map { "forgetting.\(check).\($0)" } }
             + overfitting + training
     }
@@ -30,7 +32,7 @@ public enum CheckMetrics {
 
     /// Whether a confidence bound (`bound: ci_low | ci_high`) exists for the metric: the headline
     /// metrics, the per-class ones (`recall[grain]`) and the positive class's ranking metrics.
-    public static func hasConfidenceInterval(_ metric: String, labels: [String], positiveClass: Int? = nil) -> Bool {
-        Gate.predictionMetric(metric, labels: labels, positiveClass: positiveClass) != nil
+    public static func hasConfidenceInterval(_ metric: String, labels: [String], positiveClass: Int? = nil, generation: Bool = false) -> Bool {
+        TestMetric.named(metric, labels: labels, positiveClass: positiveClass, generation: generation) != nil
     }
 }

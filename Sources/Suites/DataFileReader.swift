@@ -8,7 +8,9 @@ enum FieldValue: Equatable {
     case number(text: String, value: Double)
     case bool(Bool)
     case null
-    /// A JSON array or object.
+    /// A JSON array whose every element is a string.
+    case strings([String])
+    /// Any other JSON array, or an object.
     case nested
 
     var kindName: String {
@@ -17,6 +19,7 @@ enum FieldValue: Equatable {
         case .number: return "a number"
         case .bool: return "a boolean"
         case .null: return "null"
+        case .strings: return "a list of strings"
         case .nested: return "an array or object"
         }
     }
@@ -65,6 +68,10 @@ struct RecordFile {
             }
         }
         if let bool = raw as? Bool { return .bool(bool) }
+        if let array = raw as? [Any], !array.isEmpty {
+            let strings = array.compactMap { $0 as? String }
+            if strings.count == array.count { return .strings(strings) }
+        }
         return .nested
     }
 
@@ -113,6 +120,21 @@ struct RecordFile {
             return text
         case .number(let text, let number) where number == number.rounded(): return text
         default: throw error(record.line, field, "expected a string or an integer, got \(value.kindName)")
+        }
+    }
+
+    /// A generation task's reference answers: a non-empty string, or (JSONL) a non-empty list of
+    /// them, the first the one trained on.
+    func answers(_ record: Record, _ field: String) throws(SuiteError) -> [String] {
+        guard let value = value(record, field) else { throw missing(record, field) }
+        switch value {
+        case .string(let text):
+            guard !text.isEmpty else { throw error(record.line, field, "empty answer") }
+            return [text]
+        case .strings(let texts):
+            if let position = texts.firstIndex(where: \.isEmpty) { throw error(record.line, field, "answer \(position + 1) of the list is empty") }
+            return texts
+        default: throw error(record.line, field, "expected an answer (a string) or a list of accepted answers (strings), got \(value.kindName)")
         }
     }
 

@@ -5,9 +5,12 @@ public struct Example: Sendable, Equatable, Hashable {
     /// The record's id as text (numeric ids become "17", "2.5").
     public var id: String
     public var text: String
-    /// Index into the task's labels.
+    /// Index into the task's labels (0 in a generation task, which has none).
     public var label: Int
+    /// A generation task's accepted answers, the first the one trained on (empty in a classification task).
+    public var answers: [String] = []
     public init(id: String, text: String, label: Int) { self.id = id; self.text = text; self.label = label }
+    public init(id: String, text: String, answers: [String]) { self.id = id; self.text = text; self.label = 0; self.answers = answers }
 }
 
 /// Two texts and a human similarity score (on the data set's own scale).
@@ -60,10 +63,11 @@ public enum Dataset {
 
     /// `labels` nil: any label is accepted and the list is discovered (`discovered`, sorted).
     /// `idField` nil: ids are generated from each record's content (`HashSplit.generatedIDs`).
+    /// `answerField` set: a generation task's examples, each with its answers from that field (and no label).
     static func loadExamples(path: String, format: DataFormat?, idField: String?, textField: String, labelField: String,
-                             labels: [String]?) throws(SuiteError) -> LoadedExamples {
+                             labels: [String]?, answerField: String? = nil) throws(SuiteError) -> LoadedExamples {
         let file = try DataFileReader.read(path: path, format: format)
-        try file.requireColumns((idField.map { [$0] } ?? []) + [textField, labelField])
+        try file.requireColumns((idField.map { [$0] } ?? []) + [textField, answerField ?? labelField])
         try requireRecords(file)
         var labelIndex: [String: Int] = [:]
         for (index, label) in (labels ?? []).enumerated() { labelIndex[label] = index }
@@ -77,7 +81,10 @@ public enum Dataset {
         var contentHashes: [[UInt8]] = []
         for record in file.records {
             let text = try file.text(record, textField)
-            let label = try file.label(record, labelField)
+            var answers: [String]?
+            if let answerField { answers = try file.answers(record, answerField) }
+            // An answer list hashes as its texts joined by a unit separator, like a label would.
+            let label = if let answers { answers.joined(separator: "\u{1F}") } else { try file.label(record, labelField) }
             let id: String
             if let idField {
                 id = try file.id(record, idField)
@@ -90,6 +97,11 @@ public enum Dataset {
                 contentHashes.append(HashSplit.contentHash(text: text, label: label))
             }
             var index = 0
+            if let answers {
+                examples.append(Example(id: id, text: text, answers: answers))
+                lines.append(record.line)
+                continue
+            }
             if let labels {
                 guard let found = labelIndex[label] else {
                     throw file.error(record.line, labelField,

@@ -53,6 +53,9 @@ extension SuiteSpec {
         }
         switch family {
         case .bertEncoder:
+            if task.generation != nil {
+                throw fail("task.type", "a generation task needs a decoder model (a GGUF file or a Llama folder) to generate answers; \(model.path) is a BERT encoder, which classifies")
+            }
             for key in ["prompt", "verbalizers", "chat"] where lines["task.\(key)"] != nil {
                 throw fail("task.\(key)", "only used with a decoder model (a GGUF file or a Llama folder); \(model.path) is a BERT encoder, which classifies through a trained head")
             }

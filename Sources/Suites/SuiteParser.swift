@@ -107,7 +107,18 @@ struct SuiteParser {
     func task(_ field: Field) throws(SuiteError) -> TaskSpec {
         let map = try field.mapping(allowed: ["train", "validation", "test", "data", "split", "format", "id_field", "text_field",
                                               "label_field", "labels", "limit", "positive_label", "threshold",
-                                              "prompt", "verbalizers", "chat"])
+                                              "prompt", "verbalizers", "chat", "type", "answer_field", "max_new_tokens"])
+        let isGeneration = try map.field("type")?.choice(["classification", "generation"]) == "generation"
+        if isGeneration {
+            for key in ["labels", "label_field", "verbalizers", "positive_label", "threshold"] where map.has(key) {
+                throw context.error(map.keyLine(key), Field.child(field.path, key),
+                                    "a generation task has no classes: its records carry answers (answer_field); leave \(key) out")
+            }
+        } else {
+            for key in ["answer_field", "max_new_tokens"] where map.has(key) {
+                throw context.error(map.keyLine(key), Field.child(field.path, key), "only used with type: generation")
+            }
+        }
         let format = try map.field("format").map { (f: Field) throws(SuiteError) in try Self.format(f) }
         let train: DataFile, validation: DataFile, test: DataFile
         var oneFile: OneFileSplit?
@@ -146,13 +157,20 @@ struct SuiteParser {
         let idField = try map.field("id_field")?.nonEmptyString() ?? "id"
         let textField = try map.field("text_field")?.nonEmptyString() ?? "text"
         let labelField = try map.field("label_field")?.nonEmptyString() ?? "label"
-        let (labels, labelValues) = try self.labels(map.required("labels", "a list of at least 2 distinct class names, or a mapping from the data's values to names"))
+        let (labels, labelValues) = isGeneration ? ([], [])
+            : try self.labels(map.required("labels", "a list of at least 2 distinct class names, or a mapping from the data's values to names"))
         let limit = try map.field("limit").map { (f: Field) throws(SuiteError) in
             try limits(f, keys: ["train", "validation", "test"])
         } ?? SplitLimits()
         var task = TaskSpec(train: train, validation: validation, test: test, idField: idField, textField: textField,
                             labelField: labelField, labels: labels, limit: limit, labelValues: labelValues)
         task.oneFile = oneFile
+        if isGeneration {
+            var settings = GenerationSettings()
+            if let f = map.field("answer_field") { settings.answerField = try f.nonEmptyString() }
+            if let f = map.field("max_new_tokens") { settings.maxNewTokens = try f.int(1...4096, expected: "an integer from 1 to 4096") }
+            task.generation = settings
+        }
         if let positiveField = map.field("positive_label") {
             let positive = try positiveField.nonEmptyString()
             guard labels.count == 2 else {
@@ -606,7 +624,11 @@ struct SuiteParser {
             }
             if let boundField = map.field("bound") {
                 bound = CheckSpec.Bound(rawValue: try boundField.choice(["value", "ci_low", "ci_high"]))!
-                if bound != .value, !CheckMetrics.hasConfidenceInterval(metric, labels: task.labels, positiveClass: task.positiveClass) {
+                if bound != .value, task.generation != nil, !CheckMetrics.generation.contains(metric) {
+                    throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.generation.joined(separator: ", "))")
+                }
+                if bound != .value, task.generation == nil,
+                   !CheckMetrics.hasConfidenceInterval(metric, labels: task.labels, positiveClass: task.positiveClass) {
                     throw boundField.error("\(metric) has no confidence interval; ci_low and ci_high apply to \(CheckMetrics.headline.joined(separator: ", ")) and the per-class precision[<label>], recall[<label>], f1[<label>] (and roc_auc, pr_auc with positive_label)")
                 }
             }
@@ -662,6 +684,7 @@ struct SuiteParser {
     /// Metrics whose values are fractions in [0, 1]: accuracy, the macro and per-class precision,
     /// recall and F1, and ECE (not log loss, which is unbounded).
     func isFraction(_ metric: String, task: TaskSpec) -> Bool {
+        if task.generation != nil { return GenerationMetric(rawValue: metric)?.isFraction ?? false }
         guard let predictionMetric = Gate.predictionMetric(metric, labels: task.labels, positiveClass: task.positiveClass) else { return false }
         return predictionMetric.kind != .logLoss
     }
@@ -678,8 +701,12 @@ struct SuiteParser {
 
     func validateMetric(_ metric: String, field: Field, retention: RetentionSpec, task: TaskSpec) throws(SuiteError) {
         let labels = task.labels
-        let known = CheckMetrics.all(retentionChecks: retention.checkNames)
+        let isGeneration = task.generation != nil
+        let known = CheckMetrics.all(retentionChecks: retention.checkNames, generation: isGeneration)
         if known.contains(metric) { return }
+        if isGeneration, Gate.predictionMetric(metric, labels: [], positiveClass: nil) != nil || metric.contains("[") || metric == "roc_auc" || metric == "pr_auc" {
+            throw field.error("\(metric) measures a classification; a generation task's test metrics are \(CheckMetrics.generation.joined(separator: ", "))")
+        }
         switch PredictionMetric.named(metric, labels: labels, positiveClass: task.positiveClass) {
         case .success: return
         case .failure(.needsPositiveLabel(let name)):
@@ -704,12 +731,12 @@ struct SuiteParser {
             throw field.error("no retention check named \(Field.quoted(parts.check))" + Suggestions.hint(parts.check, retention.checkNames)
                               + " (\(defined))")
         }
-        let listed = CheckMetrics.headline + CheckMetrics.overfitting + CheckMetrics.training
+        let listed = (isGeneration ? CheckMetrics.generation : CheckMetrics.headline) + CheckMetrics.overfitting + CheckMetrics.training
         let perClass = labels.flatMap { label in
             [PredictionMetric.Kind.precision, .recall, .f1].map { PredictionMetric.perClassName($0, label: label) }
         } + (task.positiveClass == nil ? [] : [PredictionMetric.Kind.rocAUC.rawValue, PredictionMetric.Kind.prAUC.rawValue])
         throw field.error("unknown metric \(Field.quoted(metric))" + Suggestions.hint(metric, known + perClass)
-                          + " (known: \(listed.joined(separator: ", ")), precision[<label>], recall[<label>], f1[<label>], forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
+                          + " (known: \(listed.joined(separator: ", "))\(isGeneration ? "" : ", precision[<label>], recall[<label>], f1[<label>]"), forgetting.<retention check>.<absolute_drop | relative_drop | candidate>)")
     }
 
     // MARK: YAML syntax errors

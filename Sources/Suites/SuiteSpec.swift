@@ -152,9 +152,12 @@ public struct TaskSpec: Sendable, Equatable {
     /// Decoders: render the prompt as a user turn of the model's chat template, the verbaliser
     /// starting the assistant's reply (instruct models).
     public var chat: Bool = false
+    /// `type: generation`: the model answers each prompt by generating text, scored against the
+    /// record's reference answers; nil for a classification task.
+    public var generation: GenerationSettings?
 
     /// Whether any decoder-only key is set (an encoder suite must leave them out).
-    public var usesDecoderKeys: Bool { prompt != nil || verbalizers != nil || chat }
+    public var usesDecoderKeys: Bool { prompt != nil || verbalizers != nil || chat || generation != nil }
 
     /// The positive label's class index.
     public var positiveClass: Int? { positiveLabel.flatMap { labels.firstIndex(of: $0) } }
@@ -165,6 +168,20 @@ public struct TaskSpec: Sendable, Equatable {
         self.train = train; self.validation = validation; self.test = test; self.idField = idField
         self.textField = textField; self.labelField = labelField; self.labels = labels; self.limit = limit
         self.labelValues = labelValues ?? labels
+    }
+}
+
+/// A generation task (`task.type: generation`): instruction → reference answer, learnt as a
+/// completion (the loss on the answer tokens only) and measured by greedy generation (exact
+/// match, token F1) and by the reference's loss under the model (`GenerationMetric`).
+public struct GenerationSettings: Sendable, Equatable {
+    /// The record field with the reference answer: a string, or a list of accepted answers (the
+    /// first is the one trained on).
+    public var answerField = "answer"
+    /// Greedy decoding stops after this many new tokens, or earlier at the end-of-answer token.
+    public var maxNewTokens = 32
+    public init(answerField: String = "answer", maxNewTokens: Int = 32) {
+        self.answerField = answerField; self.maxNewTokens = maxNewTokens
     }
 }
 

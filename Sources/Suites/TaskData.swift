@@ -38,11 +38,14 @@ public struct TaskData: Sendable, Equatable {
         var loaded: [Dataset.LoadedExamples] = []
         var files: [DataFileIdentity] = []
         let limits = [task.limit.train, task.limit.validation, task.limit.test]
+        let answerField = task.generation?.answerField
         if let oneFile = task.oneFile {
             let all = try Dataset.loadExamples(path: oneFile.file.path, format: oneFile.file.format,
                                                idField: oneFile.idsFromContent ? nil : task.idField, textField: task.textField,
-                                               labelField: task.labelField, labels: task.labelValues)
-            let hashes = all.examples.map { HashSplit.contentHash(text: $0.text, label: task.labelValues[$0.label]) }
+                                               labelField: task.labelField, labels: task.labelValues, answerField: answerField)
+            let hashes = all.examples.map {
+                HashSplit.contentHash(text: $0.text, label: answerField == nil ? task.labelValues[$0.label] : $0.answers.joined(separator: "\u{1F}"))
+            }
             let roles = HashSplit.assign(hashes: hashes, classes: all.examples.map(\.label), validation: oneFile.validation,
                                          test: oneFile.test, stratify: oneFile.stratify)
             for role in HashSplit.Role.allCases {
@@ -58,7 +61,8 @@ public struct TaskData: Sendable, Equatable {
         } else {
             for file in [task.train, task.validation, task.test] {
                 loaded.append(try Dataset.loadExamples(path: file.path, format: file.format, idField: task.idField,
-                                                       textField: task.textField, labelField: task.labelField, labels: task.labelValues))
+                                                       textField: task.textField, labelField: task.labelField, labels: task.labelValues,
+                                                       answerField: answerField))
             }
         }
         for (index, role) in HashSplit.Role.allCases.enumerated() {
@@ -80,16 +84,18 @@ public struct TaskData: Sendable, Equatable {
                                  message: "the \(role) split has no example of the positive label \(Field.quoted(task.labels[positive])): its ROC-AUC, PR-AUC and threshold would be undefined")
             }
         }
+        // A generation task has no classes: each split's count is its one entry.
+        let classCount = task.generation == nil ? task.labels.count : 1
         var splits = DataSplits(method: task.oneFile == nil ? "files" : "content_hash",
-                                train: counts(train.examples, task.labels.count), validation: counts(validation.examples, task.labels.count),
-                                test: counts(test.examples, task.labels.count))
+                                train: counts(train.examples, classCount), validation: counts(validation.examples, classCount),
+                                test: counts(test.examples, classCount))
         if let oneFile = task.oneFile {
             splits.file = oneFile.file.path; splits.validationShare = oneFile.validation; splits.testShare = oneFile.test
             splits.stratified = oneFile.stratify; splits.generatedIDs = oneFile.idsFromContent
         }
 
         let trainLabels = Set(train.examples.map(\.label))
-        for (role, file, split) in [("validation", task.validation, validation), ("test", task.test, test)] {
+        for (role, file, split) in [("validation", task.validation, validation), ("test", task.test, test)] where task.generation == nil {
             for (position, example) in split.examples.enumerated() where !trainLabels.contains(example.label) {
                 let limited = task.limit.train.map { " after limit.train kept \($0) examples" } ?? ""
                 throw SuiteError(file: file.path, line: split.lines[position], field: task.labelField,
