@@ -112,6 +112,13 @@ final class LlamaParityTests: XCTestCase {
             let generated = try model.generate(prompt: ids, maxNewTokens: 20, stop: [2])
             XCTAssertEqual(generated, expected, "prompt \(prompt["index"]!): \(prompt["generated_text"] ?? "")")
         }
+        // All prompts at once (lengths differ: the shorter ones decode while the longer are still read)
+        // give each prompt's own greedy answer.
+        let batched = try model.generate(prompts: prompts.map { ($0["input_ids"] as! [Any]).int32s }, maxNewTokens: 20, stop: [2])
+        XCTAssertGreaterThan(Set(prompts.map { ($0["input_ids"] as! [Any]).count }).count, 1, "prompts of several lengths")
+        for (prompt, generated) in zip(prompts, batched) {
+            XCTAssertEqual(generated, (prompt["generated_ids"] as! [Any]).int32s, "batched prompt \(prompt["index"]!)")
+        }
         let france = try XCTUnwrap(fixture["capital_of_france"] as? [String: Any])
         let ids = (france["input_ids"] as! [Any]).int32s
         let logits = try model.logits(ids)

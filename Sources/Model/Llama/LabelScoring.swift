@@ -40,34 +40,59 @@ extension LlamaModel {
                     scores[member] = logSoftmax(logits, row: row, at: targets)
                 }
             } else {
-                var batch: [[Int32]] = [], rows: [Int] = [], targets: [Int32] = []
-                for member in members {
-                    for continuation in continuations { batch.append(prompts[member] + continuation) }
-                }
-                let T = batch.map(\.count).max()!
+                // Each prompt once per continuation: prompt-major pairs, one forward for the batch.
+                let pairs = members.flatMap { member in continuations.map { (prompt: prompts[member], continuation: $0) } }
+                let sums = try pairScores(pairs)
                 for (m, member) in members.enumerated() {
-                    for (k, continuation) in continuations.enumerated() {
-                        let sequence = m * continuations.count + k
-                        for j in continuation.indices {
-                            rows.append(sequence * T + prompts[member].count - 1 + j)
-                            targets.append(continuation[j])
-                        }
-                    }
-                }
-                let (states, _) = try hiddenStates(batch)
-                let tokenScores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
-                var offset = 0
-                for member in members {
-                    scores[member] = continuations.map { continuation in
-                        defer { offset += continuation.count }
-                        return tokenScores[offset..<(offset + continuation.count)].reduce(0, +)
-                    }
+                    scores[member] = Array(sums[(m * continuations.count)..<((m + 1) * continuations.count)])
                 }
             }
             done += members.count
             progress?(done)
         }
         return scores
+    }
+}
+
+extension LlamaModel {
+    /// log p(continuation | prompt) of each pair, its own continuation after each prompt (a
+    /// generation task's reference answers), batched by length `scoringBatchSize` at a time.
+    /// Each prompt must be non-empty and fit the positions with its continuation (validated first).
+    public func pairedContinuationScores(prompts: [[Int32]], continuations: [[Int32]]) throws(ModelInputError) -> [Double] {
+        precondition(prompts.count == continuations.count, "one continuation per prompt")
+        for index in prompts.indices {
+            guard !prompts[index].isEmpty else { throw ModelInputError(file: source.path, detail: "prompt \(index) is empty; a continuation needs a context") }
+            guard !continuations[index].isEmpty else { throw ModelInputError(file: source.path, detail: "continuation \(index) is empty") }
+            try validate([prompts[index] + continuations[index]])
+        }
+        let order = prompts.indices.sorted { (prompts[$0].count + continuations[$0].count, $0) < (prompts[$1].count + continuations[$1].count, $1) }
+        var scores = [Double](repeating: 0, count: prompts.count)
+        for start in stride(from: 0, to: order.count, by: Self.scoringBatchSize) {
+            let members = Array(order[start..<min(start + Self.scoringBatchSize, order.count)])
+            let sums = try pairScores(members.map { (prompts[$0], continuations[$0]) })
+            for (m, member) in members.enumerated() { scores[member] = sums[m] }
+        }
+        return scores
+    }
+
+    /// One forward of every (prompt + continuation): the summed log-probability of each continuation.
+    func pairScores(_ pairs: [(prompt: [Int32], continuation: [Int32])]) throws(ModelInputError) -> [Double] {
+        let batch = pairs.map { $0.prompt + $0.continuation }
+        let T = batch.map(\.count).max()!
+        var rows: [Int] = [], targets: [Int32] = []
+        for (sequence, pair) in pairs.enumerated() {
+            for j in pair.continuation.indices {
+                rows.append(sequence * T + pair.prompt.count - 1 + j)
+                targets.append(pair.continuation[j])
+            }
+        }
+        let (states, _) = try hiddenStates(batch)
+        let tokenScores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
+        var offset = 0
+        return pairs.map { pair in
+            defer { offset += pair.continuation.count }
+            return tokenScores[offset..<(offset + pair.continuation.count)].reduce(0, +)
+        }
     }
 }
 

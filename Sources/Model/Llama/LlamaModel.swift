@@ -172,22 +172,52 @@ public final class LlamaModel: @unchecked Sendable {
     /// costs one position's forward.
     public func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>,
                          onToken: ((Int32) -> Void)? = nil) throws(ModelInputError) -> [Int32] {
-        try validate([prompt])
-        let capacity = min(prefixTokens + prompt.count + maxNewTokens, maxPositions)
-        var cache = startCache(batch: 1, tokens: capacity - prefixTokens)
-        var states = run([prompt], tokens: prompt.count, cache: &cache)
-        var row = prompt.count - 1
-        var generated: [Int32] = []
-        while generated.count < maxNewTokens, cache.length < capacity {
-            let logits = logits(ofRows: states, rows: [row])
-            var best = 0
-            for v in 1..<config.vocabSize where logits[v] > logits[best] { best = v }
-            let token = Int32(best)
-            generated.append(token)
-            onToken?(token)
-            if stop.contains(token) || generated.count == maxNewTokens || cache.length >= capacity { break }
-            states = run([[token]], tokens: 1, cache: &cache)
-            row = 0
+        try generate(prompts: [prompt], maxNewTokens: maxNewTokens, stop: stop) { _, token in onToken?(token) }[0]
+    }
+
+    /// Greedy decoding of several prompts at once, each as `generate(prompt:)` would decode it
+    /// alone. Every sequence advances one position per step in one batched forward, so the
+    /// weights are read once per step for all of them: the prompts run together up to the
+    /// shortest one's length, then a sequence still inside its prompt is fed its own next prompt
+    /// token while the others are fed their last generated one (every sequence's token t sits at
+    /// position t: no padding, no mask). Prompts of similar lengths waste the fewest steps.
+    /// `onToken` gets (prompt index, token) as each is chosen.
+    public func generate(prompts: [[Int32]], maxNewTokens: Int, stop: Set<Int32>,
+                         onToken: ((Int, Int32) -> Void)? = nil) throws(ModelInputError) -> [[Int32]] {
+        try validate(prompts)
+        let B = prompts.count
+        let shortest = prompts.map(\.count).min()!, longest = prompts.map(\.count).max()!
+        let capacity = min(prefixTokens + longest + maxNewTokens, maxPositions)
+        var cache = startCache(batch: B, tokens: capacity - prefixTokens)
+        var states = run(prompts.map { Array($0.prefix(shortest)) }, tokens: shortest, cache: &cache)
+        var rowsPerSequence = shortest
+        var consumed = shortest
+        var generated = [[Int32]](repeating: [], count: B)
+        var finished = [Bool](repeating: false, count: B)
+        while true {
+            // The sequences whose prompt is read and that still decode pick their next token.
+            let deciding = (0..<B).filter { !finished[$0] && consumed >= prompts[$0].count }
+            if !deciding.isEmpty {
+                let logits = logits(ofRows: states, rows: deciding.map { $0 * rowsPerSequence + rowsPerSequence - 1 })
+                let V = config.vocabSize
+                for (r, b) in deciding.enumerated() {
+                    var best = 0
+                    for v in 1..<V where logits[r * V + v] > logits[r * V + best] { best = v }
+                    let token = Int32(best)
+                    generated[b].append(token)
+                    onToken?(b, token)
+                    if stop.contains(token) || generated[b].count == maxNewTokens { finished[b] = true }
+                }
+            }
+            if cache.length >= capacity { break }
+            if finished.allSatisfy({ $0 }) { break }
+            // Finished sequences are fed a token that is never read: their rows are wasted, not wrong.
+            let next = (0..<B).map { b -> [Int32] in
+                consumed < prompts[b].count ? [prompts[b][consumed]] : [generated[b].last ?? 0]
+            }
+            states = run(next, tokens: 1, cache: &cache)
+            rowsPerSequence = 1
+            consumed += 1
         }
         return generated
     }
