@@ -49,7 +49,7 @@ struct HTMLReportPage {
 
     /// Candidates that ran and were measured.
     var measured: [CandidateResult] {
-        result.candidates.filter { $0.status == .ok && $0.metrics != nil }
+        result.candidates.filter { candidate in candidate.status == .ok && TestMetricColumn.all(for: result)[0].value(candidate) != nil }
     }
 
     func render() -> String {
@@ -75,6 +75,7 @@ struct HTMLReportPage {
         page += candidatesSection()
         page += metricsSection()
         page += perClassSection()
+        page += answersSection()
         page += dataSection()
         page += trainingSection()
         page += learningVersusForgettingSection()
@@ -97,7 +98,8 @@ struct HTMLReportPage {
         if let testExamples { facts.append("\(Format.grouped(testExamples)) test examples") }
         facts.append("model <code>\(h(result.model.path))</code>")
         facts.append("seed \(result.seed)")
-        let sections = [("verdict", "Verdict")] + (trends.isEmpty ? [] : [("trend", "Trend")]) + [("candidates", "Candidates"), ("metrics", "Metrics"), ("per-class", "Per class")]
+        let sections = [("verdict", "Verdict")] + (trends.isEmpty ? [] : [("trend", "Trend")]) + [("candidates", "Candidates"), ("metrics", "Metrics")]
+            + (result.isGeneration ? [("answers", "Answers")] : [("per-class", "Per class")])
             + (result.splits == nil ? [] : [("data", "Data")]) + [
                         ("training", "Training"), ("learning-forgetting", "Learning vs forgetting"),
                         ("forgetting", "Forgetting"), ("confusion", "Confusion matrices"),
@@ -174,9 +176,7 @@ struct HTMLReportPage {
             if candidate.status == .failed {
                 row += "<td colspan=\"4\" class=\"message\">\(badge(.error)) run failed: \(h(candidate.error ?? "no reason given"))</td>"
             } else {
-                let metrics = candidate.metrics
-                row += metricCell(metrics?.accuracy) + metricCell(metrics?.f1Macro)
-                row += metricCell(metrics?.logLoss) + metricCell(metrics?.expectedCalibrationError)
+                row += TestMetricColumn.shown(for: result).map { metricCell($0.value(candidate)) }.joined()
             }
             row += "<td class=\"num\">\(Format.grouped(candidate.trainableParameters))<span class=\"sub\">\(share)</span></td>"
             row += "<td class=\"num\">\(Format.bytes(candidate.baseWeightBytes))</td>"
@@ -195,10 +195,10 @@ struct HTMLReportPage {
         <section id="candidates">
         <h2>Candidates</h2>
         <p class="lead">Test-set metrics with their \(level) bootstrap confidence intervals (below each value). \
-        Lower is better for log loss and ECE (expected calibration error). \(h(result.intervalCoverageNote))</p>
+        \(result.isGeneration ? "Answers are generated greedily and compared with the references after SQuAD's normalisation; lower is better for the references' loss and perplexity under the model." : "Lower is better for log loss and ECE (expected calibration error).") \(h(result.intervalCoverageNote))</p>
         <div class="table-wrap"><table>
-        <thead><tr><th>Candidate</th><th>Method</th><th class="num">Accuracy</th><th class="num">F1 (macro)</th>\
-        <th class="num">Log loss</th><th class="num">ECE</th><th class="num">Trainable params</th>\
+        <thead><tr><th>Candidate</th><th>Method</th>\(TestMetricColumn.shown(for: result).map { "<th class=\"num\">\(h($0.title))</th>" }.joined())\
+        <th class="num">Trainable params</th>\
         <th class="num">Base weights</th><th class="num">Training time</th><th class="num">Examples/s</th>\
         <th class="num">Peak memory</th></tr></thead>
         <tbody>
@@ -239,15 +239,16 @@ struct HTMLReportPage {
             return section("metrics", "Metrics", "<p class=\"note\">No candidate produced test metrics.</p>")
         }
         var figures = ""
-        for (key, title, higherIsBetter) in [("accuracy", "Accuracy", true), ("f1_macro", "F1 (macro)", true),
-                                             ("log_loss", "Log loss", false), ("ece", "Expected calibration error", false)] {
+        for column in TestMetricColumn.shown(for: result) {
+            let (key, higherIsBetter) = (column.key, column.higherIsBetter)
+            let title = key == "ece" ? "Expected calibration error" : column.title
             let bars = candidates.compactMap { candidate -> SVGChart.Bar? in
-                guard let metric = candidate.metrics?.value(named: key) else { return nil }
+                guard let metric = column.value(candidate) else { return nil }
                 return SVGChart.Bar(label: candidate.name, color: color(candidate), value: metric.value,
                                     low: metric.low, high: metric.high)
             }
             let largest = bars.map { max($0.high, $0.value) }.filter(\.isFinite).max() ?? 1
-            let domain = higherIsBetter ? 1 : SVGChart.niceCeiling(max(largest, thresholds(for: key).map(\.value).max() ?? 0))
+            let domain = column.isFraction ? 1 : SVGChart.niceCeiling(max(largest, thresholds(for: key).map(\.value).max() ?? 0))
             let chart = SVGChart.metricBars(title: "\(title) per candidate with \(level) confidence intervals",
                                             bars: bars, domainMax: domain, thresholds: thresholds(for: key))
             figures += "<figure><h3>\(title) <span class=\"sub\">\(higherIsBetter ? "higher is better" : "lower is better")</span></h3>"
@@ -408,14 +409,15 @@ struct HTMLReportPage {
             for comparison in candidate.comparisons {
                 let against = comparison.against == "prompt-baseline" ? "prompt-tuned"
                     : comparison.against == "baseline-run" ? "baseline run" : comparison.against
-                let order = headlineMetricColumns.map(\.key)
+                let columns = TestMetricColumn.all(for: result)
+                let order = columns.map(\.key)
                 var keys = order.filter { comparison.metrics[$0] != nil }
                 keys += comparison.metrics.keys.filter { !order.contains($0) }.sorted()
-                if !keys.contains("accuracy") { keys.insert("accuracy", at: 0) }
+                if !keys.contains(order[0]) { keys.insert(order[0], at: 0) }
                 for key in keys {
                     let paired = comparison.metrics[key]
-                    let title = headlineMetricColumns.first { $0.key == key }?.title ?? key
-                    let higherIsBetter = headlineMetricColumns.first { $0.key == key }?.higherIsBetter ?? true
+                    let title = columns.first { $0.key == key }?.title ?? key
+                    let higherIsBetter = columns.first { $0.key == key }?.higherIsBetter ?? true
                     var row = "<tr>\(nameCell(candidate.name, swatch: candidate))</td>"
                         + "<td>\(h(against))<span class=\"sub\">\(h(comparison.reference))</span></td><td>\(h(title))</td>"
                     if let paired {

@@ -145,9 +145,10 @@ public enum JUnitWriter {
             ("base_weight_bytes", String(candidate.baseWeightBytes)),
         ]
         if let error = candidate.error { properties.append(("error", error)) }
-        if let metrics = candidate.metrics {
-            for column in headlineMetricColumns {
-                guard let metric = metrics.value(named: column.key) else { continue }
+        do {
+            // A candidate has one task's metrics; the other's are absent.
+            for column in TestMetricColumn.classification + TestMetricColumn.generation {
+                guard let metric = column.value(candidate) else { continue }
                 properties.append((column.key, number(metric.value)))
                 properties.append((column.key + ".ci_low", number(metric.low)))
                 properties.append((column.key + ".ci_high", number(metric.high)))

@@ -18,12 +18,16 @@ public enum MarkdownSummary {
         case .error: symbol = "⚠️ run error"
         }
         let level = Format.level(result.intervalLevel)
+        // The task's first metric with its interval, and its summary score (accuracy and macro F1,
+        // or exact match and token F1).
+        let shown = TestMetricColumn.shown(for: result)
+        let (first, second) = (shown[0], shown[1])
         var lines = [
             "### evalharness · \(inline(result.suite.name)): \(symbol)",
             "",
             "\(tally.summary) · \(result.candidates.count) candidates · \(Format.duration(result.durationSeconds)) · exit code \(verdict.exitCode)",
             "",
-            "| candidate | method | accuracy (\(level) CI) | F1 macro | forgetting | trainable params | time |",
+            "| candidate | method | \(first.title.lowercased()) (\(level) CI) | \(second.title.lowercased()) | forgetting | trainable params | time |",
             "|---|---|---|---|---|---:|---:|",
         ]
         for candidate in result.candidates {
@@ -33,10 +37,10 @@ public enum MarkdownSummary {
                     + "\(Format.compactCount(candidate.trainableParameters)) | |")
                 continue
             }
-            let accuracy = candidate.metrics.map { metrics in
-                Format.withInterval(metrics.accuracy) + (Format.seedSpread(metrics.accuracy).map { "<br>" + $0 } ?? "")
+            let accuracy = first.value(candidate).map { metric in
+                Format.withInterval(metric) + (Format.seedSpread(metric).map { "<br>" + $0 } ?? "")
             } ?? "—"
-            let f1 = candidate.metrics.map { Format.fixed($0.f1Macro.value) } ?? "—"
+            let f1 = second.value(candidate).map { Format.fixed($0.value) } ?? "—"
             let forgetting = candidate.meanForgetting.map { Format.signed($0) } ?? "—"
             // A reused unit's time is the time it took when it was trained.
             let time = (candidate.training.map { Format.duration($0.seconds) } ?? "—")

@@ -168,12 +168,50 @@ extension CandidateResult {
     }
 }
 
-/// The headline metrics in report order: key in results.json, human name, direction.
-let headlineMetricColumns: [(key: String, title: String, higherIsBetter: Bool)] = [
-    ("accuracy", "Accuracy", true), ("precision_macro", "Precision (macro)", true),
-    ("recall_macro", "Recall (macro)", true), ("f1_macro", "F1 (macro)", true),
-    ("log_loss", "Log loss", false), ("ece", "ECE", false),
-]
+/// A test metric as the reports show it: its key in results.json and checks, its name, its
+/// direction, and where a candidate keeps it. Which ones a run has depends on its task
+/// (`TestMetricColumn.all(for:)`): the reports loop over them instead of naming metrics.
+struct TestMetricColumn: Sendable {
+    let key: String
+    let title: String
+    let higherIsBetter: Bool
+    /// A fraction from 0 to 1 (the bar charts' domain).
+    let isFraction: Bool
+    let value: @Sendable (CandidateResult) -> MetricValue?
+
+    static func headline(_ key: String, _ title: String, higherIsBetter: Bool = true, isFraction: Bool = true) -> TestMetricColumn {
+        TestMetricColumn(key: key, title: title, higherIsBetter: higherIsBetter, isFraction: isFraction) { $0.metrics?.value(named: key) }
+    }
+
+    static func generation(_ metric: GenerationMetric, _ title: String) -> TestMetricColumn {
+        TestMetricColumn(key: metric.rawValue, title: title, higherIsBetter: metric.higherIsBetter, isFraction: metric.isFraction) {
+            $0.generationMetrics?.value(metric)
+        }
+    }
+
+    /// A classification's six headline metrics.
+    static let classification: [TestMetricColumn] = [
+        .headline("accuracy", "Accuracy"), .headline("precision_macro", "Precision (macro)"),
+        .headline("recall_macro", "Recall (macro)"), .headline("f1_macro", "F1 (macro)"),
+        .headline("log_loss", "Log loss", higherIsBetter: false, isFraction: false),
+        .headline("ece", "ECE", higherIsBetter: false),
+    ]
+
+    /// A generation task's four.
+    static let generation: [TestMetricColumn] = [
+        .generation(.exactMatch, "Exact match"), .generation(.tokenF1, "Token F1"),
+        .generation(.answerLoss, "Answer loss (nats/token)"), .generation(.perplexity, "Answer perplexity"),
+    ]
+
+    static func all(for run: RunResult) -> [TestMetricColumn] { run.isGeneration ? generation : classification }
+
+    /// The columns the candidates table and the metric charts show: the first metric, the
+    /// summary score and the two loss-like ones.
+    static func shown(for run: RunResult) -> [TestMetricColumn] {
+        let keys = run.isGeneration ? ["exact_match", "token_f1", "answer_loss", "perplexity"] : ["accuracy", "f1_macro", "log_loss", "ece"]
+        return keys.compactMap { key in all(for: run).first { $0.key == key } }
+    }
+}
 
 /// What went wrong in a run, for the lists at the top of the HTML report and in the Markdown
 /// summary: one entry per failed candidate run (standing for every check it made an error), then
