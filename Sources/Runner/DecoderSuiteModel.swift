@@ -5,25 +5,20 @@ import Suites
 import Tokenizer
 import Training
 
-/// A decoder language model under test (a GGUF file or a Llama folder): classification by label
-/// scoring — each example put in the task's prompt, each class's verbaliser scored after it
-/// (`LlamaModel.continuationScores`), the class probabilities the softmax over those scores —
-/// and retention as the causal-LM loss on general text (`retention.language_modeling`).
+/// A decoder language model under test (a GGUF file or a Llama folder): a classification task by
+/// label scoring (`LabelScoringTask`) or a generation task (`AnswerGeneration`), and retention as
+/// the causal-LM loss on general text (`retention.language_modeling`) and zero-shot accuracy on
+/// another task (`retention.zero_shot`).
 ///
 /// Candidates run zero-shot (`method: base`), fine-tune every weight (`method: full`), train LoRA
 /// adapters on the fp32 base (`lora`) or on a 4-bit one (`qlora`: bitsandbytes' NF4, or the GGUF
-/// file's own blocks), or tune a soft prompt (`prompt`), learning the verbaliser after the prompt
-/// as a completion (`DecoderTrainer`).
+/// file's own blocks), or tune a soft prompt (`prompt`), learning the task's answer after its
+/// prompt as a completion (`DecoderTrainer`).
 final class DecoderSuiteModel: SuiteModel {
     let spec: SuiteSpec
     let lm: DecoderLanguageModel
-    let prompt: LabelScoringPrompt
-    /// Token ids of each test and validation prompt (left-cut to fit `maxLength` with the longest verbaliser).
-    let testPrompts: [[Int32]], validationPrompts: [[Int32]]
-    let verbalizerIDs: [[Int32]]
-    let testExamples: [Example], validationLabels: [Int]
-    /// Each training and validation example as a completion to learn: the prompt, then its label's verbaliser.
-    let trainCompletions: [LanguageModelingExample], validationCompletions: [LanguageModelingExample]
+    /// What the task asks and how a model is measured on it.
+    let task: any DecoderTask
     /// Token ids of each language-modelling text, cut to `RetentionMeasurement.maxLength`.
     let textSets: [(name: String, sequences: [[Int32]])]
     /// The zero-shot retention tasks, as label-scoring questions.
@@ -32,7 +27,6 @@ final class DecoderSuiteModel: SuiteModel {
     let notes: [String]
     let taskKeyLines: [(name: String, value: String)]
     let retentionKeyLines: [(name: String, value: String)]
-    private let evaluation: TaskEvaluation
     private var baseScores: [String: Double]?
 
     init(spec: SuiteSpec, task: TaskData, retentionData: RetentionData) throws {
@@ -45,26 +39,20 @@ final class DecoderSuiteModel: SuiteModel {
                              message: "\(maxLength) exceeds the model's \(lm.network.maxPositions) positions")
         }
         let chatTemplate = try Self.chatTemplate(spec.task.chat, lm: lm, spec: spec, field: "task.chat")
-        let prompt = LabelScoringPrompt(template: spec.task.prompt ?? LabelScoringPrompt.defaultTemplate,
-                                        verbalizers: spec.task.verbalizers ?? task.labels.map { " " + $0 }, chat: chatTemplate)
-        self.prompt = prompt
         let tokenizer = lm.tokenizer
-        let verbalizerIDs = try prompt.verbalizerIDs(tokenizer: tokenizer, labels: task.labels, spec: spec, field: "task.verbalizers")
-        self.verbalizerIDs = verbalizerIDs
         var cut = 0
-        func encode(_ examples: [Example]) -> [[Int32]] {
-            prompt.encode(examples.map(\.text), tokenizer: tokenizer, maxLength: maxLength, verbalizerIDs: verbalizerIDs, cut: &cut)
-        }
-        testPrompts = encode(task.test)
-        validationPrompts = spec.task.threshold == .optimizeF1 ? encode(task.validation) : []
-        let trains = spec.candidates.contains { $0.method.trains }
-        func completions(_ examples: [Example]) -> [LanguageModelingExample] {
-            zip(examples, encode(examples)).map { example, prompt in
-                LanguageModelingExample(ids: prompt + verbalizerIDs[example.label], firstTarget: prompt.count)
+        if let generation = spec.task.generation {
+            var answering = try AnswerGeneration(
+                prompt: PromptTemplate(template: spec.task.prompt ?? AnswerGeneration.defaultTemplate, chat: chatTemplate),
+                settings: generation, lm: lm, maxLength: maxLength, test: task.test, spec: spec)
+            if spec.candidates.contains(where: { $0.method.trains }) {
+                answering.learn(train: task.train, validation: task.validation)
             }
+            cut += answering.cut
+            self.task = answering
+        } else {
+            self.task = try LabelScoringTask(spec: spec, task: task, lm: lm, chat: chatTemplate, cut: &cut)
         }
-        trainCompletions = trains ? completions(task.train) : []
-        validationCompletions = trains ? completions(task.validation) : []
         for candidate in spec.candidates where candidate.method.trains {
             let batch = candidate.training.batchSize
             let full = candidate.method == .full
@@ -79,8 +67,6 @@ final class DecoderSuiteModel: SuiteModel {
                                        for: "\(full ? "fine-tuning every weight" : "training adapters") on \(batch) sequences of up to \(tokens) tokens",
                                        source: "\(spec.sourcePath): candidates.\(candidate.name) batch_size \(batch)")
         }
-        testExamples = task.test
-        validationLabels = task.validation.map(\.label)
         // A prompt-tuned candidate reads each text after its virtual tokens.
         let lmLength = min(RetentionMeasurement.maxLength, lm.network.maxPositions - (spec.candidates.map(\.virtualTokenCount).max() ?? 0))
         textSets = retentionData.languageModeling.map { set in
@@ -105,26 +91,19 @@ final class DecoderSuiteModel: SuiteModel {
 
         var notes: [String] = []
         if cut > 0 { notes.append("note: \(cut) prompt(s) longer than max_length \(maxLength) lose their first tokens") }
-        if let example = task.test.first {
-            notes.append("label scoring: prompt \(prompt.render(example.text).debugDescription) → "
-                         + prompt.verbalizers.map(\.debugDescription).joined(separator: " | "))
-        }
-        self.notes = notes
+        self.notes = notes + self.task.notes
         var isFolder: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
         let weightsFile = isFolder.boolValue ? url.appendingPathComponent("model.safetensors") : url
         identity = ModelIdentity(path: spec.model.path, sha256: SHA256.hex(ofFileAt: weightsFile.path) ?? "",
                                  parameters: lm.network.config.parameterCount)
-        taskKeyLines = [("model.family", ModelFamily.llamaDecoder.rawValue), ("task.max_length", String(maxLength)),
-                        ("task.prompt", prompt.template), ("task.verbalizers", prompt.verbalizers.joined(separator: "\u{1F}")),
-                        ("task.chat", chatTemplate.map { "chatml \($0.defaultSystemPrompt ?? "")" } ?? "none")]
+        taskKeyLines = [("model.family", ModelFamily.llamaDecoder.rawValue), ("task.max_length", String(maxLength))] + self.task.keyLines
         retentionKeyLines = [("model.family", ModelFamily.llamaDecoder.rawValue), ("retention.max_length", String(lmLength))]
             + zeroShotSets.flatMap { set in [
                 ("retention.\(set.name).prompt", set.question.template), ("retention.\(set.name).chat", set.question.chat == nil ? "none" : "chatml"),
                 ("retention.\(set.name).verbalizers", set.question.verbalizers.joined(separator: "\u{1F}")),
                 ("retention.\(set.name).max_length", String(maxLength)),
             ] }
-        evaluation = TaskEvaluation(task: spec.task, comparison: spec.comparison, classCount: task.labels.count)
     }
 
     var hasRetention: Bool { !textSets.isEmpty || !zeroShotSets.isEmpty }
@@ -146,15 +125,14 @@ final class DecoderSuiteModel: SuiteModel {
     /// weight was fine-tuned as a Hugging Face Llama folder.
     func exportsTrainedModel(_ candidate: CandidateSpec) -> Bool { candidate.method.trains }
 
-    /// Tokens through the network: each prompt once (single-token verbalisers) or once per class;
-    /// training three passes' worth (forward and backward) of every completion per epoch, plus validation.
+    /// Tokens through the network: the task's evaluation; training three passes' worth (forward and
+    /// backward) of every completion per epoch, plus validation.
     func cost(of candidate: CandidateSpec) -> Double {
-        let perPrompt = verbalizerIDs.allSatisfy { $0.count == 1 } ? 1 : verbalizerIDs.count
-        var tokens = Double((testPrompts + validationPrompts).reduce(0) { $0 + $1.count } * perPrompt)
+        var tokens = Double(task.evaluationTokens)
         if candidate.method.trains {
             let P = candidate.virtualTokenCount
-            let train = Double(trainCompletions.reduce(0) { $0 + $1.ids.count + P })
-            let validation = Double(validationCompletions.reduce(0) { $0 + $1.ids.count + P })
+            let train = Double(task.trainCompletions.reduce(0) { $0 + $1.ids.count + P })
+            let validation = Double(task.validationCompletions.reduce(0) { $0 + $1.ids.count + P })
             tokens += Double(candidate.training.epochs) * (3 * train + validation)
         }
         return tokens / 64
@@ -211,7 +189,7 @@ final class DecoderSuiteModel: SuiteModel {
                     learningRate: Float(candidate.training.learningRate), weightDecay: Float(candidate.training.weightDecay)),
                     maxGradientNorm: candidate.training.maxGradNorm, dropoutSeed: unit.trainingSeed!)
                 let trainer = DecoderTrainer(tuning: tuning, settings: TrainerSettings(candidate.training, seed: unit.trainingSeed!))
-                let outcome = try trainer.train(trainCompletions, validation: validationCompletions) { [weak observer] progress in
+                let outcome = try trainer.train(task.trainCompletions, validation: task.validationCompletions) { [weak observer] progress in
                     observer?.training(label, progress)
                 }
                 let history = outcome.history.map { EpochRecord(trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
@@ -231,10 +209,7 @@ final class DecoderSuiteModel: SuiteModel {
                 }
                 network = tuning.inferenceModel
             }
-            let test = try probabilities(testPrompts, network: network, label: label, observer: observer)
-            evaluation.measure(test: testExamples, testProbabilities: test, validationLabels: validationLabels,
-                               validationProbabilities: { (try? probabilities(validationPrompts, network: network, label: label, observer: nil)) ?? [] },
-                               seed: candidate.training.seed, into: &run)
+            try task.measure(network, seed: candidate.training.seed, label: label, observer: observer, into: &run)
             // A base candidate is the base model: what it can do with language is unchanged by definition.
             let scores = candidate.method.trains ? try retentionScores(network) : base
             let checks = textSets.map { ($0.name, "log_likelihood") } + zeroShotSets.map { ($0.name, "accuracy") }
@@ -260,12 +235,4 @@ final class DecoderSuiteModel: SuiteModel {
         }
     }
 
-    /// Class probabilities of each prompt (the softmax of the verbalisers' log-probabilities).
-    private func probabilities(_ prompts: [[Int32]], network: LlamaModel, label: String, observer: RunProgressObserver?) throws -> [[Double]] {
-        let started = Date()
-        let scores = try network.continuationScores(prompts: prompts, continuations: verbalizerIDs) { [weak observer] done in
-            observer?.scoring(label, done: done, of: prompts.count, seconds: Date().timeIntervalSince(started))
-        }
-        return scores.map(LabelScores.probabilities)
-    }
 }

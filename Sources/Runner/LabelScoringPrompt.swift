@@ -3,6 +3,19 @@ import Model
 import Suites
 import Tokenizer
 
+/// How an example is put to a decoder: its text in a template at `{text}`, optionally as the user
+/// turn of the model's chat template (the assistant's reply then follows).
+struct PromptTemplate {
+    let template: String
+    let chat: ChatTemplate?
+
+    func render(_ text: String) -> String {
+        let filled = template.replacingOccurrences(of: "{text}", with: text)
+        guard let chat else { return filled }
+        return chat.render([ChatTemplate.Message(role: "user", content: filled)], addGenerationPrompt: true)
+    }
+}
+
 /// How a decoder is asked a classification question: the example's text in the task's prompt
 /// template (optionally as a user turn of the model's chat template), then each class's verbaliser.
 struct LabelScoringPrompt {
@@ -13,11 +26,7 @@ struct LabelScoringPrompt {
     let verbalizers: [String]
     let chat: ChatTemplate?
 
-    func render(_ text: String) -> String {
-        let filled = template.replacingOccurrences(of: "{text}", with: text)
-        guard let chat else { return filled }
-        return chat.render([ChatTemplate.Message(role: "user", content: filled)], addGenerationPrompt: true)
-    }
+    func render(_ text: String) -> String { PromptTemplate(template: template, chat: chat).render(text) }
 
     /// Each class's verbaliser as token ids; refused, naming `field`, when one has no tokens or two
     /// are the same tokens (classes whose verbalisers merely start alike are told apart by their

@@ -22,6 +22,8 @@ public struct RunFacts: Codable, Equatable, Sendable {
     public var seed: UInt64
     public var labels: [String]
     public var positiveLabel: String?
+    /// results.json `task_type`: "generation", or nil for classification.
+    public var taskType: String?
     public var splits: DataSplits
     public var contamination: [ContaminatedExample]
     public var unselectedCandidates: [String]?
@@ -29,7 +31,7 @@ public struct RunFacts: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case suite, model, data, environment, startedAt = "started_at", seed, labels, positiveLabel = "positive_label", splits
-        case contamination, unselectedCandidates = "unselected_candidates", options
+        case contamination, unselectedCandidates = "unselected_candidates", options, taskType = "task_type"
     }
 }
 
@@ -69,6 +71,7 @@ public struct RunAssembly {
                             startedAt: facts.startedAt, durationSeconds: 0, seed: facts.seed, labels: facts.labels,
                             candidates: candidateResults, checks: [])
         run.positiveLabel = facts.positiveLabel
+        run.taskType = facts.taskType
         run.splits = facts.splits
         run.contamination = facts.contamination
         run.unselectedCandidates = facts.unselectedCandidates
@@ -107,6 +110,7 @@ public struct RunAssembly {
             result.metrics = summary.metrics
             result.perClassMetrics = summary.perClassMetrics
             result.positiveClass = summary.positiveClass
+            result.generationMetrics = summary.generationMetrics
             result.report = summary.report
             result.forgetting = summary.forgetting
             result.training = summary.training
@@ -118,17 +122,18 @@ public struct RunAssembly {
     private func compare(_ candidate: CandidateResult, with reference: CandidateResult, against: String, reference name: String) -> Comparison? {
         CandidateComparison.compare(candidate, with: reference, against: against, classCount: facts.labels.count,
                                     margins: nonInferiorityMargins(of: candidate.name, against: name),
-                                    labels: facts.labels, positiveClass: spec.task.positiveClass,
+                                    labels: facts.labels, positiveClass: spec.task.positiveClass, generation: spec.task.generation != nil,
                                     resamples: spec.comparison.bootstrapResamples, confidence: spec.comparison.confidence, seed: facts.seed)
     }
 
-    /// The margins of the suite's `non_inferior_to: reference` checks on prediction metrics that apply
+    /// The margins of the suite's `non_inferior_to: reference` checks on test metrics that apply
     /// to `candidate`, by metric (the smallest where several checks name one metric): the
     /// comparisons record their decisions beside the paired differences.
     private func nonInferiorityMargins(of candidate: String, against reference: String) -> [String: Double] {
         var margins: [String: Double] = [:]
         for check in spec.checks
-        where Gate.predictionMetric(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass) != nil
+        where TestMetric.named(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass,
+                               generation: spec.task.generation != nil) != nil
             && (check.candidates?.contains(candidate) ?? true) {
             if case .nonInferior(reference, let margin) = check.kind {
                 margins[check.metric] = min(margins[check.metric] ?? margin, margin)

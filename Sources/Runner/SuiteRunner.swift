@@ -166,7 +166,7 @@ public final class SuiteRunner {
             suite: SuiteIdentity(name: spec.name, path: spec.sourcePath, contentSHA256: spec.contentSHA256),
             model: model.identity, data: task.files + retentionData.files, environment: environment,
             startedAt: ISO8601DateFormatter().string(from: started), seed: seed, labels: task.labels,
-            positiveLabel: spec.task.positiveLabel, splits: task.splits,
+            positiveLabel: spec.task.positiveLabel, taskType: spec.task.generation == nil ? nil : "generation", splits: task.splits,
             contamination: task.contamination.map { ContaminatedExample(split: $0.split, id: $0.id, trainID: $0.trainID) },
             unselectedCandidates: unselected.isEmpty ? nil : unselected,
             options: RunFacts.Options(candidates: options.candidates, seed: options.seed, seeds: options.seeds))

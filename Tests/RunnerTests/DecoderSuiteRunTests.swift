@@ -223,4 +223,93 @@ final class DecoderSuiteRunTests: XCTestCase {
         let rerun = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("again/results.json"))) as? [String: Any])
         XCTAssertEqual((rerun["candidates"] as? [[String: Any]])?[1]["metrics"] as? NSDictionary, full["metrics"] as? NSDictionary)
     }
+
+    /// A generation task end to end: SmolLM2 as a reverse dictionary, zero-shot and with two LoRA
+    /// steps. The batched greedy answers equal the `generate` command's for the same chat prompt,
+    /// a reference's loss equals minus the `score` command's log-probability of it (with the end
+    /// token), the metrics are the per-example scores' means, the reports show the answers, and a
+    /// rerun gated against the first as its baseline is non-inferior (the same answers, cached).
+    func testGenerationSuiteAnswersScoresAndGates() throws {
+        let folder = try CommandLineTool.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let suite = folder.appendingPathComponent("suite.yaml")
+        try """
+        name: decoder-words-tiny
+        seed: 7
+        model: {path: models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf, max_length: 128}
+        task:
+          type: generation
+          train: data/wordnet/words_train.jsonl
+          validation: data/wordnet/words_validation.jsonl
+          test: data/wordnet/words_test.jsonl
+          prompt: "Which word has this dictionary definition? Answer with the word only.\\nDefinition: {text}"
+          chat: true
+          max_new_tokens: 5
+          limit: {train: 16, validation: 8, test: 12}
+        training: {epochs: 1, batch_size: 8, warmup_ratio: 0}
+        candidates:
+          - {name: zero-shot, method: base}
+          - {name: lora, method: lora, rank: 4, target_modules: [q_proj, v_proj], learning_rate: 1e-3}
+        checks:
+          - {metric: token_f1, min: 0, bound: ci_low}
+          - {metric: exact_match, non_inferior_to: baseline, margin: 0.05}
+        """.write(to: suite, atomically: true, encoding: .utf8)
+        let cache = folder.appendingPathComponent("cache").path
+        let out = folder.appendingPathComponent("out")
+        let stored = out.appendingPathComponent("results.json").path
+        let run = try CommandLineTool.run(["compare", suite.path, "--out", out.path, "--cache", cache, "--baseline", stored])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.contains("generation: prompt"), run.stderr)
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("results.json"))) as? [String: Any])
+        XCTAssertEqual(results["task_type"] as? String, "generation")
+        XCTAssertEqual(results["labels"] as? [String], [])
+        let candidates = try XCTUnwrap(results["candidates"] as? [[String: Any]])
+        XCTAssertEqual(candidates.map { $0["status"] as? String }, ["ok", "ok"])
+        let testLines = try String(contentsOf: CommandLineTool.root.appendingPathComponent("data/wordnet/words_test.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        for candidate in candidates {
+            let answers = try XCTUnwrap((candidate["seed_runs"] as? [[String: Any]])?.first?["generations"] as? [[String: Any]])
+            XCTAssertEqual(answers.count, 12)
+            let metrics = try XCTUnwrap(candidate["generation_metrics"] as? [String: Any])
+            func value(_ key: String) -> Double? { (metrics[key] as? [String: Any])?["value"] as? Double }
+            XCTAssertEqual(try XCTUnwrap(value("exact_match")), answers.reduce(0) { $0 + ($1["exact_match"] as! Double) } / 12, accuracy: 1e-12)
+            XCTAssertEqual(try XCTUnwrap(value("token_f1")), answers.reduce(0) { $0 + ($1["token_f1"] as! Double) } / 12, accuracy: 1e-12)
+            let loss = answers.reduce(0) { $0 + ($1["reference_loss"] as! Double) } / Double(answers.reduce(0) { $0 + ($1["reference_tokens"] as! Int) })
+            XCTAssertEqual(try XCTUnwrap(value("perplexity")), exp(loss), accuracy: 1e-9 * exp(loss))
+            XCTAssertNil(candidate["metrics"], "no classification metrics")
+        }
+        // The zero-shot row through the commands, one example at a time.
+        let answers = try XCTUnwrap((candidates[0]["seed_runs"] as? [[String: Any]])?.first?["generations"] as? [[String: Any]])
+        for answer in answers.prefix(3) {
+            let record = try XCTUnwrap(testLines.first { ($0["id"] as? String) == (answer["id"] as? String) })
+            let question = "Which word has this dictionary definition? Answer with the word only.\nDefinition: \(record["text"] as! String)"
+            let generated = try CommandLineTool.run(["generate", question, "--max-tokens", "5"])
+            XCTAssertEqual(generated.status, 0, generated.stderr)
+            XCTAssertEqual(generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines), answer["output"] as? String)
+            let reference = (record["answer"] as! [String])[0]
+            let chatPrompt = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                + "<|im_start|>user\n\(question)<|im_end|>\n<|im_start|>assistant\n"
+            let scored = try CommandLineTool.run(["score", "--prompt", chatPrompt, "--continuation", reference + "<|im_end|>", "--json"])
+            XCTAssertEqual(scored.status, 0, scored.stderr)
+            let logProbability = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(scored.stdout.utf8)) as? [[String: Any]])?.first?["logprob"] as? Double)
+            XCTAssertEqual(try XCTUnwrap(answer["reference_loss"] as? Double), -logProbability, accuracy: 1e-3)
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<section id=\"answers\">") && html.contains("Exact match") && html.contains("Token F1"))
+        let junit = try String(contentsOf: out.appendingPathComponent("junit.xml"), encoding: .utf8)
+        XCTAssertTrue(junit.contains("<property name=\"exact_match\""), junit)
+        XCTAssertTrue(junit.contains("no baseline run yet"), "the first run has no baseline to compare with")
+        let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+        XCTAssertTrue(summary.contains("| exact match (95% CI) | token f1 |"), summary)
+
+        // The same suite again, gated against the first run: cached units, the same answers, non-inferior.
+        let again = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("again").path, "--cache", cache,
+                                             "--baseline", stored])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("lora: cached"), again.stderr)
+        let gated = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("again/results.json"))) as? [String: Any])
+        let checks = try XCTUnwrap(gated["checks"] as? [[String: Any]])
+        XCTAssertEqual(checks.filter { $0["metric"] as? String == "exact_match" }.map { $0["status"] as? String }, ["passed", "passed"])
+        XCTAssertEqual(checks.filter { $0["metric"] as? String == "exact_match" }.map { $0["value"] as? Double }, [0, 0])
+    }
 }
