@@ -126,6 +126,13 @@ RULES = {
         "for each, the first %d records of train.jsonl and the first %d of test.jsonl in "
         "ascending sha256(id) hex order; both files list records in ascending sha256(id) order."
         % (PROBE_TRAIN_PER_LABEL, PROBE_TEST_PER_LABEL)),
+    "wordnet_words": (
+        "words_{train,validation,test}.jsonl: a generation task (a definition -> the word it defines) "
+        "from the noun synsets of the de-duplicated glosses whose first word is 3 or more lowercase "
+        "ASCII letters, as {id, text, answer}: answer = the synset's words in order, '_' -> ' ', "
+        "those with an uppercase letter left out (the first is the one trained on). Split by the "
+        "same bucket as train/test: bucket < 70 -> train, < 80 -> validation, else test (so "
+        "words_test is a subset of test.jsonl's texts and words_train + words_validation of train's)."),
     "wordnet_food": (
         "food.jsonl: a rare-positive task in one file without ids (suites/examples/rare-food.yaml): "
         "the noun synsets of the de-duplicated glosses with bucket < 10, in glosses.jsonl order, as "
@@ -138,6 +145,10 @@ RULES = {
         "word1<TAB>word2<TAB>score (0..10), id '<set>-NNN' (1-based row), every row kept as "
         "given (including the repeated pairs)."),
 }
+
+
+# Files a source must have produced; a manifest without one was written by an older release.
+SOURCE_FILES = {"wordnet": ["wordnet/words_%s.jsonl" % split for split in ("train", "validation", "test")]}
 
 
 class SourceError(Exception):
@@ -307,6 +318,10 @@ def cmd_check(args):
         print("[%s] not converted yet" % args.source)
         return 1
     entries = {k: v for k, v in manifest.get("files", {}).items() if v.get("source") == args.source}
+    missing = [f for f in SOURCE_FILES.get(args.source, []) if f not in entries]
+    if missing:
+        print("[%s] converted by an older release (no %s)" % (args.source, ", ".join(missing)))
+        return 1
     if not entries:
         print("[%s] the manifest lists no files" % args.source)
         return 1
@@ -476,6 +491,7 @@ def cmd_wordnet(args):
     pos_prefix = {"noun": ("noun.",), "verb": ("verb.",), "adj": ("adj.",), "adv": ("adv.",)}
     ss_types = {"noun": {"n"}, "verb": {"v"}, "adj": {"a", "s"}, "adv": {"r"}}
     records = []
+    synset_words = {}
     files_info = {}
     examples_cut = 0
     for pos, (inner, expected_sha, expected_count) in WORDNET_FILES.items():
@@ -514,11 +530,14 @@ def cmd_wordnet(args):
             if lexnum >= len(LEXNAMES) or not LEXNAMES[lexnum].startswith(pos_prefix[pos]):
                 raise SourceError("%s: synset %s has lex_filenum %s, not a %s category"
                                   % (inner, fields[0], fields[1], pos))
+            word_count = int(fields[3], 16)
+            words = [fields[4 + 2 * i].replace("_", " ") for i in range(word_count)]
             definition, had_example = gloss_definition(gloss)
             if not definition:
                 definition = gloss.strip()
             examples_cut += had_example
             records.append({"id": "%s-%s" % (pos, fields[0]), "text": definition, "label": LEXNAMES[lexnum]})
+            synset_words["%s-%s" % (pos, fields[0])] = words
             count += 1
         if count != expected_count:
             message = "%s has %d synsets, expected %d" % (inner, count, expected_count)
@@ -557,6 +576,17 @@ def cmd_wordnet(args):
     food = [{"text": r["text"], "is_food": 1 if r["label"] == "noun.food" else 0}
             for r in unique if r["id"].startswith("noun-") and bucket(r["id"]) < 10]
     out.add("wordnet/food.jsonl", food, inner_all, label_key="is_food")
+    words = {"train": [], "validation": [], "test": []}
+    for r in unique:
+        first = synset_words[r["id"]][0]
+        if not r["id"].startswith("noun-") or not (len(first) >= 3 and first.isascii() and first.isalpha() and first.islower()):
+            continue
+        answers = [w for w in synset_words[r["id"]] if w == w.lower()]
+        b = bucket(r["id"])
+        split = "train" if b < 70 else ("validation" if b < 80 else "test")
+        words[split].append({"id": r["id"], "text": r["text"], "answer": answers})
+    for split in ("train", "validation", "test"):
+        out.add("wordnet/words_%s.jsonl" % split, words[split], inner_all)
     progress("wordnet", "%d glosses (%d with example sentences cut), %d duplicate texts left out of the "
              "splits -> train %d / test %d; probe %d / %d"
              % (len(records), examples_cut, duplicates, len(train), len(test), len(probe_train), len(probe_test)))
