@@ -19,15 +19,16 @@ extension Gate {
     /// Whether a larger value of `metric` is better: false for losses, calibration error, drops,
     /// gaps, time and memory.
     public static func higherIsBetter(_ metric: String) -> Bool {
-        !(metric == "log_loss" || metric == "ece" || metric.hasSuffix("_drop") || metric.hasSuffix("_gap")
-          || metric == "training.seconds" || metric == "training.peak_rss_bytes")
+        if let generation = GenerationMetric(rawValue: metric) { return generation.higherIsBetter }
+        return !(metric == "log_loss" || metric == "ece" || metric.hasSuffix("_drop") || metric.hasSuffix("_gap")
+                 || metric == "training.seconds" || metric == "training.peak_rss_bytes")
     }
 
     /// Every metric name the gate resolves for `candidate` in `run`, with its value, in a stable
-    /// order: headline, per class, ranking, forgetting, overfitting, training. Metrics the candidate
+    /// order: headline (a generation task's four), per class, ranking, forgetting, overfitting, training. Metrics the candidate
     /// has no value for (a failed run, a base score of 0) are left out.
     public static func measurements(of candidate: CandidateResult, in run: RunResult) -> [NamedMeasurement] {
-        var names = PredictionMetric.headline.map { $0.name(labels: run.labels) }
+        var names = run.isGeneration ? generationMetricNames : PredictionMetric.headline.map { $0.name(labels: run.labels) }
         names += PredictionMetric.perClass(classCount: run.labels.count).map { $0.name(labels: run.labels) }
         if let positive = run.positiveClass {
             names += PredictionMetric.ranking(positiveClass: positive).map { $0.name(labels: run.labels) }
@@ -44,7 +45,7 @@ extension Gate {
     public static func measurement(_ name: String, of candidate: CandidateResult, in run: RunResult) -> NamedMeasurement? {
         // `measure` reads only the labels and the positive class.
         let settings = Settings(resamples: 0, confidence: 0.95, seed: run.seed, labels: run.labels,
-                                positiveClass: run.positiveClass)
+                                positiveClass: run.positiveClass, generation: run.isGeneration)
         guard case .found(let measurement) = measure(name, of: candidate, settings: settings) else { return nil }
         return NamedMeasurement(name: name, value: measurement.value, low: measurement.interval?.low,
                                 high: measurement.interval?.high, seeds: measurement.seeds)

@@ -128,6 +128,9 @@ final class GenerationMetricsTests: XCTestCase {
         XCTAssertFalse(Gate.isValidMetricName("accuracy", labels: [], generation: true))
         XCTAssertTrue(Gate.isValidMetricName("token_f1", labels: [], generation: true))
         XCTAssertFalse(Gate.isValidMetricName("token_f1", labels: ["a", "b"]))
+        XCTAssertEqual(["exact_match", "token_f1", "answer_loss", "perplexity"].map(Gate.higherIsBetter), [true, true, false, false])
+        XCTAssertEqual(Gate.measurements(of: run.candidates[0], in: run).prefix(4).map(\.name), ["exact_match", "token_f1", "answer_loss", "perplexity"],
+                       "the run history records a generation task's metrics")
     }
 
     /// Non-inferiority against a stored baseline pairs answers by id (the baseline's are in another
@@ -146,6 +149,12 @@ final class GenerationMetricsTests: XCTestCase {
         let regressed = Gate.evaluate([check], result: current, baseline: better, resamples: 400, seed: 5)[0]
         XCTAssertEqual(regressed.status, .failed, regressed.message ?? "")
         XCTAssertEqual(try XCTUnwrap(regressed.value), -0.2, accuracy: 1e-12)
+        // Perplexity is better when lower: a higher one than the baseline's by more than the margin fails.
+        let perplexity = CheckSpec(metric: "perplexity", kind: .nonInferior(reference: "baseline", margin: 0.05))
+        let worse = Gate.evaluate([perplexity], result: current, baseline: better, resamples: 400, seed: 5)[0]
+        XCTAssertEqual(worse.status, .failed, worse.message ?? "")
+        XCTAssertEqual(try XCTUnwrap(worse.value), exp(1.1) - exp(0.8), accuracy: 1e-12)
+        XCTAssertEqual(Gate.evaluate([perplexity], result: better, baseline: current, resamples: 400, seed: 5)[0].status, .passed)
         let classification = PerClassMetricTests.run([PerClassMetricTests.candidate("lora", seeds: [PerClassMetricTests.predictions(found: 10, falseAlarms: 0)])])
         let skipped = Gate.evaluate([check], result: current, baseline: classification, resamples: 400, seed: 5)[0]
         XCTAssertEqual(skipped.status, .skipped, skipped.message ?? "")
