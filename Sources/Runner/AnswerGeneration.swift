@@ -47,9 +47,7 @@ struct AnswerGeneration: DecoderTask {
         var prompts: [[Int32]] = [], references: [[Int32]] = []
         var cut = 0
         for example in test {
-            let (prompt, answer) = Self.fit(promptIDs: lm.tokenizer.encode(prompt.render(example.text)),
-                                            answerIDs: Self.answerIDs(example.answers[0], prompt: prompt, tokenizer: lm.tokenizer, end: end),
-                                            maxLength: maxLength,
+            let (prompt, answer) = Self.fit(example, prompt: prompt, tokenizer: lm.tokenizer, end: end, maxLength: maxLength,
                                             promptRoom: maxLength - settings.maxNewTokens, cut: &cut)
             prompts.append(prompt)
             references.append(answer)
@@ -77,26 +75,25 @@ struct AnswerGeneration: DecoderTask {
     /// (the loss counts only those).
     mutating func completions(_ examples: [Example]) -> [LanguageModelingExample] {
         examples.map { example in
-            let (prompt, answer) = Self.fit(promptIDs: tokenizer.encode(self.prompt.render(example.text)),
-                                            answerIDs: Self.answerIDs(example.answers[0], prompt: prompt, tokenizer: tokenizer, end: endToken),
-                                            maxLength: maxLength, promptRoom: maxLength - 1, cut: &cut)
+            let (prompt, answer) = Self.fit(example, prompt: prompt, tokenizer: tokenizer, end: endToken, maxLength: maxLength,
+                                            promptRoom: maxLength - 1, cut: &cut)
             return LanguageModelingExample(ids: prompt + answer, firstTarget: prompt.count)
         }
     }
 
-    /// A prompt and answer cut to `maxLength` together: the answer keeps at most half (its end
-    /// token last), the prompt loses its first tokens (the end, next to the answer, matters most)
-    /// and keeps at most `promptRoom`.
-    static func fit(promptIDs: [Int32], answerIDs: [Int32], maxLength: Int, promptRoom: Int, cut: inout Int) -> ([Int32], [Int32]) {
-        var answer = answerIDs
+    /// An example's prompt and first answer cut to `maxLength` together: the answer keeps at most
+    /// half (its end token last), the prompt at most `promptRoom` and what the answer leaves
+    /// (`PromptTemplate.encode`: a long text loses its first tokens, the template stays whole).
+    static func fit(_ example: Example, prompt: PromptTemplate, tokenizer: ByteLevelBPETokenizer, end: Int32, maxLength: Int,
+                    promptRoom: Int, cut: inout Int) -> (prompt: [Int32], answer: [Int32]) {
+        let full = answerIDs(example.answers[0], prompt: prompt, tokenizer: tokenizer, end: end)
+        var answer = full
         if answer.count > maxLength / 2 {
-            answer = Array(answer.prefix(maxLength / 2 - 1)) + [answerIDs.last!]
+            answer = Array(answer.prefix(maxLength / 2 - 1)) + [end]
             cut += 1
         }
-        let room = min(promptRoom, maxLength - answer.count)
-        guard promptIDs.count > room else { return (promptIDs, answer) }
-        cut += 1
-        return (Array(promptIDs.suffix(room)), answer)
+        let ids = prompt.encode(example.text, tokenizer: tokenizer, room: min(promptRoom, maxLength - answer.count), cut: &cut)
+        return (ids, answer)
     }
 
     var keyLines: [(name: String, value: String)] {

@@ -90,7 +90,7 @@ final class DecoderSuiteModel: SuiteModel {
         self.zeroShotSets = zeroShotSets
 
         var notes: [String] = []
-        if cut > 0 { notes.append("note: \(cut) prompt(s) longer than max_length \(maxLength) lose their first tokens") }
+        if cut > 0 { notes.append("note: \(cut) prompt(s) too long for max_length \(maxLength) lose the first tokens of their text (the template stays whole)") }
         self.notes = notes + self.task.notes
         var isFolder: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)

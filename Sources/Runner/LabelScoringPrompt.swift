@@ -14,6 +14,26 @@ struct PromptTemplate {
         guard let chat else { return filled }
         return chat.render([ChatTemplate.Message(role: "user", content: filled)], addGenerationPrompt: true)
     }
+
+    /// The prompt of `text` as token ids, at most `room` of them: a prompt too long loses the first
+    /// tokens of its text, the template (the instruction, a chat's turns) staying whole — the end of
+    /// the text, next to the answer, is what the answer depends on most, as lm-evaluation-harness
+    /// keeps the end of a context. Only when the template alone does not fit is the rendered
+    /// prompt itself cut from the start. `cut` counts the prompts cut.
+    func encode(_ text: String, tokenizer: ByteLevelBPETokenizer, room: Int, cut: inout Int) -> [Int32] {
+        let ids = tokenizer.encode(render(text))
+        guard ids.count > room else { return ids }
+        cut += 1
+        let textIDs = tokenizer.encode(text)
+        var keep = textIDs.count - (ids.count - room)
+        // Tokens at the cut can merge differently: drop a few more until the whole fits.
+        while keep > 0 {
+            let shortened = tokenizer.encode(render(tokenizer.decode(Array(textIDs.suffix(keep)))))
+            if shortened.count <= room { return shortened }
+            keep -= max(1, shortened.count - room)
+        }
+        return Array(ids.suffix(room))
+    }
 }
 
 /// How a decoder is asked a classification question: the example's text in the task's prompt
@@ -48,18 +68,13 @@ struct LabelScoringPrompt {
         return ids
     }
 
-    /// Each text's prompt as token ids. A prompt too long for `maxLength` with the longest
-    /// verbaliser loses its first tokens (as lm-evaluation-harness cuts a context: the end of the
-    /// prompt, next to the answer, is what the answer depends on most); `cut` counts them.
+    /// Each text's prompt as token ids, with room for the longest verbaliser in `maxLength`
+    /// (`PromptTemplate.encode`: a long text loses its first tokens); `cut` counts those cut.
     func encode(_ texts: [String], tokenizer: ByteLevelBPETokenizer, maxLength: Int, verbalizerIDs: [[Int32]],
                 cut: inout Int) -> [[Int32]] {
-        let longest = verbalizerIDs.map(\.count).max()!
-        return texts.map { text in
-            let ids = tokenizer.encode(render(text))
-            guard ids.count + longest > maxLength else { return ids }
-            cut += 1
-            return Array(ids.suffix(maxLength - longest))
-        }
+        let room = maxLength - verbalizerIDs.map(\.count).max()!
+        let prompt = PromptTemplate(template: template, chat: chat)
+        return texts.map { prompt.encode($0, tokenizer: tokenizer, room: room, cut: &cut) }
     }
 }
 
