@@ -99,7 +99,7 @@ struct AnswerGeneration: DecoderTask {
     var keyLines: [(name: String, value: String)] {
         [("task.type", "generation"), ("task.prompt", prompt.template), ("task.answer_field", settings.answerField),
          ("task.max_new_tokens", String(settings.maxNewTokens)),
-         ("task.chat", prompt.chat.map { "chatml \($0.defaultSystemPrompt ?? "")" } ?? "none")]
+         ("task.chat", prompt.chat.map { "chatml \($0.defaultSystemPrompt ?? "")" } ?? "none"), ("task.cut", "text-start")]
     }
 
     var notes: [String] {

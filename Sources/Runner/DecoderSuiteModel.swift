@@ -102,7 +102,7 @@ final class DecoderSuiteModel: SuiteModel {
             + zeroShotSets.flatMap { set in [
                 ("retention.\(set.name).prompt", set.question.template), ("retention.\(set.name).chat", set.question.chat == nil ? "none" : "chatml"),
                 ("retention.\(set.name).verbalizers", set.question.verbalizers.joined(separator: "\u{1F}")),
-                ("retention.\(set.name).max_length", String(maxLength)),
+                ("retention.\(set.name).max_length", String(maxLength)), ("retention.\(set.name).cut", "text-start"),
             ] }
     }
 

@@ -69,7 +69,9 @@ struct LabelScoringTask: DecoderTask {
                 + prompt.verbalizers.map(\.debugDescription).joined(separator: " | ")]
         } ?? []
         keyLines = [("task.prompt", prompt.template), ("task.verbalizers", prompt.verbalizers.joined(separator: "\u{1F}")),
-                    ("task.chat", chat.map { "chatml \($0.defaultSystemPrompt ?? "")" } ?? "none")]
+                    ("task.chat", chat.map { "chatml \($0.defaultSystemPrompt ?? "")" } ?? "none"),
+                    // How a long prompt is cut (`PromptTemplate.encode`): its text's start goes.
+                    ("task.cut", "text-start")]
         evaluation = TaskEvaluation(task: spec.task, comparison: spec.comparison, classCount: task.labels.count)
     }
 
