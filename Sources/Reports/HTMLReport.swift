@@ -80,7 +80,8 @@ struct HTMLReportPage {
         page += trainingSection()
         page += learningVersusForgettingSection()
         page += forgettingSection()
-        page += confusionSection()
+        // A generation task predicts no classes: its answers are in their own section.
+        if !result.isGeneration { page += confusionSection() }
         page += comparisonsSection()
         page += checksSection()
         page += provenanceFooter()
@@ -102,7 +103,7 @@ struct HTMLReportPage {
             + (result.isGeneration ? [("answers", "Answers")] : [("per-class", "Per class")])
             + (result.splits == nil ? [] : [("data", "Data")]) + [
                         ("training", "Training"), ("learning-forgetting", "Learning vs forgetting"),
-                        ("forgetting", "Forgetting"), ("confusion", "Confusion matrices"),
+                        ("forgetting", "Forgetting")] + (result.isGeneration ? [] : [("confusion", "Confusion matrices")]) + [
                         ("comparisons", "Comparisons"), ("checks", "Checks"), ("provenance", "Provenance")]
         return """
         <header class="page"><h1>evalharness · <span class="suite">\(h(result.suite.name))</span></h1></header>
@@ -332,25 +333,28 @@ struct HTMLReportPage {
     // MARK: Learning versus forgetting
 
     private func learningVersusForgettingSection() -> String {
-        let prompt = result.promptCandidate.flatMap { $0.status == .ok ? $0.metrics : nil }
+        // The task's first metric: accuracy, or a generation task's exact match.
+        let learned = TestMetricColumn.shown(for: result)[0]
+        let title = learned.title.lowercased()
+        let prompt = result.promptCandidate.flatMap { $0.status == .ok ? learned.value($0) : nil }
         var points: [SVGChart.Point] = []
         var without: [String] = []
         for candidate in measured {
-            guard let forgetting = candidate.meanForgetting, let accuracy = candidate.metrics?.accuracy.value else {
+            guard let forgetting = candidate.meanForgetting, let accuracy = learned.value(candidate)?.value else {
                 without.append(candidate.name)
                 continue
             }
-            let x = prompt.map { accuracy - $0.accuracy.value } ?? accuracy
+            let x = prompt.map { accuracy - $0.value } ?? accuracy
             points.append(SVGChart.Point(label: candidate.name, color: color(candidate), x: x, y: forgetting))
         }
         guard !points.isEmpty else {
             return section("learning-forgetting", "Learning versus forgetting",
                            "<p class=\"note\">No candidate has forgetting measurements, so there is nothing to plot.</p>")
         }
-        let xLabel = result.promptCandidate.map { "accuracy gain over the prompt-tuned candidate \($0.name)" }
-            ?? "accuracy (no prompt-tuned candidate to compare with)"
+        let xLabel = result.promptCandidate.map { "\(title) gain over the prompt-tuned candidate \($0.name)" }
+            ?? "\(title) (no prompt-tuned candidate to compare with)"
         let chart = SVGChart.scatter(points: points, xLabel: xLabel, yLabel: "forgetting: mean absolute drop",
-                                     signedX: prompt != nil, title: "Accuracy gain against forgetting, one point per candidate")
+                                     signedX: prompt != nil, title: "\(learned.title) gain against forgetting, one point per candidate")
         var note = "Forgetting is the mean absolute drop over the suite's retention checks (base score − score with the adapter)."
         if !without.isEmpty {
             note += " Not plotted (no forgetting measurements): " + without.map(h).joined(separator: ", ") + "."

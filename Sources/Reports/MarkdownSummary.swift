@@ -27,7 +27,7 @@ public enum MarkdownSummary {
             "",
             "\(tally.summary) · \(result.candidates.count) candidates · \(Format.duration(result.durationSeconds)) · exit code \(verdict.exitCode)",
             "",
-            "| candidate | method | \(first.title.lowercased()) (\(level) CI) | \(second.title.lowercased()) | forgetting | trainable params | time |",
+            "| candidate | method | \(first.shortTitle) (\(level) CI) | \(second.shortTitle) | forgetting | trainable params | time |",
             "|---|---|---|---|---|---:|---:|",
         ]
         for candidate in result.candidates {

@@ -174,6 +174,8 @@ extension CandidateResult {
 struct TestMetricColumn: Sendable {
     let key: String
     let title: String
+    /// How the Markdown summary's table heads it ("accuracy", "F1 macro").
+    var shortTitle: String { ["f1_macro": "F1 macro", "token_f1": "token F1"][key] ?? title.lowercased() }
     let higherIsBetter: Bool
     /// A fraction from 0 to 1 (the bar charts' domain).
     let isFraction: Bool

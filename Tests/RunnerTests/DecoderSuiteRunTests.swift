@@ -300,7 +300,7 @@ final class DecoderSuiteRunTests: XCTestCase {
         XCTAssertTrue(junit.contains("<property name=\"exact_match\""), junit)
         XCTAssertTrue(junit.contains("no baseline run yet"), "the first run has no baseline to compare with")
         let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
-        XCTAssertTrue(summary.contains("| exact match (95% CI) | token f1 |"), summary)
+        XCTAssertTrue(summary.contains("| exact match (95% CI) | token F1 |"), summary)
 
         // The same suite again, gated against the first run: cached units, the same answers, non-inferior.
         let again = try CommandLineTool.run(["compare", suite.path, "--out", folder.appendingPathComponent("again").path, "--cache", cache,
