@@ -124,18 +124,22 @@ struct AnswerGeneration: DecoderTask {
     /// The network's answer to every test example, scored against its references, with the first
     /// reference's loss. `progress` gets the examples done.
     func answers(_ network: LlamaModel, progress: ((Int) -> Void)? = nil) throws -> [GeneratedAnswer] {
-        let logProbabilities = try network.pairedContinuationScores(prompts: testPrompts, continuations: testReferences)
-        // Prompts of similar length decode together (`generate(prompts:)` steps through the longest).
+        // Prompts of similar length decode together (`generate(prompts:)` steps through the longest);
+        // the references are scored in the same first forward.
         let order = testPrompts.indices.sorted { (testPrompts[$0].count, $0) < (testPrompts[$1].count, $1) }
         var outputs = [String](repeating: "", count: testPrompts.count)
+        var logProbabilities = [Double](repeating: 0, count: testPrompts.count)
         var done = 0
         for start in stride(from: 0, to: order.count, by: Self.generationBatchSize) {
             let members = Array(order[start..<min(start + Self.generationBatchSize, order.count)])
-            let generated = try network.generate(prompts: members.map { testPrompts[$0] }, maxNewTokens: settings.maxNewTokens,
-                                                 stop: [endToken])
-            for (member, tokens) in zip(members, generated) {
+            let (generated, scores) = try network.generateAndScore(
+                prompts: members.map { testPrompts[$0] }, references: members.map { testReferences[$0] },
+                maxNewTokens: settings.maxNewTokens, stop: [endToken])
+            for (m, member) in members.enumerated() {
+                let tokens = generated[m]
                 let answer = tokens.last == endToken ? Array(tokens.dropLast()) : tokens
                 outputs[member] = tokenizer.decode(answer, skipSpecial: true).trimmingCharacters(in: .whitespacesAndNewlines)
+                logProbabilities[member] = scores[m]
             }
             done += members.count
             progress?(done)

@@ -119,6 +119,16 @@ final class LlamaParityTests: XCTestCase {
         for (prompt, generated) in zip(prompts, batched) {
             XCTAssertEqual(generated, (prompt["generated_ids"] as! [Any]).int32s, "batched prompt \(prompt["index"]!)")
         }
+        // Scoring each prompt's own reference (here its first 6 expected tokens) in the same first forward
+        // changes no answer, and the scores equal scoring each reference alone.
+        let inputs = prompts.map { ($0["input_ids"] as! [Any]).int32s }
+        let references = prompts.map { Array(($0["generated_ids"] as! [Any]).int32s.prefix(6)) }
+        let (again, scores) = try model.generateAndScore(prompts: inputs, references: references, maxNewTokens: 20, stop: [2])
+        XCTAssertEqual(again, batched)
+        for index in inputs.indices {
+            let alone = try model.continuationLogProbabilities(prompt: inputs[index], continuations: [references[index]])[0].reduce(0, +)
+            XCTAssertEqual(scores[index], alone, accuracy: 1e-4, "prompt \(index)")
+        }
         let france = try XCTUnwrap(fixture["capital_of_france"] as? [String: Any])
         let ids = (france["input_ids"] as! [Any]).int32s
         let logits = try model.logits(ids)

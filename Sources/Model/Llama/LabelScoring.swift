@@ -55,26 +55,6 @@ extension LlamaModel {
 }
 
 extension LlamaModel {
-    /// log p(continuation | prompt) of each pair, its own continuation after each prompt (a
-    /// generation task's reference answers), batched by length `scoringBatchSize` at a time.
-    /// Each prompt must be non-empty and fit the positions with its continuation (validated first).
-    public func pairedContinuationScores(prompts: [[Int32]], continuations: [[Int32]]) throws(ModelInputError) -> [Double] {
-        precondition(prompts.count == continuations.count, "one continuation per prompt")
-        for index in prompts.indices {
-            guard !prompts[index].isEmpty else { throw ModelInputError(file: source.path, detail: "prompt \(index) is empty; a continuation needs a context") }
-            guard !continuations[index].isEmpty else { throw ModelInputError(file: source.path, detail: "continuation \(index) is empty") }
-            try validate([prompts[index] + continuations[index]])
-        }
-        let order = prompts.indices.sorted { (prompts[$0].count + continuations[$0].count, $0) < (prompts[$1].count + continuations[$1].count, $1) }
-        var scores = [Double](repeating: 0, count: prompts.count)
-        for start in stride(from: 0, to: order.count, by: Self.scoringBatchSize) {
-            let members = Array(order[start..<min(start + Self.scoringBatchSize, order.count)])
-            let sums = try pairScores(members.map { (prompts[$0], continuations[$0]) })
-            for (m, member) in members.enumerated() { scores[member] = sums[m] }
-        }
-        return scores
-    }
-
     /// One forward of every (prompt + continuation): the summed log-probability of each continuation.
     func pairScores(_ pairs: [(prompt: [Int32], continuation: [Int32])]) throws(ModelInputError) -> [Double] {
         let batch = pairs.map { $0.prompt + $0.continuation }

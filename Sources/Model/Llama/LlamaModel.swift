@@ -184,13 +184,58 @@ public final class LlamaModel: @unchecked Sendable {
     /// `onToken` gets (prompt index, token) as each is chosen.
     public func generate(prompts: [[Int32]], maxNewTokens: Int, stop: Set<Int32>,
                          onToken: ((Int, Int32) -> Void)? = nil) throws(ModelInputError) -> [[Int32]] {
+        try decode(prompts: prompts, references: nil, maxNewTokens: maxNewTokens, stop: stop, onToken: onToken).generated
+    }
+
+    /// `generate(prompts:)`, and log p(reference | prompt) of each prompt's own reference (a
+    /// generation task's answer) from the same first forward: prompt + reference run once, the
+    /// reference's positions are scored, then the cache is rewound to the shortest prompt and the
+    /// greedy decoding continues from there — the prompts are not run a second time.
+    public func generateAndScore(prompts: [[Int32]], references: [[Int32]], maxNewTokens: Int,
+                                 stop: Set<Int32>) throws(ModelInputError) -> (generated: [[Int32]], referenceScores: [Double]) {
+        let (generated, scores) = try decode(prompts: prompts, references: references, maxNewTokens: maxNewTokens, stop: stop, onToken: nil)
+        return (generated, scores!)
+    }
+
+    private func decode(prompts: [[Int32]], references: [[Int32]]?, maxNewTokens: Int, stop: Set<Int32>,
+                        onToken: ((Int, Int32) -> Void)?) throws(ModelInputError) -> (generated: [[Int32]], referenceScores: [Double]?) {
         try validate(prompts)
+        if let references {
+            precondition(references.count == prompts.count, "one reference per prompt")
+            if let empty = references.firstIndex(where: \.isEmpty) {
+                throw ModelInputError(file: source.path, detail: "reference \(empty) is empty")
+            }
+            try validate(zip(prompts, references).map { $0 + $1 })
+        }
         let B = prompts.count
         let shortest = prompts.map(\.count).min()!, longest = prompts.map(\.count).max()!
-        let capacity = min(prefixTokens + longest + maxNewTokens, maxPositions)
+        // The first forward: the prompts' common length, or every prompt with its reference (padded).
+        let first = references.map { references in zip(prompts, references).map { $0 + $1 } } ?? prompts.map { Array($0.prefix(shortest)) }
+        let firstLength = first.map(\.count).max()!
+        let capacity = min(prefixTokens + max(longest + maxNewTokens, firstLength), maxPositions)
         var cache = startCache(batch: B, tokens: capacity - prefixTokens)
-        var states = run(prompts.map { Array($0.prefix(shortest)) }, tokens: shortest, cache: &cache)
-        var rowsPerSequence = shortest
+        var states = run(first.map { $0 + [Int32](repeating: 0, count: firstLength - $0.count) }, tokens: firstLength, cache: &cache)
+        var referenceScores: [Double]?
+        if let references {
+            var rows: [Int] = [], targets: [Int32] = []
+            for b in 0..<B {
+                for (j, token) in references[b].enumerated() {
+                    rows.append(b * firstLength + prompts[b].count - 1 + j)
+                    targets.append(token)
+                }
+            }
+            let tokenScores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
+            var offset = 0
+            referenceScores = references.map { reference in
+                defer { offset += reference.count }
+                return tokenScores[offset..<(offset + reference.count)].reduce(0, +)
+            }
+            // Positions from the shortest prompt on hold other sequences' prompts or references:
+            // rewind, and let the steps below overwrite them.
+            cache.length = prefixTokens + shortest
+        }
+        // The hidden state each sequence decides its next token from.
+        var row: (Int) -> Int = { b in b * firstLength + shortest - 1 }
         var consumed = shortest
         var generated = [[Int32]](repeating: [], count: B)
         var finished = [Bool](repeating: false, count: B)
@@ -198,7 +243,7 @@ public final class LlamaModel: @unchecked Sendable {
             // The sequences whose prompt is read and that still decode pick their next token.
             let deciding = (0..<B).filter { !finished[$0] && consumed >= prompts[$0].count }
             if !deciding.isEmpty {
-                let logits = logits(ofRows: states, rows: deciding.map { $0 * rowsPerSequence + rowsPerSequence - 1 })
+                let logits = logits(ofRows: states, rows: deciding.map(row))
                 let V = config.vocabSize
                 for (r, b) in deciding.enumerated() {
                     var best = 0
@@ -216,10 +261,10 @@ public final class LlamaModel: @unchecked Sendable {
                 consumed < prompts[b].count ? [prompts[b][consumed]] : [generated[b].last ?? 0]
             }
             states = run(next, tokens: 1, cache: &cache)
-            rowsPerSequence = 1
+            row = { b in b }
             consumed += 1
         }
-        return generated
+        return (generated, referenceScores)
     }
 
     // MARK: The forward
