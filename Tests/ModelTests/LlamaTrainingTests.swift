@@ -245,3 +245,53 @@ final class LlamaTrainingParityTests: XCTestCase {
         }
     }
 }
+
+/// A LoRA adapter saved for llama.cpp (`adapter_model.gguf`): the layout llama.cpp's loader checks,
+/// read back by evalharness's own GGUF reader.
+final class LlamaCppAdapterExportTests: XCTestCase {
+    func testLoRAAdapterGGUFHoldsAAndThePermutedB() throws {
+        let (config, _) = LlamaTrainingTests.randomModel(tied: true)
+        var lora = LlamaLoRA(config: config, rank: 2, alpha: 6, targets: LlamaLinear.allCases, seed: 3)
+        // B starts at zero: give it values so that the row order can be seen.
+        for name in lora.tensors.keys where name.hasSuffix("lora_B.weight") {
+            lora.tensors[name] = lora.tensors[name]!.indices.map { Float($0) + 0.25 }
+        }
+        let (metadata, tensors) = try XCTUnwrap(lora.llamaCppAdapter(config: config))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lora-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try GGUFWriter.encode(metadata: metadata, tensors: tensors).write(to: url)
+        let file = try GGUFFile(contentsOf: url)
+        XCTAssertEqual(file.version, 3)
+        XCTAssertEqual(file.value("general.type"), .string("adapter"))
+        XCTAssertEqual(file.value("general.architecture"), .string("llama"))
+        XCTAssertEqual(file.value("adapter.type"), .string("lora"))
+        XCTAssertEqual(file.value("adapter.lora.alpha"), .float32(6))
+        XCTAssertEqual(file.tensors.count, 2 * 7 * config.layers)
+        for layer in 0..<config.layers {
+            for target in LlamaLinear.allCases {
+                let site = LlamaWeights.layerSites(layer, config).first { $0.huggingFace.hasSuffix("." + target.modulePath + ".weight") }!
+                let (out, inFeatures) = target.shape(config)
+                let a = try XCTUnwrap(file.tensors.first { $0.name == site.gguf + ".lora_a" })
+                let b = try XCTUnwrap(file.tensors.first { $0.name == site.gguf + ".lora_b" })
+                // ggml's ne: A [in, r], B [r, out] — what llama.cpp's loader requires of a weight [in, out].
+                XCTAssertEqual(a.dimensions, [inFeatures, 2])
+                XCTAssertEqual(b.dimensions, [2, out])
+                XCTAssertEqual(a.type, .f32)
+                XCTAssertEqual(a.offset % 32, 0)
+                XCTAssertEqual(file.floats(a), lora.lowRank(layer: layer, target)!.a)
+                // Un-permuting B's rows as a GGUF's q/k weights are un-permuted on load gives PEFT's B back.
+                let stored = file.floats(b)
+                let b0 = lora.lowRank(layer: layer, target)!.b
+                if let heads = site.permutedHeads {
+                    XCTAssertNotEqual(stored, b0, "\(site.gguf): permuted")
+                    XCTAssertEqual(LlamaWeights.unpermute(stored, heads: heads, columns: 2), b0)
+                } else {
+                    XCTAssertEqual(stored, b0)
+                }
+            }
+        }
+        // Prompt tuning has no llama.cpp adapter.
+        XCTAssertNil(LlamaPromptTuning(virtualTokens: 2, values: [Float](repeating: 0, count: 2 * config.hiddenSize))
+            .llamaCppAdapter(config: config))
+    }
+}

@@ -19,12 +19,15 @@ public protocol LlamaAdapter: Sendable {
     func peftTensors(config: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])]
     /// PEFT's `adapter_config.json` for a `CAUSAL_LM` model (without `base_model_name_or_path`).
     func peftConfig(config: LlamaConfig) -> [String: Any]
+    /// The adapter as a llama.cpp adapter GGUF holds it, if llama.cpp has such an adapter (LoRA).
+    func llamaCppAdapter(config: LlamaConfig) -> (metadata: [(key: String, value: GGUFWriter.Value)], tensors: [GGUFWriter.Tensor])?
 }
 
 extension LlamaAdapter {
     public var prefix: [Float] { [] }
     public var prefixName: String { "" }
     public func lowRank(layer: Int, _ target: LlamaLinear) -> LowRankSite? { nil }
+    public func llamaCppAdapter(config: LlamaConfig) -> (metadata: [(key: String, value: GGUFWriter.Value)], tensors: [GGUFWriter.Tensor])? { nil }
     /// Trainable values.
     public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 }

@@ -130,6 +130,36 @@ public struct LlamaLoRA: LlamaAdapter {
         }
     }
 
+    /// The adapter as llama.cpp loads one (`--lora FILE`, `convert_lora_to_gguf.py`'s layout):
+    /// metadata `general.type = adapter`, `adapter.type = lora`, `adapter.lora.alpha` (llama.cpp
+    /// scales by alpha / r, as PEFT does); per adapted weight `<GGUF name>.lora_a` of shape (r, in)
+    /// and `.lora_b` of shape (out, r), fp32 — B's rows of `attn_q` / `attn_k` permuted as the
+    /// converter permutes the base weights for llama.cpp's rotation (A is not).
+    public func llamaCppAdapter(config c: LlamaConfig) -> (metadata: [(key: String, value: GGUFWriter.Value)], tensors: [GGUFWriter.Tensor])? {
+        let metadata: [(key: String, value: GGUFWriter.Value)] = [
+            ("general.architecture", .string("llama")), ("general.type", .string("adapter")),
+            ("adapter.type", .string("lora")), ("adapter.lora.alpha", .float32(alpha)),
+        ]
+        let stored = (0..<c.layers).flatMap { layer -> [GGUFWriter.Tensor] in
+            let sites = LlamaWeights.layerSites(layer, c)
+            return targets.flatMap { target -> [GGUFWriter.Tensor] in
+                let site = sites.first { $0.huggingFace.hasSuffix("." + target.modulePath + ".weight") }!
+                let (out, inFeatures) = target.shape(c)
+                let a = tensors[Self.name(layer: layer, target, "A")]!, b = tensors[Self.name(layer: layer, target, "B")]!
+                var permuted = b
+                if let heads = site.permutedHeads {
+                    // Row t of the Hugging Face order is stored at the row `unpermutedRowOrder` says it came from.
+                    for (row, source) in LlamaWeights.unpermutedRowOrder(rows: out, heads: heads).enumerated() {
+                        permuted[(source * rank)..<((source + 1) * rank)] = b[(row * rank)..<((row + 1) * rank)]
+                    }
+                }
+                return [GGUFWriter.Tensor(name: site.gguf + ".lora_a", shape: [rank, inFeatures], values: a),
+                        GGUFWriter.Tensor(name: site.gguf + ".lora_b", shape: [out, rank], values: permuted)]
+            }
+        }
+        return (metadata, stored)
+    }
+
     /// PEFT 0.21's LoRA fields (no bias, plain alpha/r scaling).
     public func peftConfig(config c: LlamaConfig) -> [String: Any] {
         ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha), "lora_dropout": Double(dropout),
