@@ -186,6 +186,14 @@ final class DecoderSuiteRunTests: XCTestCase {
             XCTAssertEqual(config["task_type"] as? String, "CAUSAL_LM", name)
             let tensors = try SafeTensorsFile(contentsOf: adapters.appendingPathComponent("\(name)/adapter_model.safetensors")).entries
             XCTAssertEqual(tensors.count, name == "prompt" ? 1 : 4 * 30, name)
+            // LoRA also as llama.cpp's adapter GGUF (scripts/check_decoder_llamacpp_lora.py loads it in llama.cpp).
+            let gguf = adapters.appendingPathComponent("\(name)/adapter_model.gguf")
+            XCTAssertEqual(FileManager.default.fileExists(atPath: gguf.path), name != "prompt", name)
+            if name != "prompt" {
+                let file = try GGUFFile(contentsOf: gguf)
+                XCTAssertEqual(file.value("general.type"), .string("adapter"))
+                XCTAssertEqual(file.tensors.count, 2 * 2 * 30, "A and B of q_proj and v_proj in 30 layers")
+            }
         }
         let promptConfig = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: adapters.appendingPathComponent("prompt/adapter_config.json"))) as? [String: Any])
         XCTAssertEqual(promptConfig["prompt_tuning_init"] as? String, "TEXT")
