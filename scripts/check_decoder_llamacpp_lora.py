@@ -34,19 +34,17 @@ on the first 40 test examples of suites/decoder-sentiment.yaml (1 label of 40 fl
 the control's max |Δprob| measures that floor.
 
 Scoring, as evalharness does (LabelScoring.swift, LabelScoringPrompt.swift) and as
-check_decoder_peft_roundtrip.py does, with one difference (below): prompt = the suite's task.prompt
-with {text} replaced by the example's text; verbalisers = task.verbalizers or " " + label; token ids
+check_decoder_peft_roundtrip.py does: prompt = the suite's task.prompt
+with {text} replaced by the example's text; verbalisers = task.verbalizers (a mapping; a label left out: " " + label); token ids
 from the reference tokenizer of check_decoder_peft_roundtrip.py (its `Tokens`: the fixture BPE from
 the GGUF's vocab and merges, Digits + ByteLevel, no BOS/EOS), imported from it, not copied; class
 score = the verbaliser tokens' summed log_softmax (float64 of llama.cpp's fp32 logits) after the
 prompt; class probabilities = softmax over the K scores. Prompts go one per eval (no padding). The
 test examples are those whose ids appear in the candidate's seed_runs[0].predictions (--limit N: the
 first N of them).
-Prompt cut (the difference): a prompt longer than max_length - (longest verbaliser) tokens loses the
-first tokens of the example's TEXT, the template staying whole (PromptTemplate.encode in
-Sources/Runner/LabelScoringPrompt.swift, reimplemented here as `encode_prompt`);
-check_decoder_peft_roundtrip.py's prompt_ids still keeps the last tokens of the rendered prompt (the
-old rule), so that function is not reused.
+Prompt cut: a prompt longer than max_length - (longest verbaliser) tokens loses the first tokens of
+the example's TEXT, the template staying whole (PromptTemplate.encode in
+Sources/Runner/LabelScoringPrompt.swift; check_decoder_peft_roundtrip.py's `encode_prompt`).
 
 Checks per LoRA / QLoRA candidate with adapter_model.gguf (a lora / qlora candidate without one is
 listed as SKIP "no adapter_model.gguf"; other methods are listed as not LoRA):
@@ -59,7 +57,7 @@ listed as SKIP "no adapter_model.gguf"; other methods are listed as not LoRA):
     heads, d/2, 2), equal lora_b, bit for bit (a wrong permutation would still load and run);
   - llama.cpp loads it (`_lora_adapter` set) and the class probabilities agree with results.json.
 PASS rule (printed by the script): for every candidate, max |Δprob| <= max(3 x the control's max
-|Δprob|, 0.02) and the predicted labels agree on at least all but 5 % of the examples; the control
+|Δprob|, 0.1) and the predicted labels agree on at least all but 5 % of the examples; the control
 itself must meet the label part (otherwise tokenisation, prompt or model differ). A QLoRA candidate
 with `quantization: nf4` (evalharness scored it over NF4 re-quantised weights, llama.cpp applies the
 adapter to the GGUF's Q4_1 ones) is reported but not gated (WARN when outside the rule).
@@ -99,7 +97,10 @@ finally:
 
 THREADS = 2
 CONTROL_FACTOR = 3.0        # a candidate may differ 3x as much as the base model alone does ...
-MIN_PROB_BOUND = 0.02       # ... and at least this much
+# ... and at least this much: llama.cpp's Q4_1 x Q8 products move SmolLM2's class probabilities by up to
+# 0.05 alone (control, 40 reviews) and 0.066 with an adapter, while an adapter at twice its scale
+# moves them by 0.18-0.38: 0.1 separates the two whatever --limit leaves of the control.
+MIN_PROB_BOUND = 0.1
 MAX_LABEL_SHARE = 0.05      # labels may differ on at most this share of the examples
 CONTROL_WARN = 0.05         # the control differing more than this is unexpected for kernels alone
 SWAP_SCALE = 2.0
@@ -149,23 +150,7 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------------------------------------
 # Prompts (evalharness's current cutting rule).
 
-def encode_prompt(tokens, template: str, text: str, room: int) -> tuple[list[int], bool]:
-    """PromptTemplate.encode (chat-free): the rendered prompt's ids, at most `room` of them. A prompt
-    too long loses the first tokens of its text, the template staying whole; tokens at the cut can
-    merge differently, so a few more are dropped until the whole fits; only when the template alone
-    does not fit is the rendered prompt cut to its last `room` tokens."""
-    render = lambda t: template.replace("{text}", t)  # noqa: E731
-    ids = tokens.encode(render(text))
-    if len(ids) <= room:
-        return ids, False
-    text_ids = tokens.encode(text)
-    keep = len(text_ids) - (len(ids) - room)
-    while keep > 0:
-        shortened = tokens.encode(render(tokens.decode(text_ids[len(text_ids) - keep:])))
-        if len(shortened) <= room:
-            return shortened, True
-        keep -= max(1, len(shortened) - room)
-    return ids[len(ids) - room:], True
+encode_prompt = peft_check.encode_prompt  # PromptTemplate.encode's cut: the text's first tokens go
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,12 +476,7 @@ def main(argv=None) -> int:
     max_length = int((suite.get("model") or {}).get("max_length", 128))
     labels = list(results["labels"])
     template = task.get("prompt") or "{text}\nAnswer:"
-    verbalizer_texts = task.get("verbalizers") or [" " + label for label in labels]
-    if isinstance(verbalizer_texts, dict):  # {label: verbaliser}, as the suites write them
-        missing = [label for label in labels if label not in verbalizer_texts]
-        if missing:
-            fail_input(f"{suite_path}: task.verbalizers has no entry for {missing}")
-        verbalizer_texts = [verbalizer_texts[label] for label in labels]
+    verbalizer_texts = peft_check.verbalizer_texts_of(task, labels, suite_path)
 
     candidates = results["candidates"]
     control = next((c for c in candidates if c.get("method", c["name"]) == "base"), None)

@@ -37,7 +37,8 @@ Tokenizer: the "original SmolLM2-style" tokenizer of scripts/fixtures/make_decod
 
 Scoring, as evalharness does (LabelScoring.swift, DecoderSuiteModel.swift): prompt = the suite's
 task.prompt with {text} replaced by the example's text; verbalisers = task.verbalizers or
-" " + label; a prompt with more than max_length - (longest verbaliser) tokens keeps its LAST ones;
+" " + label; a prompt with more than max_length - (longest verbaliser) tokens loses the first tokens of its
+text, the template staying whole (PromptTemplate.encode);
 with single-token verbalisers the class score is log_softmax(logits at the last prompt position)
 [verbaliser id] (otherwise the sum over the verbaliser's tokens after prompt + verbaliser); class
 probabilities = softmax over the K scores (float64 from the fp32 logits). Prompts go 8 per forward,
@@ -592,15 +593,44 @@ def use_bf16_4bit_kernel(model, enable: bool) -> int:
 # ---------------------------------------------------------------------------------------------
 # Scoring, generation, comparison.
 
+def encode_prompt(tokens, template: str, text: str, room: int) -> tuple[list[int], bool]:
+    """PromptTemplate.encode (chat-free): the rendered prompt's ids, at most `room` of them. A prompt
+    too long loses the first tokens of its text, the template staying whole; tokens at the cut can
+    merge differently, so a few more are dropped until the whole fits; only when the template alone
+    does not fit is the rendered prompt cut to its last `room` tokens."""
+    render = lambda t: template.replace("{text}", t)  # noqa: E731
+    ids = tokens.encode(render(text))
+    if len(ids) <= room:
+        return ids, False
+    text_ids = tokens.encode(text)
+    keep = len(text_ids) - (len(ids) - room)
+    while keep > 0:
+        shortened = tokens.encode(render(tokens.decode(text_ids[len(text_ids) - keep:])))
+        if len(shortened) <= room:
+            return shortened, True
+        keep -= max(1, len(shortened) - room)
+    return ids[len(ids) - room:], True
+
+
 def prompt_ids(tokens: Tokens, template: str, texts: list[str], max_length: int, longest: int) -> tuple[list[list[int]], int]:
     out, cut = [], 0
     for text in texts:
-        ids = tokens.encode(template.replace("{text}", text))
-        if len(ids) + longest > max_length:
-            ids = ids[len(ids) - (max_length - longest):]
-            cut += 1
+        ids, was_cut = encode_prompt(tokens, template, text, max_length - longest)
+        cut += was_cut
         out.append(ids)
     return out, cut
+
+
+def verbalizer_texts_of(task: dict, labels: list[str], suite_path) -> list[str]:
+    """task.verbalizers in label order: a mapping {label: continuation} (a label left out gets a space
+    and its name, as the suite parser fills it), or a space and each label when absent."""
+    given = task.get("verbalizers") or {}
+    if not isinstance(given, dict):
+        fail_input(f"{suite_path}: task.verbalizers must be a mapping from labels to continuations")
+    unknown = [label for label in given if label not in labels]
+    if unknown:
+        fail_input(f"{suite_path}: task.verbalizers names {unknown}, which are not labels {labels}")
+    return [given.get(label, " " + label) for label in labels]
 
 
 def score(model, prompts: list[list[int]], verbalizers: list[list[int]], batch_size: int):
@@ -724,7 +754,7 @@ def main(argv=None) -> int:
     max_length = int((suite.get("model") or {}).get("max_length", 128))
     labels = list(results["labels"])
     template = task.get("prompt") or "{text}\nAnswer:"
-    verbalizer_texts = task.get("verbalizers") or [" " + label for label in labels]
+    verbalizer_texts = verbalizer_texts_of(task, labels, suite_path)
 
     candidates = results["candidates"]
     if args.candidates:
