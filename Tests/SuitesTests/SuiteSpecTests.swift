@@ -168,6 +168,11 @@ final class SuiteSpecTests: XCTestCase {
         XCTAssertEqual(trained.candidates.map(\.method), [.base, .full, .lora, .qlora, .prompt])
         XCTAssertEqual(trained.retention.checkNames, ["lm:nyt", "lm:wordnet", "zero_shot:topics"])
         XCTAssertNoThrow(try trained.validate(for: trained.modelFamily))
+        let words = try SuiteSpec.load(path: Fixtures.repositoryRoot.appendingPathComponent("suites/decoder-words.yaml").path)
+        XCTAssertEqual(words.task.generation, GenerationSettings(answerField: "answer", maxNewTokens: 8))
+        XCTAssertEqual(words.candidates.map(\.method), [.base, .full, .lora, .prompt])
+        XCTAssertEqual(words.checks.map(\.metric), ["token_f1", "perplexity", "forgetting.lm:nyt.absolute_drop"])
+        XCTAssertNoThrow(try words.validate(for: words.modelFamily))
     }
 
     /// Coded labels get names: `labels: {0: other, 1: grain}` reads files whose label is 0 or 1
@@ -288,5 +293,13 @@ final class ShippedSuiteDataTests: XCTestCase {
             let positives = data.task.train.filter { $0.label == 1 }.count
             XCTAssertEqual(Double(positives) / Double(data.task.train.count), 0.5, accuracy: 0.08, name)
         }
+        // The generation suite's reverse dictionary: definitions with their words, none of them in train.
+        let words = try SuiteSpec.load(path: "suites/decoder-words.yaml")
+        try words.validateFiles()
+        let data = try words.loadData()
+        XCTAssertEqual(data.files.map(\.examples), [128, 32, 80, 40])
+        XCTAssertEqual(data.task.contamination, [])
+        XCTAssertTrue(data.task.test.allSatisfy { !$0.answers.isEmpty && $0.answers.allSatisfy { !$0.isEmpty && $0 == $0.lowercased() } })
+        XCTAssertEqual(Set(data.task.train.map(\.text)).intersection(data.task.test.map(\.text)), [])
     }
 }
