@@ -32,25 +32,28 @@ public enum Calibration {
         let z = normalQuantile(1 - (1 - level) / 2)
         var candidates: [CalibrationResult.Candidate] = []
         for candidate in run.candidates where candidate.status == .ok {
-            let runs = candidate.completedSeedRuns.map(\.predictions)
-            guard runs.count >= 2, let classCount = candidate.report?.classCount else { continue }
+            let runs = candidate.completedSeedRuns
+            guard runs.count >= 2 else { continue }
             var entries: [CalibrationResult.Metric] = []
             for metric in metrics {
-                guard let measured = Gate.predictionMetric(metric, labels: run.labels, positiveClass: run.positiveClass) else { continue }
-                let all = Array(runs[0].indices)
-                let values = runs.map { measured.value(of: $0, at: all, classCount: classCount) }
+                guard let measured = TestMetric.named(metric, labels: run.labels, positiveClass: run.positiveClass, generation: run.isGeneration),
+                      case let count = measured.ids(of: runs[0]).count, count > 0,
+                      runs.allSatisfy({ measured.problem(in: $0, of: candidate.name) == nil && measured.ids(of: $0).count == count })
+                else { continue }
+                let all = Array(0..<count)
+                let values = runs.map { measured.value(of: $0, at: all) }
                 let sigma = SeedSpread.standardDeviation(values)
-                let testSD = runs.enumerated().map { offset, rows in
-                    Bootstrap.forEachStatistic(count: rows.count, resamples: resamples, seed: seed &+ UInt64(offset)) {
-                        measured.value(of: rows, at: $0, classCount: classCount)
+                let testSD = runs.enumerated().map { offset, seedRun in
+                    Bootstrap.forEachStatistic(count: count, resamples: resamples, seed: seed &+ UInt64(offset)) {
+                        measured.value(of: seedRun, at: $0)
                     }
                 }.map(SeedSpread.standardDeviation).reduce(0, +) / Double(runs.count)
                 // Example part of the gate's standard error, from two disjoint halves of h seeds each.
                 let h = runs.count / 2
                 let halfDifference = TwoLevelBootstrap.difference(
-                    candidateSeeds: 1, referenceSeeds: 1, exampleCount: runs[0].count, resamples: resamples, seed: seed,
-                    candidate: { _, idx in (0..<h).reduce(0) { $0 + measured.value(of: runs[$1], at: idx, classCount: classCount) } / Double(h) },
-                    reference: { _, idx in (h..<2 * h).reduce(0) { $0 + measured.value(of: runs[$1], at: idx, classCount: classCount) } / Double(h) })
+                    candidateSeeds: 1, referenceSeeds: 1, exampleCount: count, resamples: resamples, seed: seed,
+                    candidate: { _, idx in (0..<h).reduce(0) { $0 + measured.value(of: runs[$1], at: idx) } / Double(h) },
+                    reference: { _, idx in (h..<2 * h).reduce(0) { $0 + measured.value(of: runs[$1], at: idx) } / Double(h) })
                 let exampleVariance = pow(halfDifference.standardError, 2) * Double(h)
                 let rows = (1...max(runs.count, 16)).map { n -> CalibrationResult.Row in
                     let x = simulatedX(seeds: n, sigma: sigma, exampleVariance: exampleVariance, z: z, seed: seed &+ UInt64(n))

@@ -73,15 +73,16 @@ struct CalibrateCommand: ParsableCommand {
         }
     }
 
-    /// The prediction metrics (headline, per-class or ranking) the suite's checks decide on
-    /// intervals (accuracy when there are none).
+    /// The test metrics (headline, per-class, ranking, or a generation task's) the suite's checks
+    /// decide on intervals (accuracy, or exact match, when there are none).
     func gatedMetrics(_ spec: SuiteSpec) -> [String] {
+        let generation = spec.task.generation != nil
         var out: [String] = []
         for check in spec.checks
-        where Gate.predictionMetric(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass) != nil
+        where TestMetric.named(check.metric, labels: spec.task.labels, positiveClass: spec.task.positiveClass, generation: generation) != nil
             && !out.contains(check.metric) {
             if case .nonInferior = check.kind { out.append(check.metric) } else if check.bound != .value { out.append(check.metric) }
         }
-        return out.isEmpty ? ["accuracy"] : out
+        return out.isEmpty ? [generation ? GenerationMetric.exactMatch.rawValue : "accuracy"] : out
     }
 }

@@ -166,6 +166,19 @@ final class GenerationMetricsTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(comparison.metrics["exact_match"]).difference, -0.2, accuracy: 1e-12)
     }
 
+    /// `evalharness calibrate` on a generation suite: each seed's exact match, their spread, and the
+    /// margins the seed count can decide, as for a classification metric.
+    func testCalibrationReadsGenerationMetrics() throws {
+        let run = Self.run([Self.candidate("lora", seeds: [Self.answers(correct: 30), Self.answers(correct: 40), Self.answers(correct: 35)])])
+        let calibration = Calibration.compute(run: run, metrics: ["exact_match", "accuracy"], resamples: 200, seed: 3)
+        let entry = try XCTUnwrap(calibration.candidates.first?.metrics.first)
+        XCTAssertEqual(calibration.candidates.first?.metrics.count, 1, "accuracy is not a metric of a generation run")
+        XCTAssertEqual(entry.metric, "exact_match")
+        XCTAssertEqual(entry.seedValues, [0.30, 0.40, 0.35])
+        XCTAssertEqual(entry.seedSD, 0.05, accuracy: 1e-12)
+        XCTAssertGreaterThan(entry.testSD, 0)
+    }
+
     /// results.json round trip: answers, metrics and the task type survive encoding.
     func testGenerationResultsRoundTrip() throws {
         let run = Self.run([Self.candidate("lora", seeds: [Self.answers(correct: 30), Self.answers(correct: 40)])])
