@@ -57,16 +57,21 @@ extension LlamaModel {
 extension LlamaModel {
     /// One forward of every (prompt + continuation): the summed log-probability of each continuation.
     func pairScores(_ pairs: [(prompt: [Int32], continuation: [Int32])]) throws(ModelInputError) -> [Double] {
-        let batch = pairs.map { $0.prompt + $0.continuation }
-        let T = batch.map(\.count).max()!
+        let (states, T) = try hiddenStates(pairs.map { $0.prompt + $0.continuation })
+        return continuationSums(states, tokens: T, pairs: pairs.map { ($0.prompt.count, $0.continuation) })
+    }
+
+    /// The summed log-probability of each sequence's continuation from the hidden states (B, T, d)
+    /// of a forward over (prompt + continuation) rows: sequence b's continuation starts after its
+    /// first `promptLength` positions.
+    func continuationSums(_ states: [Float], tokens T: Int, pairs: [(promptLength: Int, continuation: [Int32])]) -> [Double] {
         var rows: [Int] = [], targets: [Int32] = []
         for (sequence, pair) in pairs.enumerated() {
-            for j in pair.continuation.indices {
-                rows.append(sequence * T + pair.prompt.count - 1 + j)
-                targets.append(pair.continuation[j])
+            for (j, token) in pair.continuation.enumerated() {
+                rows.append(sequence * T + pair.promptLength - 1 + j)
+                targets.append(token)
             }
         }
-        let (states, _) = try hiddenStates(batch)
         let tokenScores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
         var offset = 0
         return pairs.map { pair in

@@ -217,19 +217,7 @@ public final class LlamaModel: @unchecked Sendable {
         var states = run(first.map { $0 + [Int32](repeating: 0, count: firstLength - $0.count) }, tokens: firstLength, cache: &cache)
         var referenceScores: [Double]?
         if let references {
-            var rows: [Int] = [], targets: [Int32] = []
-            for b in 0..<B {
-                for (j, token) in references[b].enumerated() {
-                    rows.append(b * firstLength + prompts[b].count - 1 + j)
-                    targets.append(token)
-                }
-            }
-            let tokenScores = logProbabilities(logits(ofRows: states, rows: rows), targets: targets)
-            var offset = 0
-            referenceScores = references.map { reference in
-                defer { offset += reference.count }
-                return tokenScores[offset..<(offset + reference.count)].reduce(0, +)
-            }
+            referenceScores = continuationSums(states, tokens: firstLength, pairs: zip(prompts, references).map { ($0.count, $1) })
             // Positions from the shortest prompt on hold other sequences' prompts or references:
             // rewind, and let the steps below overwrite them.
             cache.length = prefixTokens + shortest
