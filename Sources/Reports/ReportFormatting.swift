@@ -210,8 +210,7 @@ struct TestMetricColumn: Sendable {
     /// The columns the candidates table and the metric charts show: the first metric, the
     /// summary score and the two loss-like ones.
     static func shown(for run: RunResult) -> [TestMetricColumn] {
-        let keys = run.isGeneration ? ["exact_match", "token_f1", "answer_loss", "perplexity"] : ["accuracy", "f1_macro", "log_loss", "ece"]
-        return keys.compactMap { key in all(for: run).first { $0.key == key } }
+        run.isGeneration ? generation : classification.filter { ["accuracy", "f1_macro", "log_loss", "ece"].contains($0.key) }
     }
 }
 

@@ -86,8 +86,7 @@ struct AnswerGeneration: DecoderTask {
     /// (`PromptTemplate.encode`: a long text loses its first tokens, the template stays whole).
     static func fit(_ example: Example, prompt: PromptTemplate, tokenizer: ByteLevelBPETokenizer, end: Int32, maxLength: Int,
                     promptRoom: Int, cut: inout Int) -> (prompt: [Int32], answer: [Int32]) {
-        let full = answerIDs(example.answers[0], prompt: prompt, tokenizer: tokenizer, end: end)
-        var answer = full
+        var answer = answerIDs(example.answers[0], prompt: prompt, tokenizer: tokenizer, end: end)
         if answer.count > maxLength / 2 {
             answer = Array(answer.prefix(maxLength / 2 - 1)) + [end]
             cut += 1
@@ -108,10 +107,10 @@ struct AnswerGeneration: DecoderTask {
                 + "\(settings.maxNewTokens) tokens, scored against \(example.answers.map(\.debugDescription).joined(separator: " | "))"]
     }
 
-    /// Tokens through the network to answer and score the test set once (generation runs one
-    /// position per new token).
+    /// Tokens through the network to answer and score the test set once: each prompt with its
+    /// reference in one forward (`generateAndScore`), then one position per new token.
     var evaluationTokens: Int {
-        testPrompts.reduce(0) { $0 + $1.count } * 2 + testReferences.reduce(0) { $0 + $1.count } + testPrompts.count * settings.maxNewTokens
+        testPrompts.reduce(0) { $0 + $1.count } + testReferences.reduce(0) { $0 + $1.count } + testPrompts.count * settings.maxNewTokens
     }
 
     func measure(_ network: LlamaModel, seed: UInt64, label: String, observer: RunProgressObserver?, into run: inout SeedRun) throws {
@@ -144,10 +143,9 @@ struct AnswerGeneration: DecoderTask {
             done += members.count
             progress?(done)
         }
-        let out = testExamples.indices.map { index in
+        return testExamples.indices.map { index in
             GeneratedAnswer(id: testExamples[index].id, output: outputs[index], references: testExamples[index].answers,
                             referenceLoss: -logProbabilities[index], referenceTokens: testReferences[index].count)
         }
-        return out
     }
 }
