@@ -31,6 +31,16 @@ public struct EncoderParameterLayout: Sendable, Equatable {
         public var isLinearWeight: Bool {
             [.qkvWeight, .attentionOutputWeight, .intermediateWeight, .outputWeight].contains(self)
         }
+        /// A linear weight's bias.
+        var bias: Tensor {
+            switch self {
+            case .qkvWeight: return .qkvBias
+            case .attentionOutputWeight: return .attentionOutputBias
+            case .intermediateWeight: return .intermediateBias
+            case .outputWeight: return .outputBias
+            default: preconditionFailure("\(self) is not a linear weight")
+            }
+        }
     }
 
     public let config: BertConfig
@@ -151,4 +161,38 @@ public final class EncoderParameters: @unchecked Sendable {
     }
 
     public func copy() -> EncoderParameters { EncoderParameters(layout: layout, storage: storage.copy()) }
+}
+
+extension BertConfig {
+    /// BERT's adaptable linear layers, by the names PEFT and Hugging Face give them, and (below)
+    /// where each lives in the flat block.
+    public var linearSites: LinearSiteTable {
+        LinearSiteTable(family: "a BERT encoder", backbonePrefix: "bert.", layerPath: "encoder.layer.", layers: numHiddenLayers,
+                        sites: EncoderParameterLayout.linearSiteLocations(self).map(\.site))
+    }
+}
+
+extension EncoderParameterLayout {
+    /// Each linear site, the base tensor it lives in, and its first output row there (query, key
+    /// and value are row blocks of the fused (3C, C) weight).
+    static func linearSiteLocations(_ config: BertConfig) -> [(site: LinearSite, tensor: Tensor, rowOffset: Int)] {
+        let C = config.hiddenSize, FF = config.intermediateSize
+        return [
+            (LinearSite(name: "query", modulePath: "attention.self.query", role: .query, out: C, in: C), .qkvWeight, 0),
+            (LinearSite(name: "key", modulePath: "attention.self.key", role: .key, out: C, in: C), .qkvWeight, C),
+            (LinearSite(name: "value", modulePath: "attention.self.value", role: .value, out: C, in: C), .qkvWeight, 2 * C),
+            (LinearSite(name: "attention.output.dense", modulePath: "attention.output.dense", role: .attentionOutput, out: C, in: C),
+             .attentionOutputWeight, 0),
+            (LinearSite(name: "intermediate.dense", modulePath: "intermediate.dense", role: nil, out: FF, in: C), .intermediateWeight, 0),
+            (LinearSite(name: "output.dense", modulePath: "output.dense", role: nil, out: C, in: FF), .outputWeight, 0),
+        ]
+    }
+
+    /// Where a site of `config.linearSites` lives in the flat block.
+    public func location(of site: LinearSite) -> (tensor: Tensor, rowOffset: Int) {
+        guard let entry = Self.linearSiteLocations(config).first(where: { $0.site == site }) else {
+            preconditionFailure("\(site.name) is not a linear site of this BERT encoder")
+        }
+        return (entry.tensor, entry.rowOffset)
+    }
 }

@@ -15,9 +15,8 @@ extension EncoderParameterLayout {
     /// Every tensor of the encoder in Hugging Face's names, shapes and order: the one table both
     /// loading and saving a fully fine-tuned model read.
     var huggingFaceTensors: [HuggingFaceTensor] {
-        let C = config.hiddenSize
-        func tensor(_ name: String, _ kind: Tensor, layer: Int = 0, plus extra: Int = 0, shape: [Int]? = nil) -> HuggingFaceTensor {
-            HuggingFaceTensor(name: name, shape: shape ?? self.shape(of: kind), offset: offset(of: kind, layer: layer) + extra)
+        func tensor(_ name: String, _ kind: Tensor, layer: Int = 0) -> HuggingFaceTensor {
+            HuggingFaceTensor(name: name, shape: shape(of: kind), offset: offset(of: kind, layer: layer))
         }
         var table = [
             tensor("embeddings.word_embeddings.weight", .wordEmbeddings),
@@ -26,21 +25,21 @@ extension EncoderParameterLayout {
             tensor("embeddings.LayerNorm.weight", .embeddingNormWeight),
             tensor("embeddings.LayerNorm.bias", .embeddingNormBias),
         ]
+        let sites = config.linearSites, linear = Self.linearSiteLocations(config)
         for l in 0..<config.numHiddenLayers {
-            let prefix = "encoder.layer.\(l)."
-            for (index, part) in ["query", "key", "value"].enumerated() {
-                table.append(tensor(prefix + "attention.self.\(part).weight", .qkvWeight, layer: l, plus: index * C * C, shape: [C, C]))
-                table.append(tensor(prefix + "attention.self.\(part).bias", .qkvBias, layer: l, plus: index * C, shape: [C]))
+            let prefix = "\(sites.layerPath)\(l)."
+            // A linear site's weight (its rows of a fused tensor) and bias, named by the site table.
+            func weightAndBias(_ index: Int) -> [HuggingFaceTensor] {
+                let (site, kind, row) = linear[index]
+                return [HuggingFaceTensor(name: sites.backboneWeightName(layer: l, site), shape: [site.out, site.inFeatures],
+                                          offset: offset(of: kind, layer: l) + row * site.inFeatures),
+                        HuggingFaceTensor(name: prefix + site.modulePath + ".bias", shape: [site.out],
+                                          offset: offset(of: kind.bias, layer: l) + row)]
             }
-            table += [
-                tensor(prefix + "attention.output.dense.weight", .attentionOutputWeight, layer: l),
-                tensor(prefix + "attention.output.dense.bias", .attentionOutputBias, layer: l),
+            table += weightAndBias(0) + weightAndBias(1) + weightAndBias(2) + weightAndBias(3) + [
                 tensor(prefix + "attention.output.LayerNorm.weight", .attentionNormWeight, layer: l),
                 tensor(prefix + "attention.output.LayerNorm.bias", .attentionNormBias, layer: l),
-                tensor(prefix + "intermediate.dense.weight", .intermediateWeight, layer: l),
-                tensor(prefix + "intermediate.dense.bias", .intermediateBias, layer: l),
-                tensor(prefix + "output.dense.weight", .outputWeight, layer: l),
-                tensor(prefix + "output.dense.bias", .outputBias, layer: l),
+            ] + weightAndBias(4) + weightAndBias(5) + [
                 tensor(prefix + "output.LayerNorm.weight", .outputNormWeight, layer: l),
                 tensor(prefix + "output.LayerNorm.bias", .outputNormBias, layer: l),
             ]

@@ -15,13 +15,14 @@ public enum DecoderTrainingSetup {
     public static func make(_ candidate: CandidateSpec, initializationSeed seed: UInt64, source: URL,
                             tokenizer: ByteLevelBPETokenizer?) throws -> (LlamaModel, (any LlamaAdapter)?) {
         func lora(_ config: LlamaConfig) throws -> LlamaLoRA {
-            switch LlamaLinear.parse(candidate.targetModules ?? ["q_proj", "v_proj"]) {
-            case .success(let targets):
-                var lora = LlamaLoRA(config: config, rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), targets: targets, seed: seed)
-                lora.dropout = Float(candidate.loraDropout ?? 0)
-                return lora
-            case .failure(let unknown):
-                throw SuiteError(file: "", field: "candidates.\(candidate.name).target_modules", message: "\(unknown.name) is not a Llama layer")
+            let field = "candidates.\(candidate.name).target_modules"
+            do {
+                let targets = try config.linearSites.sites(named: candidate.targetModules ?? ["q_proj", "v_proj"])
+                return LlamaLoRA(config: config, configuration: try LoRAConfiguration(
+                    rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), dropout: Float(candidate.loraDropout ?? 0), targets: targets),
+                                 seed: seed)
+            } catch {
+                throw SuiteError(file: "", field: field, message: error.description)
             }
         }
         switch candidate.method {

@@ -173,7 +173,7 @@ final class EncoderSuiteModel: SuiteModel {
         let head = ClassificationHead(pooler: pooler, classCount: labelCount, seed: initializationSeed)
         // Balanced weights from the training split's class counts, counted once when the data loaded.
         head.classWeights = candidate.training.classWeights.weights(trainCounts: trainClassCounts)?.map(Float.init)
-        let model = try TrainableModel(method: try Self.method(candidate), base: base, head: head, tokenizer: tokenizer,
+        let model = try TrainableModel(method: try Self.method(candidate, config: base.config), base: base, head: head, tokenizer: tokenizer,
                                        seed: initializationSeed)
         let trainer = Trainer(model: model, settings: TrainerSettings(candidate.training, seed: trainingSeed))
         let outcome = try trainer.train(train, validation: validation) { [weak observer] progress in
@@ -212,11 +212,11 @@ final class EncoderSuiteModel: SuiteModel {
         return out
     }
 
-    static func method(_ candidate: CandidateSpec) throws -> FineTuningMethod {
+    static func method(_ candidate: CandidateSpec, config: BertConfig) throws -> FineTuningMethod {
         func lora() throws -> LoRAConfiguration {
             try LoRAConfiguration(rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16),
                                   dropout: Float(candidate.loraDropout ?? 0),
-                                  targets: try LoRATarget.parse(candidate.targetModules ?? ["query", "value"]))
+                                  targets: try config.linearSites.sites(named: candidate.targetModules ?? ["query", "value"]))
         }
         switch candidate.method {
         case .full: return .full(freezeEmbeddings: candidate.freezeEmbeddings ?? false)

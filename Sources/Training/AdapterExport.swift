@@ -62,13 +62,9 @@ public enum AdapterExport {
             tensors.append(("base_model.model.classifier.weight", [K, C], classifierWeight))
             tensors.append(("base_model.model.classifier.bias", [K], classifierBias))
             try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent("adapter_model.safetensors"))
-            let config: [String: Any] = [
-                "peft_type": "LORA", "task_type": "SEQ_CLS", "base_model_name_or_path": baseModelDirectory.path,
-                "r": configuration.rank, "lora_alpha": Double(configuration.alpha), "lora_dropout": Double(configuration.dropout),
-                "target_modules": configuration.targets.map(\.modulePath), "bias": "none", "fan_in_fan_out": false,
-                "modules_to_save": ["classifier", "score"], "inference_mode": true, "init_lora_weights": true,
-                "use_rslora": false, "use_dora": false,
-            ]
+            var config = configuration.peftConfig(taskType: "SEQ_CLS")
+            config["base_model_name_or_path"] = baseModelDirectory.path
+            config["modules_to_save"] = ["classifier", "score"]
             try writeJSON(config, to: staging.appendingPathComponent("adapter_config.json"))
         case .prompt(let virtualTokens, let initialization):
             let prompt = model.prompt!

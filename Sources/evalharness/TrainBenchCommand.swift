@@ -67,11 +67,12 @@ struct TrainBench: ParsableCommand {
                         try ClassificationHead.load(from: file, config: config, classCount: 2, seed: 1))
             }()
             let fineTuning: FineTuningMethod
+            let sites = config.linearSites
             switch method {
             case "full": fineTuning = .full(freezeEmbeddings: false)
-            case "lora": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: [.query, .value]))
-            case "lora-all": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: LoRATarget.allCases))
-            case "qlora": fineTuning = .qlora(try LoRAConfiguration(rank: 8, alpha: 16, targets: [.query, .value]), doubleQuantize: true)
+            case "lora": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: sites.sites(.query, .value)))
+            case "lora-all": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: sites.sites))
+            case "qlora": fineTuning = .qlora(try LoRAConfiguration(rank: 8, alpha: 16, targets: sites.sites(.query, .value)), doubleQuantize: true)
             default: fineTuning = .prompt(virtualTokens: Self.virtualTokens, initialization: .randomVocabulary)
             }
             // One candidate per process: full fine-tuning may train the loaded weights in place.

@@ -21,13 +21,13 @@ final class AdapterInvariantTests: XCTestCase {
     func testFreshLoRAReproducesTheBaseExactly() throws {
         let base = EncoderParameters.random(config: config, seed: 1)
         let reference = hidden(BertEncoder(parameters: base))
-        let adapter = LoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8, targets: LoRATarget.allCases), config: config, seed: 2)
+        let adapter = LoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8, targets: config.linearSites.sites), config: config, seed: 2)
         XCTAssertEqual(hidden(BertEncoder(parameters: base, adapter: adapter)), reference, "B = 0, so the output must be bit-identical")
     }
 
     func testMergedLoRAEqualsUnmerged() throws {
         let base = EncoderParameters.random(config: config, seed: 1)
-        let adapter = LoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8, targets: LoRATarget.allCases), config: config, seed: 2)
+        let adapter = LoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8, targets: config.linearSites.sites), config: config, seed: 2)
         var generator = SeededGenerator(seed: 3)
         for i in 0..<adapter.parameters.count { adapter.parameters.pointer[i] = 0.3 * generator.nextNormal() }
         let unmerged = hidden(BertEncoder(parameters: base, adapter: adapter))
@@ -64,7 +64,7 @@ final class AdapterInvariantTests: XCTestCase {
 
     func testLoRAGradientsMatchFiniteDifferencesWithDropout() throws {
         let base = EncoderParameters.random(config: config, seed: 1)
-        let adapter = LoRAAdapter(configuration: try LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.25, targets: LoRATarget.allCases),
+        let adapter = LoRAAdapter(configuration: try LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.25, targets: config.linearSites.sites),
                                   config: config, seed: 2)
         var generator = SeededGenerator(seed: 3)
         for i in 0..<adapter.parameters.count { adapter.parameters.pointer[i] = 0.3 * generator.nextNormal() }
@@ -103,7 +103,7 @@ final class QLoRATests: XCTestCase {
         let base = EncoderParameters.random(config: config, seed: 1)
         let batch = TokenBatch(sequences: [[2, 5, 9, 7, 3], [2, 11, 3]])
         for doubleQuantize in [false, true] {
-            let adapter = QLoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8), base: base,
+            let adapter = QLoRAAdapter(configuration: try LoRAConfiguration(rank: 4, alpha: 8, targets: config.linearSites.sites(.query, .value)), base: base,
                                        doubleQuantize: doubleQuantize, seed: 2)
             let ratio = Double(adapter.quantizedBaseBytes) / Double(adapter.fullPrecisionBaseBytes)
             XCTAssertLessThanOrEqual(ratio, 0.16, "4-bit base bytes / fp32 bytes")

@@ -79,7 +79,7 @@ final class LlamaTrainingTests: XCTestCase {
     func testLoRAGradientsMatchFiniteDifferences() throws {
         let (config, parameters) = Self.randomModel(tied: true)
         let model = try Self.model(config, parameters)
-        var lora = LlamaLoRA(config: config, rank: 2, alpha: 4, targets: LlamaLinear.allCases, seed: 3)
+        var lora = try LlamaLoRA(config: config, rank: 2, alpha: 4, targets: LlamaLinear.allCases, seed: 3)
         var generator = SeededGenerator(seed: 9)
         for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.2 * generator.nextNormal() } }
         let graph = try LlamaTrainingGraph(model: model)
@@ -114,7 +114,7 @@ final class LlamaTrainingTests: XCTestCase {
     func testLoRADropoutGradientsMatchFiniteDifferences() throws {
         let (config, parameters) = Self.randomModel(tied: true)
         let model = try Self.model(config, parameters)
-        var lora = LlamaLoRA(config: config, rank: 2, alpha: 4, targets: [.query, .value, .down], seed: 3)
+        var lora = try LlamaLoRA(config: config, rank: 2, alpha: 4, targets: [.query, .value, .down], seed: 3)
         var generator = SeededGenerator(seed: 4)
         for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.2 * generator.nextNormal() } }
         lora.dropout = 0.3
@@ -170,7 +170,7 @@ final class LlamaTrainingTests: XCTestCase {
         let blocks = LlamaModel(config: native.config, weights: native.weights.withFloatEmbedding(), source: native.source)
         let dense = try LlamaModel.load(TestPaths.decoderModel(), storage: .float32)
         XCTAssertLessThan(blocks.weights.byteCount, dense.weights.byteCount / 2)
-        var lora = LlamaLoRA(config: native.config, rank: 4, alpha: 8, targets: LlamaLinear.allCases, seed: 5)
+        var lora = try LlamaLoRA(config: native.config, rank: 4, alpha: 8, targets: LlamaLinear.allCases, seed: 5)
         var generator = SeededGenerator(seed: 6)
         for name in lora.tensors.keys where name.contains("lora_B") { lora.tensors[name] = lora.tensors[name]!.map { _ in 0.01 * generator.nextNormal() } }
         let batch = [LanguageModelingExample(ids: [504, 3458, 282, 4649, 314, 7042, 30, 216], firstTarget: 3),
@@ -251,7 +251,7 @@ final class LlamaTrainingParityTests: XCTestCase {
 final class LlamaCppAdapterExportTests: XCTestCase {
     func testLoRAAdapterGGUFHoldsAAndThePermutedB() throws {
         let (config, _) = LlamaTrainingTests.randomModel(tied: true)
-        var lora = LlamaLoRA(config: config, rank: 2, alpha: 6, targets: LlamaLinear.allCases, seed: 3)
+        var lora = try LlamaLoRA(config: config, rank: 2, alpha: 6, targets: LlamaLinear.allCases, seed: 3)
         // B starts at zero: give it values so that the row order can be seen.
         for name in lora.tensors.keys where name.hasSuffix("lora_B.weight") {
             lora.tensors[name] = lora.tensors[name]!.indices.map { Float($0) + 0.25 }

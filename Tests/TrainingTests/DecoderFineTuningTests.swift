@@ -50,7 +50,7 @@ final class DecoderFineTuningTests: XCTestCase {
     func testLoRAGradientsAndTenStepsMatchPEFT() throws {
         let fixture = try Self.fixture("lora_tiny.json")
         let model = try Self.tinyModel()
-        try Self.checkAgainstPEFT(model: model, adapter: try Self.lora(fixture), reference: fixture, batch: try Self.batch(fixture))
+        try Self.checkAgainstPEFT(model: model, adapter: try Self.lora(fixture, config: model.config), reference: fixture, batch: try Self.batch(fixture))
         // The base never moved.
         XCTAssertEqual(try Self.tinyModel().weights.layers[0].query.floats, model.weights.layers[0].query.floats)
     }
@@ -86,7 +86,7 @@ final class DecoderFineTuningTests: XCTestCase {
                 }
             }
             XCTAssertLessThan(weights.byteCount, fp32.weights.byteCount)
-            try Self.checkAgainstPEFT(model: model, adapter: try Self.lora(fixture), reference: variant, batch: try Self.batch(fixture))
+            try Self.checkAgainstPEFT(model: model, adapter: try Self.lora(fixture, config: model.config), reference: variant, batch: try Self.batch(fixture))
         }
     }
 
@@ -145,12 +145,12 @@ final class DecoderFineTuningTests: XCTestCase {
     }
 
     /// The fixture's LoRA settings with its initial A and B.
-    static func lora(_ fixture: [String: Any]) throws -> LlamaLoRA {
+    static func lora(_ fixture: [String: Any], config: LlamaConfig) throws -> LlamaLoRA {
         let settings = try XCTUnwrap(fixture["lora"] as? [String: Any])
-        let targets = try (settings["targets"] as! [String]).map { try XCTUnwrap(LlamaLinear(rawValue: $0)) }
+        let targets = try config.linearSites.sites(named: settings["targets"] as! [String])
         let initial = try XCTUnwrap(fixture["initial"] as? [String: [Double]])
-        return LlamaLoRA(rank: settings["r"] as! Int, alpha: Float(settings["alpha"] as! Double), targets: targets,
-                         tensors: initial.mapValues { $0.map(Float.init) })
+        let configuration = try LoRAConfiguration(rank: settings["r"] as! Int, alpha: Float(settings["alpha"] as! Double), targets: targets)
+        return LlamaLoRA(config: config, configuration: configuration, tensors: initial.mapValues { $0.map(Float.init) })
     }
 
     /// An adapter against a PEFT fixture: the loss and every gradient at the initial values, then

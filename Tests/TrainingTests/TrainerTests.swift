@@ -34,8 +34,8 @@ final class TrainerTests: XCTestCase {
     var methods: [FineTuningMethod] {
         get throws {
             [.full(freezeEmbeddings: false), .full(freezeEmbeddings: true),
-             .lora(try LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.1, targets: LoRATarget.allCases)),
-             .qlora(try LoRAConfiguration(rank: 2, alpha: 4, targets: [.query, .value]), doubleQuantize: true),
+             .lora(try LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.1, targets: config.linearSites.sites)),
+             .qlora(try LoRAConfiguration(rank: 2, alpha: 4, targets: config.linearSites.sites(.query, .value)), doubleQuantize: true),
              .prompt(virtualTokens: 3, initialization: .randomVocabulary)]
         }
     }
@@ -103,7 +103,7 @@ final class TrainerTests: XCTestCase {
 
     func testNonFiniteLossStopsWithAClearError() throws {
         let base = EncoderParameters.random(config: config, seed: 3)
-        let model = try makeModel(.lora(try LoRAConfiguration(rank: 2, alpha: 4)), base: base)
+        let model = try makeModel(.lora(try LoRAConfiguration(rank: 2, alpha: 4, targets: config.linearSites.sites(.query, .value))), base: base)
         model.classifier.head.classifierWeight[0] = .nan
         var settings = TrainerSettings()
         settings.batchSize = 8

@@ -127,7 +127,7 @@ final class TrainingParityTests: XCTestCase {
     }
 
     func makeLoRA(_ fixture: Fixture, base: EncoderParameters, file: SafeTensorsFile) throws -> TrainableModel {
-        let configuration = try LoRAConfiguration(rank: 8, alpha: 16, dropout: 0, targets: [.query, .value])
+        let configuration = try LoRAConfiguration(rank: 8, alpha: 16, dropout: 0, targets: base.config.linearSites.sites(.query, .value))
         let model = try TrainableModel(method: .lora(configuration), base: base,
                                        head: try head(fixture, file: file, config: base.config), tokenizer: nil, seed: 0)
         let initial = try fixture.file("lora_init.safetensors")

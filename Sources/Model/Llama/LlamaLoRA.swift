@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 import Kernels
 
@@ -53,23 +52,56 @@ public enum LlamaLinear: String, CaseIterable, Sendable {
         }
     }
 
-    /// PEFT's module names, `all-linear`, or the encoder's names for the same roles (query, key,
-    /// value, attention.output.dense), so that a suite's default `[query, value]` means q_proj
-    /// and v_proj. Nil names the first name that is none of these.
-    public static func parse(_ names: [String]) -> Result<[LlamaLinear], UnknownName> {
-        if names == ["all-linear"] { return .success(allCases) }
-        let encoderRoles = ["query": LlamaLinear.query, "key": .key, "value": .value, "attention.output.dense": .output]
-        var out: [LlamaLinear] = []
-        for name in names {
-            guard let target = LlamaLinear(rawValue: name) ?? encoderRoles[name] ?? allCases.first(where: { $0.modulePath == name }) else {
-                return .failure(UnknownName(name: name))
-            }
-            if !out.contains(target) { out.append(target) }
+    /// The weight's name in a GGUF file (llama.cpp's), in block `layer`.
+    func ggufName(layer: Int) -> String {
+        let stem: String
+        switch self {
+        case .query: stem = "attn_q"
+        case .key: stem = "attn_k"
+        case .value: stem = "attn_v"
+        case .output: stem = "attn_output"
+        case .gate: stem = "ffn_gate"
+        case .up: stem = "ffn_up"
+        case .down: stem = "ffn_down"
         }
-        return .success(out)
+        return "blk.\(layer).\(stem).weight"
     }
 
-    public struct UnknownName: Error, Equatable { public let name: String }
+    /// Query and key rows llama.cpp's converter stores interleaved per head (the head count), nil for the others.
+    func permutedHeads(_ c: LlamaConfig) -> Int? {
+        switch self {
+        case .query: return c.heads
+        case .key: return c.kvHeads
+        default: return nil
+        }
+    }
+
+    /// The layer's role across families (nil for the MLP's three).
+    var role: LinearRole? {
+        switch self {
+        case .query: return .query
+        case .key: return .key
+        case .value: return .value
+        case .output: return .attentionOutput
+        case .gate, .up, .down: return nil
+        }
+    }
+
+    /// The layer's entry in the config's site table.
+    public func site(_ c: LlamaConfig) -> LinearSite {
+        let (out, inFeatures) = shape(c)
+        return LinearSite(name: rawValue, modulePath: modulePath, role: role, out: out, in: inFeatures)
+    }
+
+    public init?(site: LinearSite) { self.init(rawValue: site.name) }
+}
+
+extension LlamaConfig {
+    /// A Llama block's seven linear layers, by PEFT's names, in LlamaForCausalLM (`model.layers.N.…`).
+    public var linearSites: LinearSiteTable {
+        LinearSiteTable(family: "a Llama decoder", backbonePrefix: "model.", layerPath: "layers.", layers: layers,
+                        sites: LlamaLinear.allCases.map { $0.site(self) })
+    }
 }
 
 /// Low-rank adapters on a Llama decoder's linear layers, as PEFT's LoRA:
@@ -79,53 +111,67 @@ public enum LlamaLinear: String, CaseIterable, Sendable {
 /// adapter is the base model exactly. Tensors are keyed by the names PEFT writes in
 /// `adapter_model.safetensors` (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`).
 public struct LlamaLoRA: LlamaAdapter {
-    public let rank: Int
-    public let alpha: Float
-    public let targets: [LlamaLinear]
+    public var configuration: LoRAConfiguration
+    /// The model's site table (the names and shapes of what is adapted).
+    public let sites: LinearSiteTable
     public var tensors: [String: [Float]]
+
+    public var rank: Int { configuration.rank }
+    public var alpha: Float { configuration.alpha }
+    public var scale: Float { configuration.scale }
     /// The probability an element of an adapter's input is dropped while training (0: none).
-    public var dropout: Float = 0
+    public var dropout: Float {
+        get { configuration.dropout }
+        set { configuration.dropout = newValue }
+    }
+    /// The adapted layers, in the configuration's order.
+    public var targets: [LlamaLinear] { configuration.targets.compactMap(LlamaLinear.init(site:)) }
 
-    public var scale: Float { alpha / Float(rank) }
-
-    public static func name(layer: Int, _ target: LlamaLinear, _ part: Character) -> String {
-        "base_model.model.model.layers.\(layer).\(target.modulePath).lora_\(part).weight"
+    /// PEFT's name of a factor (`part` "A" or "B") of `target` in block `layer`.
+    public func name(layer: Int, _ target: LlamaLinear, _ part: Character) -> String {
+        sites.loraTensorName(layer: layer, site(target), part)
     }
 
-    /// Freshly initialised adapters on `targets` of every layer.
-    public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LlamaLinear], seed: UInt64) {
+    private func site(_ target: LlamaLinear) -> LinearSite { sites.site(named: target.rawValue)! }
+
+    /// Freshly initialised adapters on the configuration's targets of every layer (A drawn as
+    /// `LoRAConfiguration.initializeA` draws it for every backbone, B zero).
+    public init(config c: LlamaConfig, configuration: LoRAConfiguration, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
+        let sites = c.linearSites
         var tensors: [String: [Float]] = [:]
         for layer in 0..<c.layers {
-            for target in targets {
-                let (out, inFeatures) = target.shape(c)
-                let bound = 1 / Float(inFeatures).squareRoot()
-                tensors[Self.name(layer: layer, target, "A")] = (0..<(rank * inFeatures)).map { _ in
-                    generator.nextUniform() * 2 * bound - bound
-                }
-                tensors[Self.name(layer: layer, target, "B")] = [Float](repeating: 0, count: out * rank)
+            for site in configuration.targets {
+                var a = [Float](repeating: 0, count: configuration.rank * site.inFeatures)
+                a.withUnsafeMutableBufferPointer { configuration.initializeA($0.baseAddress!, inFeatures: site.inFeatures, generator: &generator) }
+                tensors[sites.loraTensorName(layer: layer, site, "A")] = a
+                tensors[sites.loraTensorName(layer: layer, site, "B")] = [Float](repeating: 0, count: site.out * configuration.rank)
             }
         }
-        self.init(rank: rank, alpha: alpha, targets: targets, tensors: tensors)
+        self.init(config: c, configuration: configuration, tensors: tensors)
+    }
+
+    /// The same with the hyper-parameters spelled out (tests, benchmarks).
+    public init(config c: LlamaConfig, rank: Int, alpha: Float, targets: [LlamaLinear], seed: UInt64) throws(AdapterConfigurationError) {
+        self.init(config: c, configuration: try LoRAConfiguration(rank: rank, alpha: alpha, targets: targets.map { $0.site(c) }), seed: seed)
     }
 
     /// Adapters with given values (every layer × target must have its A and B).
-    public init(rank: Int, alpha: Float, targets: [LlamaLinear], tensors: [String: [Float]]) {
-        self.rank = rank; self.alpha = alpha; self.targets = targets; self.tensors = tensors
+    public init(config c: LlamaConfig, configuration: LoRAConfiguration, tensors: [String: [Float]]) {
+        self.configuration = configuration; self.sites = c.linearSites; self.tensors = tensors
     }
 
     public func lowRank(layer: Int, _ target: LlamaLinear) -> LowRankSite? {
-        let aName = Self.name(layer: layer, target, "A"), bName = Self.name(layer: layer, target, "B")
+        let aName = name(layer: layer, target, "A"), bName = name(layer: layer, target, "B")
         guard targets.contains(target), let a = tensors[aName], let b = tensors[bName] else { return nil }
         return LowRankSite(a: a, b: b, rank: rank, scale: scale, dropout: dropout, aName: aName, bName: bName)
     }
 
     public func peftTensors(config c: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])] {
         (0..<c.layers).flatMap { layer in
-            targets.flatMap { target -> [(name: String, shape: [Int], values: [Float])] in
-                let (out, inFeatures) = target.shape(c)
-                let a = Self.name(layer: layer, target, "A"), b = Self.name(layer: layer, target, "B")
-                return [(a, [rank, inFeatures], tensors[a]!), (b, [out, rank], tensors[b]!)]
+            configuration.targets.flatMap { site -> [(name: String, shape: [Int], values: [Float])] in
+                let a = sites.loraTensorName(layer: layer, site, "A"), b = sites.loraTensorName(layer: layer, site, "B")
+                return [(a, [rank, site.inFeatures], tensors[a]!), (b, [site.out, rank], tensors[b]!)]
             }
         }
     }
@@ -141,31 +187,24 @@ public struct LlamaLoRA: LlamaAdapter {
             ("adapter.type", .string("lora")), ("adapter.lora.alpha", .float32(alpha)),
         ]
         let stored = (0..<c.layers).flatMap { layer -> [GGUFWriter.Tensor] in
-            let sites = LlamaWeights.layerSites(layer, c)
-            return targets.flatMap { target -> [GGUFWriter.Tensor] in
-                let site = sites.first { $0.huggingFace.hasSuffix("." + target.modulePath + ".weight") }!
-                let (out, inFeatures) = target.shape(c)
-                let a = tensors[Self.name(layer: layer, target, "A")]!, b = tensors[Self.name(layer: layer, target, "B")]!
+            targets.flatMap { target -> [GGUFWriter.Tensor] in
+                let (out, inFeatures) = target.shape(c), gguf = target.ggufName(layer: layer)
+                let a = tensors[name(layer: layer, target, "A")]!, b = tensors[name(layer: layer, target, "B")]!
                 var permuted = b
-                if let heads = site.permutedHeads {
+                if let heads = target.permutedHeads(c) {
                     // Row t of the Hugging Face order is stored at the row `unpermutedRowOrder` says it came from.
                     for (row, source) in LlamaWeights.unpermutedRowOrder(rows: out, heads: heads).enumerated() {
                         permuted[(source * rank)..<((source + 1) * rank)] = b[(row * rank)..<((row + 1) * rank)]
                     }
                 }
-                return [GGUFWriter.Tensor(name: site.gguf + ".lora_a", shape: [rank, inFeatures], values: a),
-                        GGUFWriter.Tensor(name: site.gguf + ".lora_b", shape: [out, rank], values: permuted)]
+                return [GGUFWriter.Tensor(name: gguf + ".lora_a", shape: [rank, inFeatures], values: a),
+                        GGUFWriter.Tensor(name: gguf + ".lora_b", shape: [out, rank], values: permuted)]
             }
         }
         return (metadata, stored)
     }
 
-    /// PEFT 0.21's LoRA fields (no bias, plain alpha/r scaling).
-    public func peftConfig(config c: LlamaConfig) -> [String: Any] {
-        ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": Double(alpha), "lora_dropout": Double(dropout),
-         "target_modules": targets.map(\.rawValue), "bias": "none", "fan_in_fan_out": false, "inference_mode": true,
-         "init_lora_weights": true, "use_rslora": false, "use_dora": false]
-    }
+    public func peftConfig(config c: LlamaConfig) -> [String: Any] { configuration.peftConfig(taskType: "CAUSAL_LM") }
 
     public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
         LlamaModel(config: model.config, weights: merged(into: model.weights, config: model.config), source: model.source,
@@ -176,20 +215,18 @@ public struct LlamaLoRA: LlamaAdapter {
     /// the unchanged forward. A quantised base (QLoRA) is decoded to fp32 at the adapted sites
     /// first — the same values its products use.
     public func merged(into weights: LlamaWeights, config c: LlamaConfig) -> LlamaWeights {
-        var sites: [String: (layer: Int, target: LlamaLinear)] = [:]
+        var adapted: [String: (layer: Int, target: LlamaLinear)] = [:]
         var out = weights
         for layer in 0..<c.layers {
             for target in targets {
-                sites["model.layers.\(layer).\(target.modulePath).weight"] = (layer, target)
+                adapted[sites.weightName(layer: layer, site(target))] = (layer, target)
                 target.set(.dense(target.weight(out.layers[layer]).floats), in: &out.layers[layer])
             }
         }
         out.updateTensors(config: c) { name, values in
-            guard let (layer, target) = sites[name], let (a, b) = lowRank(layer: layer, target).map({ ($0.a, $0.b) }) else { return }
+            guard let (layer, target) = adapted[name], let update = lowRank(layer: layer, target) else { return }
             let (rows, columns) = target.shape(c)
-            // W (out, in) += scale · B (out, r) · A (r, in)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(rank),
-                        scale, b, Int32(rank), a, Int32(columns), 1, &values, Int32(columns))
+            LowRankUpdate.merge(into: &values, a: update.a, b: update.b, outFeatures: rows, inFeatures: columns, rank: rank, scale: scale)
         }
         return out
     }

@@ -50,7 +50,7 @@ public struct LlamaTrainingGraph {
         var middle: [Float]         // (N, d): after the attention residual
         var mlpNormed: [Float], mlpRstd: [Float]
         var gate: [Float], up: [Float], activated: [Float]  // (N, F)
-        /// Per adapted layer: scale · x·Aᵀ (N, r), the low-rank update's input to B.
+        /// Per adapted layer: x·Aᵀ (N, r), the low-rank update's input to B.
         var adapted: [LlamaLinear: [Float]] = [:]
     }
 
@@ -116,7 +116,7 @@ public struct LlamaTrainingGraph {
     }
 
     /// out (+)= inp·Wᵀ of one linear layer, plus its low-rank update scale·(inp·Aᵀ)·Bᵀ; returns
-    /// the update's scaled projection (N, r) for the backward (nil when the site is not adapted).
+    /// the update's projection inp·Aᵀ (N, r) for the backward (nil when the site is not adapted).
     private func project(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
                          out: inout [Float], inp: [Float], rows N: Int, accumulate: Bool = false) -> [Float]? {
         let (outFeatures, inFeatures) = target.shape(model.config)
@@ -126,10 +126,8 @@ public struct LlamaTrainingGraph {
         let input = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed)
             .map { masked(inp, $0, probability: site.dropout) } ?? inp
         var projected = [Float](repeating: 0, count: N * site.rank)
-        matmulForward(out: &projected, inp: input, weight: site.a, bias: nil, rows: N, inFeatures: inFeatures, outFeatures: site.rank)
-        projected.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: site.scale) }
-        matmulForward(out: &out, inp: projected, weight: site.b, bias: nil, rows: N, inFeatures: site.rank, outFeatures: outFeatures,
-                      accumulate: true)
+        LowRankUpdate.forward(out: &out, outStride: outFeatures, projected: &projected, input: input, a: site.a, b: site.b,
+                              rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
         return projected
     }
 
@@ -145,30 +143,26 @@ public struct LlamaTrainingGraph {
             var dweight = [Float](repeating: 0, count: outFeatures * inFeatures)
             matmulBackward(dinp: &dinp, dweight: &dweight, dbias: nil, dout: dout, inp: inp, weight: values,
                            rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
-            gradients["model.layers.\(index).\(target.modulePath).weight"] = dweight
+            gradients[model.config.linearSites.weightName(layer: index, target.site(model.config))] = dweight
             return
         }
         dinp.withUnsafeMutableBufferPointer { dinp in
             weight.backwardInput(dinp: dinp.baseAddress!, dout: dout, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
         }
         guard let adapted, let site = adapter.lowRank(layer: index, target) else { return }
-        let r = site.rank
-        // y += P·Bᵀ with P = scale·x·Aᵀ:  dB += doutᵀ·P,  dP = dout·B;  then dA += scale·dPᵀ·x, dx += scale·dP·A.
-        var dB = [Float](repeating: 0, count: outFeatures * r), dP = [Float](repeating: 0, count: N * r)
-        matmulBackward(dinp: &dP, dweight: &dB, dbias: nil, dout: dout, inp: adapted, weight: site.b, rows: N, inFeatures: r, outFeatures: outFeatures)
-        dP.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: site.scale) }
-        var dA = [Float](repeating: 0, count: r * inFeatures)
-        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed) {
-            // The same mask as the forward's (a pure function of the seed): dA from the dropped
-            // input, and the input's gradient through the mask.
-            var dDropped = [Float](repeating: 0, count: N * inFeatures)
-            matmulBackward(dinp: &dDropped, dweight: &dA, dbias: nil, dout: dP, inp: masked(inp, mask, probability: site.dropout),
-                           weight: site.a, rows: N, inFeatures: inFeatures, outFeatures: r)
-            dDropped = masked(dDropped, mask, probability: site.dropout)
-            for i in dinp.indices { dinp[i] += dDropped[i] }
-        } else {
-            matmulBackward(dinp: &dinp, dweight: &dA, dbias: nil, dout: dP, inp: inp, weight: site.a, rows: N, inFeatures: inFeatures, outFeatures: r)
+        var dA = [Float](repeating: 0, count: site.rank * inFeatures), dB = [Float](repeating: 0, count: outFeatures * site.rank)
+        var dProjected = [Float](repeating: 0, count: N * site.rank)
+        // The same mask as the forward's (a pure function of the seed): dA from the dropped
+        // input, and the input's gradient through the mask.
+        let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed)
+        let input = mask.map { masked(inp, $0, probability: site.dropout) } ?? inp
+        func backward(_ maskPointer: UnsafePointer<UInt8>?) {
+            LowRankUpdate.backward(dOut: dout, outStride: outFeatures, projected: adapted, dProjected: &dProjected, input: input,
+                                   a: site.a, b: site.b, dA: &dA, dB: &dB, dInput: &dinp,
+                                   dropoutMask: maskPointer.map { ($0, dropoutScale(probability: site.dropout)) },
+                                   rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
         }
+        if let mask { mask.withUnsafeBufferPointer { backward($0.baseAddress!) } } else { backward(nil) }
         gradients[site.aName] = dA
         gradients[site.bName] = dB
     }

@@ -115,19 +115,17 @@ public struct LlamaWeights: Sendable {
     /// Every tensor of a layer, in load order: the linear sites adapters attach to by their Hugging
     /// Face module names (`q_proj` … `down_proj`), and the two norms.
     public static func layerSites(_ layer: Int, _ c: LlamaConfig) -> [Site] {
-        let d = c.hiddenSize, q = c.heads * c.headDim, kv = c.kvHeads * c.headDim, f = c.intermediateSize
-        let hf = "model.layers.\(layer).", gg = "blk.\(layer)."
-        return [
-            Site(huggingFace: hf + "input_layernorm.weight", gguf: gg + "attn_norm.weight", shape: [d], permutedHeads: nil),
-            Site(huggingFace: hf + "self_attn.q_proj.weight", gguf: gg + "attn_q.weight", shape: [q, d], permutedHeads: c.heads),
-            Site(huggingFace: hf + "self_attn.k_proj.weight", gguf: gg + "attn_k.weight", shape: [kv, d], permutedHeads: c.kvHeads),
-            Site(huggingFace: hf + "self_attn.v_proj.weight", gguf: gg + "attn_v.weight", shape: [kv, d], permutedHeads: nil),
-            Site(huggingFace: hf + "self_attn.o_proj.weight", gguf: gg + "attn_output.weight", shape: [d, q], permutedHeads: nil),
-            Site(huggingFace: hf + "post_attention_layernorm.weight", gguf: gg + "ffn_norm.weight", shape: [d], permutedHeads: nil),
-            Site(huggingFace: hf + "mlp.gate_proj.weight", gguf: gg + "ffn_gate.weight", shape: [f, d], permutedHeads: nil),
-            Site(huggingFace: hf + "mlp.up_proj.weight", gguf: gg + "ffn_up.weight", shape: [f, d], permutedHeads: nil),
-            Site(huggingFace: hf + "mlp.down_proj.weight", gguf: gg + "ffn_down.weight", shape: [d, f], permutedHeads: nil),
-        ]
+        let d = c.hiddenSize, hf = "model.layers.\(layer).", gg = "blk.\(layer)."
+        let table = c.linearSites
+        func linear(_ target: LlamaLinear) -> Site {
+            let site = target.site(c)
+            return Site(huggingFace: table.weightName(layer: layer, site), gguf: target.ggufName(layer: layer),
+                        shape: [site.out, site.inFeatures], permutedHeads: target.permutedHeads(c))
+        }
+        return [Site(huggingFace: hf + "input_layernorm.weight", gguf: gg + "attn_norm.weight", shape: [d], permutedHeads: nil)]
+            + [LlamaLinear.query, .key, .value, .output].map(linear)
+            + [Site(huggingFace: hf + "post_attention_layernorm.weight", gguf: gg + "ffn_norm.weight", shape: [d], permutedHeads: nil)]
+            + [LlamaLinear.gate, .up, .down].map(linear)
     }
 
     static func embeddingSite(_ c: LlamaConfig) -> Site {
