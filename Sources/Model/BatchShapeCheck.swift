@@ -1,12 +1,24 @@
 import Kernels
+import Tokenizer
+
+/// Every token id a tokenizer produces must index the embedding table, for every family: checked
+/// once, when a model and its tokenizer load, before any id reaches a kernel. Fewer tokens than
+/// rows is fine (some checkpoints pad the table); more is refused. `rowsFrom` says where the row
+/// count came from.
+public func checkTokenizerFits(_ tokenizer: any TextTokenizer, embeddingRows: Int, rowsFrom: String, file: String) throws(ModelInputError) {
+    try checkTokenizerFits(tokenCount: tokenizer.vocabularySize, embeddingRows: embeddingRows, rowsFrom: rowsFrom, file: file)
+}
+
+func checkTokenizerFits(tokenCount: Int, embeddingRows: Int, rowsFrom: String, file: String) throws(ModelInputError) {
+    guard tokenCount <= embeddingRows else {
+        throw ModelInputError(file: file, detail: "vocabulary: has \(tokenCount) tokens but the model's embedding table has \(embeddingRows) rows (\(rowsFrom)); token ids would index past it")
+    }
+}
 
 extension BertConfig {
-    /// Every token id a tokenizer of `tokenCount` tokens produces must index the embedding table.
-    /// Fewer tokens than rows is fine (some checkpoints pad the table); more is refused.
+    /// `checkTokenizerFits` for a vocabulary file of `tokenCount` tokens.
     public func checkVocabulary(tokenCount: Int, file: String) throws(ModelInputError) {
-        guard tokenCount <= vocabSize else {
-            throw ModelInputError(file: file, detail: "vocabulary: has \(tokenCount) tokens but the model's embedding table has \(vocabSize) rows (config.json vocab_size); token ids would index past it")
-        }
+        try checkTokenizerFits(tokenCount: tokenCount, embeddingRows: vocabSize, rowsFrom: "config.json vocab_size", file: file)
     }
 
     /// Checks a batch shape against the model before any buffer is sized — the boundary where the

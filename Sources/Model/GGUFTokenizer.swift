@@ -4,10 +4,11 @@ import Tokenizer
 /// The tokenizer a GGUF file carries (`tokenizer.ggml.*`): byte-level BPE (`model` "gpt2") with
 /// its vocabulary, merges, special tokens and pre-tokenizer, and the chat template.
 public struct GGUFTokenizer: Sendable {
+    /// With the file's beginning-of-sequence, end-of-sequence and padding tokens as its `specialTokens`.
     public let bpe: ByteLevelBPETokenizer
-    public let bosID: Int32?
-    public let eosID: Int32?
-    public let padID: Int32?
+    public var bosID: Int32? { bpe.specialTokens.sequenceStart }
+    public var eosID: Int32? { bpe.specialTokens.sequenceEnd }
+    public var padID: Int32? { bpe.specialTokens.padding }
     /// `tokenizer.chat_template` (a Jinja template), when the file has one.
     public let chatTemplate: String?
 
@@ -35,6 +36,7 @@ public struct GGUFTokenizer: Sendable {
             // 3 = control, 4 = user-defined: matched literally in text (llama.cpp's llama_token_type).
             special = Set(types.indices.filter { types[$0] == 3 || types[$0] == 4 }.map { Int32($0) })
         }
+        var bpe: ByteLevelBPETokenizer
         do {
             bpe = try ByteLevelBPETokenizer(tokens: tokens, merges: merges, specialIDs: special, splitDigits: splitDigits, source: file.url)
         } catch let error as TokenizerError {
@@ -46,9 +48,10 @@ public struct GGUFTokenizer: Sendable {
             guard file.value(key) != nil else { return nil }
             return Int32(try file.integer(key, in: 0...(tokens.count - 1)))
         }
-        bosID = try tokenID("tokenizer.ggml.bos_token_id")
-        eosID = try tokenID("tokenizer.ggml.eos_token_id")
-        padID = try tokenID("tokenizer.ggml.padding_token_id")
+        bpe.specialTokens = SpecialTokenIDs(sequenceStart: try tokenID("tokenizer.ggml.bos_token_id"),
+                                            sequenceEnd: try tokenID("tokenizer.ggml.eos_token_id"),
+                                            padding: try tokenID("tokenizer.ggml.padding_token_id"))
+        self.bpe = bpe
         chatTemplate = file.value("tokenizer.chat_template") == nil ? nil : try file.string("tokenizer.chat_template")
     }
 }

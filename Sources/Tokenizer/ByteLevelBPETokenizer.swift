@@ -16,6 +16,9 @@ public struct ByteLevelBPETokenizer: Sendable {
     /// The merges as given ("left right", highest priority first): what a saved tokenizer.json lists.
     public let mergeRules: [String]
     public var vocabularySize: Int { tokens.count }
+    /// The beginning/end-of-sequence and padding tokens the model declares (GGUF metadata, or a
+    /// folder's tokenizer_config.json): not part of the vocabulary files, so the loader sets them.
+    public var specialTokens = SpecialTokenIDs()
 
     private let ids: [String: Int32]
     /// (left id << 32 | right id) → (rank, merged id).
@@ -24,7 +27,7 @@ public struct ByteLevelBPETokenizer: Sendable {
     /// control bytes and bytes valid UTF-8 never holds). Such a byte is dropped, as `tokenizers`
     /// drops a symbol it cannot look up when there is no unknown token, and its neighbours may merge.
     private let byteIDs: [Int32]
-    private let specialTokens: SpecialTokenMatcher
+    private let specialTokenMatcher: SpecialTokenMatcher
 
     /// - Parameters:
     ///   - tokens: spellings, id = index (GGUF `tokenizer.ggml.tokens`, or tokenizer.json's vocab).
@@ -67,7 +70,7 @@ public struct ByteLevelBPETokenizer: Sendable {
         self.specialIDs = specialIDs
         self.splitDigits = splitDigits
         mergeRules = merges
-        specialTokens = SpecialTokenMatcher(specialIDs.sorted().map { (tokens[Int($0)], $0) })
+        specialTokenMatcher = SpecialTokenMatcher(specialIDs.sorted().map { (tokens[Int($0)], $0) })
     }
 
     public func id(of token: String) -> Int32? { ids[token] }
@@ -75,7 +78,7 @@ public struct ByteLevelBPETokenizer: Sendable {
     /// The ids of `text`, with no token added (no BOS/EOS: that is the model's prompt format's job).
     public func encode(_ text: String) -> [Int32] {
         var out: [Int32] = []
-        for segment in specialTokens.segments(of: text) {
+        for segment in specialTokenMatcher.segments(of: text) {
             switch segment {
             case .special(let id): out.append(id)
             case .text(let view): encodeText(Array(view), into: &out)

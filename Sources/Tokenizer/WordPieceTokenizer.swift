@@ -12,7 +12,7 @@ public struct WordPieceTokenizer: Sendable {
     /// Token spellings by id.
     private let tokens: [String]
     private let normalizer: BertNormalizer
-    private let specialTokens: SpecialTokenMatcher
+    private let specialTokenMatcher: SpecialTokenMatcher
     private let wordPiece: WordPiece
 
     /// Reads a BERT `vocab.txt`: one token a line, token i on line i + 1.
@@ -54,7 +54,7 @@ public struct WordPieceTokenizer: Sendable {
         unkID = vocabulary.id(of: SpecialToken.unk)!
         self.tokens = tokens
         normalizer = BertNormalizer(lowercase: lowercase)
-        specialTokens = SpecialTokenMatcher(
+        specialTokenMatcher = SpecialTokenMatcher(
             SpecialToken.all.compactMap { token in vocabulary.id(of: token).map { (token, $0) } })
         wordPiece = WordPiece(vocabulary: vocabulary, unknownID: unkID)
     }
@@ -97,7 +97,7 @@ public struct WordPieceTokenizer: Sendable {
 
     private func appendPieceIDs(of text: String, to ids: inout [Int32]) {
         var utf8: [UInt8] = []
-        for segment in specialTokens.segments(of: text) {
+        for segment in specialTokenMatcher.segments(of: text) {
             switch segment {
             case .special(let id):
                 ids.append(id)

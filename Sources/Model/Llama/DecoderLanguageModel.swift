@@ -13,14 +13,16 @@ public struct DecoderLanguageModel: Sendable {
     public let stopIDs: Set<Int32>
     public let chatTemplate: ChatTemplate?
     /// The beginning-of-sequence, end-of-sequence and padding tokens the model declares (a saved
-    /// folder's config keeps them).
-    public let bosID: Int32?, eosID: Int32?, padID: Int32?
+    /// folder's config keeps them): the tokenizer's `specialTokens`.
+    public var bosID: Int32? { tokenizer.specialTokens.sequenceStart }
+    public var eosID: Int32? { tokenizer.specialTokens.sequenceEnd }
+    public var padID: Int32? { tokenizer.specialTokens.padding }
 
     public static func load(_ url: URL, storage: LlamaWeights.Storage = .native) throws -> DecoderLanguageModel {
         let network = try LlamaModel.load(url, storage: storage)
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        let tokenizer: ByteLevelBPETokenizer, template: ChatTemplate?, bos: Int32?, eos: Int32?, pad: Int32?
+        var tokenizer: ByteLevelBPETokenizer, template: ChatTemplate?
         if isDirectory.boolValue {
             tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: url.appendingPathComponent("tokenizer.json"))
             let configURL = url.appendingPathComponent("tokenizer_config.json")
@@ -28,18 +30,15 @@ public struct DecoderLanguageModel: Sendable {
             func token(_ key: String) -> Int32? {
                 ((config[key] as? String) ?? ((config[key] as? [String: Any])?["content"] as? String)).flatMap(tokenizer.id(of:))
             }
-            (bos, eos, pad) = (token("bos_token"), token("eos_token"), token("pad_token"))
+            tokenizer.specialTokens = SpecialTokenIDs(sequenceStart: token("bos_token"), sequenceEnd: token("eos_token"), padding: token("pad_token"))
             template = (config["chat_template"] as? String).flatMap(ChatTemplate.init(jinja:))
         } else {
             let gguf = try GGUFTokenizer(GGUFFile(contentsOf: url))
             tokenizer = gguf.bpe
-            (bos, eos, pad) = (gguf.bosID, gguf.eosID, gguf.padID)
             template = gguf.chatTemplate.flatMap(ChatTemplate.init(jinja:))
         }
-        guard tokenizer.vocabularySize <= network.config.vocabSize else {
-            throw ModelInputError(file: url.path, detail: "the tokenizer has \(tokenizer.vocabularySize) tokens but the model's embedding only \(network.config.vocabSize) rows")
-        }
-        return DecoderLanguageModel(network: network, tokenizer: tokenizer, stopIDs: Set([eos].compactMap { $0 }), chatTemplate: template,
-                                    bosID: bos, eosID: eos, padID: pad)
+        try checkTokenizerFits(tokenizer, embeddingRows: network.config.vocabSize, rowsFrom: "the model's vocabulary size", file: url.path)
+        return DecoderLanguageModel(network: network, tokenizer: tokenizer, stopIDs: Set([tokenizer.specialTokens.sequenceEnd].compactMap { $0 }),
+                                    chatTemplate: template)
     }
 }
