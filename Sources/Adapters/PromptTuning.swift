@@ -2,15 +2,6 @@ import Kernels
 import Model
 import Tokenizer
 
-/// How prompt-tuning vectors start, as PEFT's `prompt_tuning_init`.
-public enum PromptInitialization: Sendable, Equatable {
-    /// Rows of the word-embedding table at random token ids (PEFT's SAMPLE_VOCAB).
-    case randomVocabulary
-    /// The word embeddings of a text's token ids ([CLS] … [SEP] included, as PEFT tokenises it),
-    /// repeated or cut to the number of virtual tokens (PEFT's TEXT).
-    case text(String)
-}
-
 /// Soft prompt tuning (Lester et al. 2021, https://arxiv.org/abs/2104.08691): P learned vectors
 /// placed before the input's word embeddings, as PEFT's prompt tuning feeds them to BERT — they get
 /// position embeddings 0..P−1 and token type 0, pass through the embedding LayerNorm, and every base
@@ -24,25 +15,14 @@ public final class PromptTuningAdapter: EncoderAdapter, @unchecked Sendable {
     /// (P, C)
     public let gradients: FloatBuffer
 
-    public init(virtualTokens: Int, base: EncoderParameters, initialization: PromptInitialization,
-                tokenizer: WordPieceTokenizer?, seed: UInt64) throws {
-        guard virtualTokens >= 0 else { throw AdapterConfigurationError("prompt num_virtual_tokens must be ≥ 0 (got \(virtualTokens))") }
-        let C = base.config.hiddenSize
-        self.virtualTokens = virtualTokens
+    public init(configuration: PromptTuningConfiguration, base: EncoderParameters, tokenizer: (any TextTokenizer)?, seed: UInt64) throws {
+        let C = base.config.hiddenSize, P = configuration.virtualTokens
+        self.virtualTokens = P
         self.hiddenSize = C
-        parameters = FloatBuffer(count: max(1, virtualTokens * C))
-        gradients = FloatBuffer(count: max(1, virtualTokens * C))
-        guard virtualTokens > 0 else { return }
-        let ids: [Int32]
-        switch initialization {
-        case .randomVocabulary:
-            var generator = SeededGenerator(seed: seed)
-            ids = (0..<virtualTokens).map { _ in Int32(generator.next() % UInt64(base.config.vocabSize)) }
-        case .text(let text):
-            guard let tokenizer else { throw AdapterConfigurationError("prompt init text needs the model's tokenizer") }
-            let textIDs = tokenizer.encode(text)
-            ids = (0..<virtualTokens).map { textIDs[$0 % textIDs.count] }
-        }
+        parameters = FloatBuffer(count: max(1, P * C))
+        gradients = FloatBuffer(count: max(1, P * C))
+        guard P > 0 else { return }
+        let ids = try configuration.initialTokenIDs(vocabularySize: base.config.vocabSize, tokenizer: tokenizer, seed: seed)
         for (row, id) in ids.enumerated() {
             (parameters.pointer + row * C).update(from: base.pointer(.wordEmbeddings) + Int(id) * C, count: C)
         }

@@ -31,10 +31,10 @@ public struct LoRAConfiguration: Sendable, Equatable {
         for i in 0..<(rank * inFeatures) { a[i] = bound * (2 * generator.nextUniform() - 1) }
     }
 
-    /// PEFT 0.21's `adapter_config.json` fields for these adapters (no bias, plain alpha/r
-    /// scaling); the caller adds `base_model_name_or_path` and, for a head, `modules_to_save`.
-    public func peftConfig(taskType: String) -> [String: Any] {
-        ["peft_type": "LORA", "task_type": taskType, "r": rank, "lora_alpha": Double(alpha), "lora_dropout": Double(dropout),
+    /// PEFT 0.21's `adapter_config.json` for these adapters (no bias, plain alpha/r scaling) over
+    /// the base at `baseModel`; a head to save is the caller's to add.
+    public func peftConfig(taskType: String, baseModel: String) -> [String: Any] {
+        ["peft_type": "LORA", "task_type": taskType, "base_model_name_or_path": baseModel, "r": rank, "lora_alpha": Double(alpha), "lora_dropout": Double(dropout),
          "target_modules": targets.map(\.name), "bias": "none", "fan_in_fan_out": false, "inference_mode": true,
          "init_lora_weights": true, "use_rslora": false, "use_dora": false]
     }

@@ -204,8 +204,7 @@ final class DecoderSuiteModel: SuiteModel {
                     try LlamaFolderExport.save(network.weights, config: network.config, language: lm, to: exportTo)
                 }
                 if let exportTo, let adapter = tuning.adapter {
-                    try DecoderAdapterExport.save(adapter, config: network.config, baseModel: spec.model.path,
-                                                  extraConfig: Self.promptInitialization(candidate, modelPath: spec.model.path), to: exportTo)
+                    try DecoderAdapterExport.save(adapter, config: network.config, baseModel: spec.model.path, to: exportTo)
                 }
                 network = tuning.inferenceModel
             }
@@ -224,15 +223,5 @@ final class DecoderSuiteModel: SuiteModel {
         return result
     }
 
-    /// How a prompt candidate's vectors started, in PEFT's `adapter_config.json` terms (empty for
-    /// other methods).
-    static func promptInitialization(_ candidate: CandidateSpec, modelPath: String) -> [String: Any] {
-        guard candidate.method == .prompt else { return [:] }
-        switch candidate.promptInit {
-        case .vocab?: return ["prompt_tuning_init": "SAMPLE_VOCAB"]
-        case .text(let text)?: return ["prompt_tuning_init": "TEXT", "prompt_tuning_init_text": text, "tokenizer_name_or_path": modelPath]
-        case nil: return [:]
-        }
-    }
 
 }

@@ -15,15 +15,7 @@ public enum DecoderTrainingSetup {
     public static func make(_ candidate: CandidateSpec, initializationSeed seed: UInt64, source: URL,
                             tokenizer: ByteLevelBPETokenizer?) throws -> (LlamaModel, (any LlamaAdapter)?) {
         func lora(_ config: LlamaConfig) throws -> LlamaLoRA {
-            let field = "candidates.\(candidate.name).target_modules"
-            do {
-                let targets = try config.linearSites.sites(named: candidate.targetModules ?? ["q_proj", "v_proj"])
-                return LlamaLoRA(config: config, configuration: try LoRAConfiguration(
-                    rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16), dropout: Float(candidate.loraDropout ?? 0), targets: targets),
-                                 seed: seed)
-            } catch {
-                throw SuiteError(file: "", field: field, message: error.description)
-            }
+            LlamaLoRA(config: config, configuration: try candidate.loraConfiguration(on: config.linearSites), seed: seed)
         }
         switch candidate.method {
         case .full:
@@ -46,16 +38,7 @@ public enum DecoderTrainingSetup {
             return (model, try lora(model.config))
         case .prompt:
             let model = try LlamaModel.load(source, storage: .float32)
-            let ids: [Int32]
-            switch candidate.promptInit ?? .vocab {
-            case .vocab:
-                var generator = SeededGenerator(seed: seed)
-                ids = (0..<candidate.virtualTokenCount).map { _ in Int32(generator.next() % UInt64(model.config.vocabSize)) }
-            case .text(let text):
-                guard let tokenizer else { throw ModelInputError(file: source.path, detail: "prompt init text needs the model's tokenizer") }
-                ids = tokenizer.encode(text)
-            }
-            return (model, try LlamaPromptTuning(model: model, virtualTokens: candidate.virtualTokenCount, tokenIDs: ids))
+            return (model, try LlamaPromptTuning(model: model, configuration: try candidate.promptTuning(), tokenizer: tokenizer, seed: seed))
         case .base:
             preconditionFailure("a base candidate trains nothing")
         }

@@ -213,22 +213,11 @@ final class EncoderSuiteModel: SuiteModel {
     }
 
     static func method(_ candidate: CandidateSpec, config: BertConfig) throws -> FineTuningMethod {
-        func lora() throws -> LoRAConfiguration {
-            try LoRAConfiguration(rank: candidate.rank ?? 8, alpha: Float(candidate.alpha ?? 16),
-                                  dropout: Float(candidate.loraDropout ?? 0),
-                                  targets: try config.linearSites.sites(named: candidate.targetModules ?? ["query", "value"]))
-        }
         switch candidate.method {
         case .full: return .full(freezeEmbeddings: candidate.freezeEmbeddings ?? false)
-        case .lora: return .lora(try lora())
-        case .qlora: return .qlora(try lora(), doubleQuantize: candidate.doubleQuantization ?? false)
-        case .prompt:
-            let initialization: PromptInitialization
-            switch candidate.promptInit ?? .vocab {
-            case .vocab: initialization = .randomVocabulary
-            case .text(let text): initialization = .text(text)
-            }
-            return .prompt(virtualTokens: candidate.virtualTokenCount, initialization: initialization)
+        case .lora: return .lora(try candidate.loraConfiguration(on: config.linearSites))
+        case .qlora: return .qlora(try candidate.loraConfiguration(on: config.linearSites), doubleQuantize: candidate.doubleQuantization ?? false)
+        case .prompt: return .prompt(try candidate.promptTuning())
         case .base:
             // `SuiteSpec.validate(for:)` refuses base candidates on an encoder before any unit runs.
             throw SuiteError(file: "", field: "candidates.\(candidate.name).method", message: "an encoder has no zero-shot answer")

@@ -1,5 +1,6 @@
 import Evaluation
 import Foundation
+import Model
 import Suites
 import Training
 
@@ -74,6 +75,33 @@ struct TaskEvaluation {
                                               level: comparison.confidence, seed: seed)
         run.report = ClassificationMetrics.compute(labels: labels, predicted: predicted, probabilities: probabilities,
                                                    classCount: classCount)
+    }
+}
+
+extension CandidateSpec {
+    /// A LoRA or QLoRA candidate's adapter settings on a backbone's sites, the same for every
+    /// family: `target_modules` by the family's names or the shared roles (default query and value).
+    func loraConfiguration(on sites: LinearSiteTable) throws -> LoRAConfiguration {
+        do {
+            return try LoRAConfiguration(rank: rank ?? 8, alpha: Float(alpha ?? 16), dropout: Float(loraDropout ?? 0),
+                                         targets: try sites.sites(named: targetModules ?? ["query", "value"]))
+        } catch {
+            throw SuiteError(file: "", field: "candidates.\(name)", message: error.description)
+        }
+    }
+
+    /// A prompt candidate's settings, the same for every family.
+    func promptTuning() throws -> PromptTuningConfiguration {
+        let initialization: PromptInitialization
+        switch promptInit ?? .vocab {
+        case .vocab: initialization = .randomVocabulary
+        case .text(let text): initialization = .text(text)
+        }
+        do {
+            return try PromptTuningConfiguration(virtualTokens: virtualTokenCount, initialization: initialization)
+        } catch {
+            throw SuiteError(file: "", field: "candidates.\(name).num_virtual_tokens", message: error.description)
+        }
     }
 }
 

@@ -62,34 +62,23 @@ public enum AdapterExport {
             tensors.append(("base_model.model.classifier.weight", [K, C], classifierWeight))
             tensors.append(("base_model.model.classifier.bias", [K], classifierBias))
             try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent("adapter_model.safetensors"))
-            var config = configuration.peftConfig(taskType: "SEQ_CLS")
-            config["base_model_name_or_path"] = baseModelDirectory.path
+            var config = configuration.peftConfig(taskType: "SEQ_CLS", baseModel: baseModelDirectory.path)
             config["modules_to_save"] = ["classifier", "score"]
             try writeJSON(config, to: staging.appendingPathComponent("adapter_config.json"))
-        case .prompt(let virtualTokens, let initialization):
-            let prompt = model.prompt!
+        case .prompt(let configuration):
+            let prompt = model.prompt!, P = configuration.virtualTokens
             var tensors: [(name: String, shape: [Int], values: [Float])] = [
                 ("base_model.classifier.weight", [K, C], classifierWeight),
                 ("base_model.classifier.bias", [K], classifierBias),
             ]
-            if virtualTokens > 0 {
-                tensors.append(("prompt_embeddings", [virtualTokens, C], Array(UnsafeBufferPointer(start: prompt.parameters.pointer, count: virtualTokens * C))))
+            if P > 0 {
+                tensors.append(("prompt_embeddings", [P, C], Array(UnsafeBufferPointer(start: prompt.parameters.pointer, count: P * C))))
             }
             try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: staging.appendingPathComponent("adapter_model.safetensors"))
             let config = model.classifier.encoder.config
-            var peftConfig: [String: Any] = [
-                "peft_type": "PROMPT_TUNING", "task_type": "SEQ_CLS", "base_model_name_or_path": baseModelDirectory.path,
-                "num_virtual_tokens": virtualTokens, "token_dim": C, "num_transformer_submodules": 1,
-                "num_attention_heads": config.numAttentionHeads, "num_layers": config.numHiddenLayers,
-                "inference_mode": true, "modules_to_save": ["classifier", "score"],
-            ]
-            switch initialization {
-            case .randomVocabulary: peftConfig["prompt_tuning_init"] = "SAMPLE_VOCAB"
-            case .text(let text):
-                peftConfig["prompt_tuning_init"] = "TEXT"
-                peftConfig["prompt_tuning_init_text"] = text
-                peftConfig["tokenizer_name_or_path"] = baseModelDirectory.path
-            }
+            var peftConfig = configuration.peftConfig(taskType: "SEQ_CLS", tokenDim: C, heads: config.numAttentionHeads,
+                                                      layers: config.numHiddenLayers, baseModel: baseModelDirectory.path)
+            peftConfig["modules_to_save"] = ["classifier", "score"]
             try writeJSON(peftConfig, to: staging.appendingPathComponent("adapter_config.json"))
         }
     }

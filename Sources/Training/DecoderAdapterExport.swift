@@ -13,16 +13,12 @@ public enum DecoderAdapterExport {
     /// A LoRA adapter also as llama.cpp loads one (`llama-cli -m MODEL.gguf --lora adapter_model.gguf`).
     public static let llamaCppFile = "adapter_model.gguf"
 
-    /// `extraConfig` adds or overrides fields of the adapter's own config (how a prompt started).
-    public static func save(_ adapter: any LlamaAdapter, config: LlamaConfig, baseModel: String,
-                            extraConfig: [String: Any] = [:], to directory: URL) throws {
+    public static func save(_ adapter: any LlamaAdapter, config: LlamaConfig, baseModel: String, to directory: URL) throws {
         try AdapterExport.writeStaged(to: directory) { staging in
             try SafeTensorsWriter.write(adapter.peftTensors(config: config), metadata: ["format": "pt"],
                                         to: staging.appendingPathComponent("adapter_model.safetensors"))
-            var peftConfig = adapter.peftConfig(config: config)
-            peftConfig["base_model_name_or_path"] = baseModel
-            peftConfig.merge(extraConfig) { _, new in new }
-            try AdapterExport.writeJSON(peftConfig, to: staging.appendingPathComponent("adapter_config.json"))
+            try AdapterExport.writeJSON(adapter.peftConfig(config: config, baseModel: baseModel),
+                                        to: staging.appendingPathComponent("adapter_config.json"))
             if let (metadata, tensors) = adapter.llamaCppAdapter(config: config) {
                 try GGUFWriter.encode(metadata: metadata, tensors: tensors).write(to: staging.appendingPathComponent(llamaCppFile))
             }

@@ -10,7 +10,7 @@ public enum FineTuningMethod: Sendable, Equatable {
     case lora(LoRAConfiguration)
     /// LoRA over a 4-bit NF4 copy of the base's linear weights.
     case qlora(LoRAConfiguration, doubleQuantize: Bool)
-    case prompt(virtualTokens: Int, initialization: PromptInitialization)
+    case prompt(PromptTuningConfiguration)
 
     public var name: String {
         switch self {
@@ -38,7 +38,7 @@ public final class TrainableModel: @unchecked Sendable {
     private let trainsEmbeddings: Bool
 
     public init(method: FineTuningMethod, base: EncoderParameters, head: ClassificationHead,
-                tokenizer: WordPieceTokenizer?, seed: UInt64, takingOwnershipOfBase: Bool = false) throws {
+                tokenizer: (any TextTokenizer)?, seed: UInt64, takingOwnershipOfBase: Bool = false) throws {
         self.method = method
         let C = base.config.hiddenSize
         let headGradients = FloatBuffer(count: head.parameters.count)
@@ -83,11 +83,10 @@ public final class TrainableModel: @unchecked Sendable {
             encoderGradients = nil
             trainsPooler = false
             trainsEmbeddings = false
-        case .prompt(let virtualTokens, let initialization):
-            let adapter = try PromptTuningAdapter(virtualTokens: virtualTokens, base: base, initialization: initialization,
-                                                  tokenizer: tokenizer, seed: seed)
+        case .prompt(let configuration):
+            let adapter = try PromptTuningAdapter(configuration: configuration, base: base, tokenizer: tokenizer, seed: seed)
             encoder = BertEncoder(parameters: base, adapter: adapter)
-            if virtualTokens > 0 {
+            if configuration.virtualTokens > 0 {
                 trainable.append(TrainableTensor(name: "prompt", values: adapter.parameters.pointer, gradients: adapter.gradients.pointer,
                                                  count: adapter.trainableCount))
             }

@@ -73,7 +73,7 @@ struct TrainBench: ParsableCommand {
             case "lora": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: sites.sites(.query, .value)))
             case "lora-all": fineTuning = .lora(try LoRAConfiguration(rank: 8, alpha: 16, targets: sites.sites))
             case "qlora": fineTuning = .qlora(try LoRAConfiguration(rank: 8, alpha: 16, targets: sites.sites(.query, .value)), doubleQuantize: true)
-            default: fineTuning = .prompt(virtualTokens: Self.virtualTokens, initialization: .randomVocabulary)
+            default: fineTuning = .prompt(try PromptTuningConfiguration(virtualTokens: Self.virtualTokens, initialization: .randomVocabulary))
             }
             // One candidate per process: full fine-tuning may train the loaded weights in place.
             let model = try TrainableModel(method: fineTuning, base: base, head: head, tokenizer: nil, seed: 1,

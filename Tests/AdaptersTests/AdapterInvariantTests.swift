@@ -41,13 +41,13 @@ final class AdapterInvariantTests: XCTestCase {
 
     func testZeroVirtualTokensReproduceTheBase() throws {
         let base = EncoderParameters.random(config: config, seed: 1)
-        let adapter = try PromptTuningAdapter(virtualTokens: 0, base: base, initialization: .randomVocabulary, tokenizer: nil, seed: 4)
+        let adapter = try PromptTuningAdapter(configuration: try PromptTuningConfiguration(virtualTokens: 0, initialization: .randomVocabulary), base: base, tokenizer: nil, seed: 4)
         XCTAssertEqual(hidden(BertEncoder(parameters: base, adapter: adapter)), hidden(BertEncoder(parameters: base)))
     }
 
     func testPromptTokensAreExcludedFromMeanPooling() throws {
         let base = EncoderParameters.random(config: config, seed: 1)
-        let adapter = try PromptTuningAdapter(virtualTokens: 3, base: base, initialization: .randomVocabulary, tokenizer: nil, seed: 4)
+        let adapter = try PromptTuningAdapter(configuration: try PromptTuningConfiguration(virtualTokens: 3, initialization: .randomVocabulary), base: base, tokenizer: nil, seed: 4)
         let encoder = BertEncoder(parameters: base, adapter: adapter)
         encoder.forward(batch)
         XCTAssertEqual(encoder.activations.tokens, 3 + 5)

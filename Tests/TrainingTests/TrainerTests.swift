@@ -36,7 +36,7 @@ final class TrainerTests: XCTestCase {
             [.full(freezeEmbeddings: false), .full(freezeEmbeddings: true),
              .lora(try LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.1, targets: config.linearSites.sites)),
              .qlora(try LoRAConfiguration(rank: 2, alpha: 4, targets: config.linearSites.sites(.query, .value)), doubleQuantize: true),
-             .prompt(virtualTokens: 3, initialization: .randomVocabulary)]
+             .prompt(try PromptTuningConfiguration(virtualTokens: 3, initialization: .randomVocabulary))]
         }
     }
 

@@ -167,7 +167,7 @@ final class TrainingParityTests: XCTestCase {
     }
 
     func makePrompt(_ fixture: Fixture, base: EncoderParameters, file: SafeTensorsFile) throws -> TrainableModel {
-        let model = try TrainableModel(method: .prompt(virtualTokens: 4, initialization: .randomVocabulary), base: base,
+        let model = try TrainableModel(method: .prompt(try PromptTuningConfiguration(virtualTokens: 4, initialization: .randomVocabulary)), base: base,
                                        head: try head(fixture, file: file, config: base.config), tokenizer: nil, seed: 0)
         let initial = try fixture.file("prompt_init.safetensors").floats("prompt_embeddings")
         model.prompt!.parameters.pointer.update(from: initial, count: initial.count)

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizer
 
 /// What a parameter-efficient method adds to a frozen Llama decoder, in the two places the
 /// training graph and inference meet it: low-rank updates at linear sites (LoRA, QLoRA) and
@@ -17,8 +18,8 @@ public protocol LlamaAdapter: Sendable {
     func inferenceModel(_ model: LlamaModel) -> LlamaModel
     /// The tensors as PEFT saves them in `adapter_model.safetensors`, with their shapes.
     func peftTensors(config: LlamaConfig) -> [(name: String, shape: [Int], values: [Float])]
-    /// PEFT's `adapter_config.json` for a `CAUSAL_LM` model (without `base_model_name_or_path`).
-    func peftConfig(config: LlamaConfig) -> [String: Any]
+    /// PEFT's `adapter_config.json` for a `CAUSAL_LM` model over `baseModel` (its path).
+    func peftConfig(config: LlamaConfig, baseModel: String) -> [String: Any]
     /// The adapter as a llama.cpp adapter GGUF holds it, if llama.cpp has such an adapter (LoRA).
     func llamaCppAdapter(config: LlamaConfig) -> (metadata: [(key: String, value: GGUFWriter.Value)], tensors: [GGUFWriter.Tensor])?
 }
@@ -50,34 +51,34 @@ public struct LowRankSite {
 public struct LlamaPromptTuning: LlamaAdapter {
     public static let tensorName = "prompt_embeddings"
     public let virtualTokens: Int
+    /// How the vectors started (nil: given values, which PEFT records as RANDOM).
+    public let initialization: PromptInitialization?
     public var tensors: [String: [Float]]
 
     public var prefix: [Float] { tensors[Self.tensorName] ?? [] }
     public var prefixName: String { Self.tensorName }
 
     /// Vectors with given values (P·d floats).
-    public init(virtualTokens: Int, values: [Float]) {
+    public init(virtualTokens: Int, values: [Float], initialization: PromptInitialization? = nil) {
         self.virtualTokens = virtualTokens
+        self.initialization = initialization
         tensors = [Self.tensorName: values]
     }
 
-    /// Vectors starting as the embedding rows of `tokenIDs`, repeated or cut to `virtualTokens`
-    /// (PEFT's TEXT and SAMPLE_VOCAB initialisations: the caller picks the ids).
-    public init(model: LlamaModel, virtualTokens: Int, tokenIDs: [Int32]) throws(ModelInputError) {
-        let d = model.config.hiddenSize
-        guard virtualTokens > 0, !tokenIDs.isEmpty else {
-            throw ModelInputError(file: model.source.path, detail: "prompt tuning needs at least one virtual token and one initial token id")
-        }
-        if let bad = tokenIDs.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+    /// Vectors starting as the embedding rows of the configuration's initial token ids
+    /// (`PromptTuningConfiguration.initialTokenIDs`, the same for every backbone).
+    public init(model: LlamaModel, configuration: PromptTuningConfiguration, tokenizer: (any TextTokenizer)?, seed: UInt64) throws {
+        let d = model.config.hiddenSize, P = configuration.virtualTokens
+        guard P > 0 else { throw AdapterConfigurationError("prompt tuning a decoder needs at least one virtual token") }
+        let ids = try configuration.initialTokenIDs(vocabularySize: model.config.vocabSize, tokenizer: tokenizer, seed: seed)
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
             throw ModelInputError(file: model.source.path, detail: "initial token id \(bad) is outside the vocabulary of \(model.config.vocabSize)")
         }
-        var values = [Float](repeating: 0, count: virtualTokens * d)
+        var values = [Float](repeating: 0, count: P * d)
         values.withUnsafeMutableBufferPointer { rows in
-            for row in 0..<virtualTokens {
-                model.weights.embedding.copyRow(Int(tokenIDs[row % tokenIDs.count]), columns: d, into: rows.baseAddress! + row * d)
-            }
+            for (row, id) in ids.enumerated() { model.weights.embedding.copyRow(Int(id), columns: d, into: rows.baseAddress! + row * d) }
         }
-        self.init(virtualTokens: virtualTokens, values: values)
+        self.init(virtualTokens: P, values: values, initialization: configuration.initialization)
     }
 
     public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
@@ -88,11 +89,11 @@ public struct LlamaPromptTuning: LlamaAdapter {
         [(Self.tensorName, [virtualTokens, c.hiddenSize], prefix)]
     }
 
-    /// PEFT 0.21's fields for prompt tuning; the initialisation (`prompt_tuning_init`, its text and
-    /// tokenizer) is the exporter's to add, as it knows how the vectors started.
-    public func peftConfig(config c: LlamaConfig) -> [String: Any] {
-        ["peft_type": "PROMPT_TUNING", "task_type": "CAUSAL_LM", "num_virtual_tokens": virtualTokens, "token_dim": c.hiddenSize,
-         "num_transformer_submodules": 1, "num_attention_heads": c.heads, "num_layers": c.layers, "inference_mode": true,
-         "prompt_tuning_init": "RANDOM"]
+    public func peftConfig(config c: LlamaConfig, baseModel: String) -> [String: Any] {
+        // Given values have no initialisation to record: PEFT's RANDOM (the saved tensor is what loads).
+        let configuration = try! PromptTuningConfiguration(virtualTokens: virtualTokens, initialization: initialization ?? .randomVocabulary)
+        var config = configuration.peftConfig(taskType: "CAUSAL_LM", tokenDim: c.hiddenSize, heads: c.heads, layers: c.layers, baseModel: baseModel)
+        if initialization == nil { config["prompt_tuning_init"] = "RANDOM" }
+        return config
     }
 }

@@ -204,7 +204,9 @@ public struct LlamaLoRA: LlamaAdapter {
         return (metadata, stored)
     }
 
-    public func peftConfig(config c: LlamaConfig) -> [String: Any] { configuration.peftConfig(taskType: "CAUSAL_LM") }
+    public func peftConfig(config c: LlamaConfig, baseModel: String) -> [String: Any] {
+        configuration.peftConfig(taskType: "CAUSAL_LM", baseModel: baseModel)
+    }
 
     public func inferenceModel(_ model: LlamaModel) -> LlamaModel {
         LlamaModel(config: model.config, weights: merged(into: model.weights, config: model.config), source: model.source,
