@@ -42,15 +42,16 @@ public final class DecoderFineTuning {
         let loss = pass.loss
         var gradients = pass.gradients
         guard loss.isFinite else { throw TrainingFailure(description: "the loss became \(loss) at step \(steps + 1)") }
-        let norm = gradients.values.reduce(0.0) { total, values in
-            values.withUnsafeBufferPointer { total + sumOfSquares($0.baseAddress!, count: $0.count) }
+        // Summed in name order: a dictionary's order changes from process to process, and the
+        // last bits of the norm (so of a clipped step) would change with it.
+        let names = gradients.keys.sorted()
+        let norm = names.reduce(0.0) { total, name in
+            gradients[name]!.withUnsafeBufferPointer { total + sumOfSquares($0.baseAddress!, count: $0.count) }
         }.squareRoot()
         guard norm.isFinite else { throw TrainingFailure(description: "a gradient became \(norm) at step \(steps + 1)") }
-        // clip_grad_norm_: the coefficient max_norm / (norm + 1e-6), applied when below 1.
-        if maxGradientNorm > 0, maxGradientNorm / (norm + 1e-6) < 1 {
-            let coefficient = Float(maxGradientNorm / (norm + 1e-6))
-            for name in Array(gradients.keys) {
-                gradients[name]!.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: coefficient) }
+        if maxGradientNorm > 0, let factor = gradientClipFactor(norm: norm, maxNorm: maxGradientNorm) {
+            for name in names {
+                gradients[name]!.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: factor) }
             }
         }
         steps += 1

@@ -37,6 +37,13 @@ public struct AdamWSettings: Sendable, Equatable, Codable {
     }
 }
 
+/// PyTorch's `clip_grad_norm_`: the factor max_norm / (norm + 1e-6) every gradient is scaled by
+/// when it is below 1 (nil: no clipping). Both backbones' training clip through it.
+public func gradientClipFactor(norm: Double, maxNorm: Double) -> Float? {
+    let coefficient = maxNorm / (norm + 1e-6)
+    return coefficient < 1 ? Float(coefficient) : nil
+}
+
 /// AdamW over a set of tensors, with moments in one flat buffer.
 public final class AdamWOptimizer: @unchecked Sendable {
     public let tensors: [TrainableTensor]
@@ -64,10 +71,8 @@ public final class AdamWOptimizer: @unchecked Sendable {
     @discardableResult
     public func clipGradients(maxNorm: Double) -> Double {
         let norm = gradientNorm()
-        // PyTorch's clip_grad_norm_: coefficient max_norm / (norm + 1e-6), applied when below 1.
-        let coefficient = maxNorm / (norm + 1e-6)
-        if coefficient < 1 {
-            for tensor in tensors { scaleInPlace(tensor.gradients, count: tensor.count, by: Float(coefficient)) }
+        if let factor = gradientClipFactor(norm: norm, maxNorm: maxNorm) {
+            for tensor in tensors { scaleInPlace(tensor.gradients, count: tensor.count, by: factor) }
         }
         return norm
     }
