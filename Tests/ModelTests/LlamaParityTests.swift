@@ -45,23 +45,35 @@ final class LlamaParityTests: XCTestCase {
         let model = try Self.real.get()
         XCTAssertEqual(model.config.parameterCount, 134_515_008)
         let fixture = try TestPaths.json("decoder/logits.json")
+        // The same weights and ids through transformers in float64 (make_decoder_fixture.py --only
+        // logits64): the exact answer both fp32 implementations round away from.
+        let exact = try XCTUnwrap(try TestPaths.json("decoder/logits_float64.json")["texts"] as? [[String: Any]])
         let fixedIDs = (fixture["fixed_vocab_ids"] as! [Any]).map { ($0 as! NSNumber).intValue }
         let texts = try XCTUnwrap(fixture["texts"] as? [[String: Any]])
         XCTAssertGreaterThanOrEqual(texts.count, 50)
+        XCTAssertEqual(exact.count, texts.count)
         var worst: Float = 0, worstLSE = 0.0, topMismatches: [String] = [], overTarget = 0, compared = 0
-        for text in texts {
+        var oursFromExact = 0.0, referenceFromExact = 0.0, oursOver = 0, referenceOver = 0
+        for (text, exactText) in zip(texts, exact) {
             let ids = (text["input_ids"] as! [Any]).int32s
+            XCTAssertEqual((exactText["input_ids"] as! [Any]).int32s, ids)
             let logits = try model.logits(ids)
             let V = model.config.vocabSize
-            for (t, position) in (text["positions"] as! [[String: Any]]).enumerated() {
+            for (t, (position, exactPosition)) in zip(text["positions"] as! [[String: Any]], exactText["positions"] as! [[String: Any]]).enumerated() {
                 let row = Array(logits[(t * V)..<((t + 1) * V)])
-                let pairs = zip(fixedIDs, (position["fixed"] as! [Any]).floats).map { ($0, $1) }
-                    + zip(position["top_ids"] as! [Int], (position["top_logits"] as! [Any]).floats).map { ($0, $1) }
-                for (id, expected) in pairs {
-                    let difference = abs(row[id] - expected)
+                let ids = fixedIDs + (position["top_ids"] as! [Int])
+                let expected = (position["fixed"] as! [Any]).floats + (position["top_logits"] as! [Any]).floats
+                let exactValues = (exactPosition["fixed"] as! [Any]).doubles + (exactPosition["top_logits"] as! [Any]).doubles
+                for (id, (reference, exactValue)) in zip(ids, zip(expected, exactValues)) {
+                    let difference = abs(row[id] - reference)
                     worst = max(worst, difference)
                     compared += 1
                     if difference > 1e-4 { overTarget += 1 }
+                    let ours = abs(Double(row[id]) - exactValue), theirs = abs(Double(reference) - exactValue)
+                    oursFromExact = max(oursFromExact, ours)
+                    referenceFromExact = max(referenceFromExact, theirs)
+                    if ours > 1e-4 { oursOver += 1 }
+                    if theirs > 1e-4 { referenceOver += 1 }
                 }
                 let maximum = Double(row.max()!)
                 let lse = maximum + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
@@ -76,11 +88,14 @@ final class LlamaParityTests: XCTestCase {
             }
         }
         print("SmolLM2 logits vs transformers fp32 over \(texts.count) texts: max |Δ| \(worst), \(overTarget) of \(compared) above 1e-4, max |Δ lse| \(worstLSE)")
-        // Measured 2026-11-30: max 2.2e-4 with two workers (64 of 72,398 compared logits above
-        // 1e-4), 1.3e-4 with one — the target is 1e-4; PyTorch's own sdpa and eager
-        // attention differ by 9.5e-5 on these texts. The bound still catches any real error (a
-        // wrong rotation or norm moves logits by more than 0.1).
-        XCTAssertLessThan(worst, 4e-4, "max |Δ logit| over every compared logit")
+        print("SmolLM2 logits vs the float64 forward: evalharness max |Δ| \(oursFromExact) (\(oursOver) above 1e-4), transformers fp32 max |Δ| \(referenceFromExact) (\(referenceOver) above 1e-4)")
+        // Two fp32 implementations differ by up to 2.2e-4 here (two workers; the target is
+        // 1e-4) because each rounds away from the exact value on its own: transformers fp32 is
+        // 1.37e-4 from the float64 forward on these ids (and its own sdpa and eager paths differ by
+        // 1.1e-4); evalharness measured 1.14e-4 (2026-11-30, two workers). What can be asked of
+        // an fp32 forward is to be as close to the exact one as PyTorch is.
+        XCTAssertLessThan(worst, 4e-4, "max |Δ logit| against transformers fp32 over every compared logit")
+        XCTAssertLessThan(oursFromExact, 1.2 * referenceFromExact, "evalharness is as accurate as transformers fp32, against float64")
         XCTAssertLessThan(worstLSE, 2e-4)
         XCTAssertEqual(topMismatches, [])
     }

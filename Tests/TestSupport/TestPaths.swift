@@ -42,5 +42,6 @@ public enum TestPaths {
 
 extension Array where Element == Any {
     public var floats: [Float] { map { Float(($0 as! NSNumber).doubleValue) } }
+    public var doubles: [Double] { map { ($0 as! NSNumber).doubleValue } }
     public var int32s: [Int32] { map { Int32(truncating: $0 as! NSNumber) } }
 }
