@@ -13,7 +13,7 @@ public enum DecoderTrainingSetup {
     /// - qlora: every linear weight in NF4 quantised from those fp32 values (bitsandbytes'
     ///   `Linear4bit`), or with `quantization: gguf` in the file's own blocks; the embedding in fp32.
     public static func make(_ candidate: CandidateSpec, initializationSeed seed: UInt64, source: URL,
-                            tokenizer: ByteLevelBPETokenizer?) throws -> (LlamaModel, (any LlamaAdapter)?) {
+                            tokenizer: (any TextTokenizer)?) throws -> (LlamaModel, (any LlamaAdapter)?) {
         func lora(_ config: LlamaConfig) throws -> LlamaLoRA {
             LlamaLoRA(config: config, configuration: try candidate.loraConfiguration(on: config.linearSites), seed: seed)
         }
