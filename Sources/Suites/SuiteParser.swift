@@ -64,7 +64,9 @@ struct SuiteParser {
                               "attention.self.query", "attention.self.key", "attention.self.value"] + decoderLoRATargets
     /// A Llama decoder's linear layers, as PEFT names them (`SuiteSpec.validate(for:)` keeps each
     /// family to its own names).
-    static let decoderLoRATargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    static let decoderLoRATargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+                                     "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
 
     func suite(_ rootNode: Node) throws(SuiteError) -> SuiteSpec {
         let root = Field(node: rootNode, path: "", line: rootNode.mark?.line ?? 1, context: context)

@@ -1,4 +1,5 @@
 import Model
+import Suites
 import XCTest
 
 /// The one table of adaptable linear layers per backbone: what suite names mean on each family,
@@ -53,5 +54,28 @@ final class LinearSiteTests: XCTestCase {
         XCTAssertEqual(config.linearSites.sites.map { layout.location(of: $0).rowOffset }, [0, 8, 16, 0, 0, 0])
         XCTAssertEqual(config.linearSites.sites.map { layout.location(of: $0).tensor },
                        [.qkvWeight, .qkvWeight, .qkvWeight, .attentionOutputWeight, .intermediateWeight, .outputWeight])
+    }
+}
+
+
+/// The suite parser checks `target_modules` at parse time, with the line, before any model is
+/// loaded, from its own list of names (Suites does not depend on Model). This pins that list to
+/// the backbones' tables: every name, module path and role either table accepts parses.
+final class SuiteTargetNamesTests: XCTestCase {
+    func testTheParserAcceptsEveryNameTheSiteTablesAccept() throws {
+        let tables = [BertConfig().linearSites,
+                      LlamaConfig(vocabSize: 64, hiddenSize: 16, intermediateSize: 40, layers: 1, heads: 4, kvHeads: 2, headDim: 4,
+                                  ropeTheta: 10_000, rmsNormEps: 1e-5, contextLength: 32, tiedEmbeddings: true).linearSites]
+        let names = Set(tables.flatMap { $0.sites.flatMap { [$0.name, $0.modulePath] } } + LinearRole.allCases.map(\.rawValue))
+        for name in names.sorted() {
+            let yaml = """
+            name: t
+            model: {path: m}
+            task: {train: a.jsonl, validation: b.jsonl, test: c.jsonl, labels: [neg, pos]}
+            candidates:
+              - {name: lora, method: lora, target_modules: [\(name)]}
+            """
+            XCTAssertNoThrow(try SuiteSpec.parse(yaml: yaml, path: "suites/x.yaml"), name)
+        }
     }
 }
