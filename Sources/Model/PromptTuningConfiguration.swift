@@ -43,6 +43,13 @@ public struct PromptTuningConfiguration: Sendable, Equatable {
     /// `heads` attention heads and width `tokenDim`; `baseModel` is the base's path (also the
     /// tokenizer's, for a text initialisation). A head to save is the caller's to add.
     public func peftConfig(taskType: String, tokenDim: Int, heads: Int, layers: Int, baseModel: String) -> [String: Any] {
+        Self.peftConfig(virtualTokens: virtualTokens, initialization: initialization, taskType: taskType, tokenDim: tokenDim,
+                        heads: heads, layers: layers, baseModel: baseModel)
+    }
+
+    /// The same for vectors of any origin (a saved adapter's count, however it started).
+    public static func peftConfig(virtualTokens: Int, initialization: PromptInitialization, taskType: String, tokenDim: Int,
+                                  heads: Int, layers: Int, baseModel: String) -> [String: Any] {
         var config: [String: Any] = [
             "peft_type": "PROMPT_TUNING", "task_type": taskType, "base_model_name_or_path": baseModel,
             "num_virtual_tokens": virtualTokens, "token_dim": tokenDim, "num_transformer_submodules": 1,

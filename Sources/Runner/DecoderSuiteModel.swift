@@ -222,6 +222,4 @@ final class DecoderSuiteModel: SuiteModel {
         result.seedRun = run
         return result
     }
-
-
 }

@@ -91,8 +91,9 @@ public struct LlamaPromptTuning: LlamaAdapter {
 
     public func peftConfig(config c: LlamaConfig, baseModel: String) -> [String: Any] {
         // Given values have no initialisation to record: PEFT's RANDOM (the saved tensor is what loads).
-        let configuration = try! PromptTuningConfiguration(virtualTokens: virtualTokens, initialization: initialization ?? .randomVocabulary)
-        var config = configuration.peftConfig(taskType: "CAUSAL_LM", tokenDim: c.hiddenSize, heads: c.heads, layers: c.layers, baseModel: baseModel)
+        var config = PromptTuningConfiguration.peftConfig(virtualTokens: virtualTokens, initialization: initialization ?? .randomVocabulary,
+                                                          taskType: "CAUSAL_LM", tokenDim: c.hiddenSize, heads: c.heads, layers: c.layers,
+                                                          baseModel: baseModel)
         if initialization == nil { config["prompt_tuning_init"] = "RANDOM" }
         return config
     }
