@@ -66,7 +66,6 @@ import argparse
 import ctypes
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -74,12 +73,15 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before libgomp is loaded by llama_cpp
 
+# The PyTorch peer's helpers (standard library only at import): the same ids (seed, first ordinary
+# id), the same memory readings.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_decoder_peer import make_inputs, max_rss_bytes, require, reset_rss_peak, rss_status  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO_ROOT / "models" / "SmolLM2-135M-Instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 PIP_HINT = "/work/llamacpp-venv/bin/pip install llama-cpp-python numpy"
 PEER = "llama.cpp"
-SEED = 1234               # as bench_decoder_peer.py
-FIRST_ORDINARY_ID = 17    # ids 0..16 are the GGUF's control tokens
 FLASH = {"auto": -1, "off": 0, "on": 1}
 
 
@@ -106,50 +108,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.warmup < 0 or args.seconds <= 0:
         p.error("--warmup must be >= 0 and --seconds > 0")
     return args
-
-
-def require(modules: list[str]) -> None:
-    """Fail with exit 2 and the pip command if a needed package is missing."""
-    import importlib.util
-
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        print(f"error: missing Python package(s): {', '.join(missing)}\n"
-              f"install them with:\n  {PIP_HINT}", file=sys.stderr)
-        sys.exit(2)
-
-
-def rss_status() -> dict:
-    """VmRSS / VmHWM of this process in bytes (Linux /proc), empty elsewhere."""
-    out = {}
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(rest.split()[0]) * 1024
-    except OSError:
-        pass
-    return out
-
-
-def reset_rss_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (VmHWM) so a mode's own peak can be read."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def max_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-
-
-def make_inputs(vocab_size: int, batch: int, seq: int):
-    import numpy as np
-
-    rng = np.random.default_rng(SEED)
-    return rng.integers(FIRST_ORDINARY_ID, vocab_size, size=(batch, seq), dtype=np.int64)
 
 
 class LlamaLog:
@@ -267,7 +225,7 @@ def run_mode(llama_cpp, np, model, ids, args, mode: str, log: LlamaLog) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    require(["numpy", "llama_cpp"])
+    require(["numpy", "llama_cpp"], PIP_HINT)
     if not args.model.is_file():
         print(f"error: no model at {args.model}; run scripts/fetch_decoder.sh", file=sys.stderr)
         return 2

@@ -86,14 +86,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def require(modules: list[str]) -> None:
+def require(modules: list[str], pip_hint: str = PIP_HINT) -> None:
     """Fail with exit 2 and the pip command if a needed package is missing."""
     import importlib.util
 
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
         print(f"error: missing Python package(s): {', '.join(missing)}\n"
-              f"install them with:\n  {PIP_HINT}", file=sys.stderr)
+              f"install them with:\n  {pip_hint}", file=sys.stderr)
         sys.exit(2)
 
 
