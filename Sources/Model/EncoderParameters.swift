@@ -167,7 +167,7 @@ extension BertConfig {
     /// BERT's adaptable linear layers, by the names PEFT and Hugging Face give them, and (below)
     /// where each lives in the flat block.
     public var linearSites: LinearSiteTable {
-        LinearSiteTable(family: "a BERT encoder", backbonePrefix: "bert.", layerPath: "encoder.layer.", layers: numHiddenLayers,
+        LinearSiteTable(family: "a BERT encoder", backbonePrefix: "bert.", layerPath: "encoder.layer.",
                         sites: EncoderParameterLayout.linearSiteLocations(self).map(\.site))
     }
 }

@@ -25,7 +25,7 @@ public struct LinearSite: Hashable, Sendable {
     }
 }
 
-/// A backbone's adaptable linear layers: the same sites in each of `layers` blocks, and where a
+/// A backbone's adaptable linear layers: the same sites in each block, and where a
 /// block's modules sit in Hugging Face's model. Written once per family (`BertConfig.linearSites`,
 /// `LlamaConfig.linearSites`), read by both families' LoRA and by their weight loaders.
 public struct LinearSiteTable: Sendable, Equatable {
@@ -36,13 +36,11 @@ public struct LinearSiteTable: Sendable, Equatable {
     public let backbonePrefix: String
     /// Block N's path inside the backbone is `layerPath + "N."` (`encoder.layer.`, `layers.`).
     public let layerPath: String
-    public let layers: Int
     /// In the block's order.
     public let sites: [LinearSite]
 
-    public init(family: String, backbonePrefix: String, layerPath: String, layers: Int, sites: [LinearSite]) {
-        self.family = family; self.backbonePrefix = backbonePrefix; self.layerPath = layerPath; self.layers = layers
-        self.sites = sites
+    public init(family: String, backbonePrefix: String, layerPath: String, sites: [LinearSite]) {
+        self.family = family; self.backbonePrefix = backbonePrefix; self.layerPath = layerPath; self.sites = sites
     }
 
     /// The site a name means: its own name, its module path, or its role's name (`query` is

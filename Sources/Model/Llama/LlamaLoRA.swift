@@ -99,7 +99,7 @@ public enum LlamaLinear: String, CaseIterable, Sendable {
 extension LlamaConfig {
     /// A Llama block's seven linear layers, by PEFT's names, in LlamaForCausalLM (`model.layers.N.…`).
     public var linearSites: LinearSiteTable {
-        LinearSiteTable(family: "a Llama decoder", backbonePrefix: "model.", layerPath: "layers.", layers: layers,
+        LinearSiteTable(family: "a Llama decoder", backbonePrefix: "model.", layerPath: "layers.",
                         sites: LlamaLinear.allCases.map { $0.site(self) })
     }
 }
