@@ -53,3 +53,22 @@ public func sumOfSquares(_ x: UnsafePointer<Float>, count N: Int) -> Double {
 public func scaleInPlace(_ x: UnsafeMutablePointer<Float>, count N: Int, by factor: Float) {
     for i in 0..<N { x[i] *= factor }
 }
+
+/// `sumOfSquares` over fixed blocks of 65,536 values summed in parallel, the blocks' sums then
+/// added in order: the same value whatever the worker count (not bit-equal to `sumOfSquares`).
+public func parallelSumOfSquares(_ x: UnsafePointer<Float>, count N: Int) -> Double {
+    let block = 1 << 16, blocks = (N + block - 1) / block
+    guard blocks > 1 else { return sumOfSquares(x, count: N) }
+    var sums = [Double](repeating: 0, count: blocks)
+    sums.withUnsafeMutableBufferPointer { sums in
+        Parallel.forEachRange(blocks) { range in
+            for b in range { sums[b] = sumOfSquares(x + b * block, count: min(block, N - b * block)) }
+        }
+    }
+    return sums.reduce(0, +)
+}
+
+/// `scaleInPlace`, the workers taking a share each.
+public func parallelScale(_ x: UnsafeMutablePointer<Float>, count N: Int, by factor: Float) {
+    Parallel.forEachRange(N, minimumChunk: 1 << 16) { range in scaleInPlace(x + range.lowerBound, count: range.count, by: factor) }
+}

@@ -20,6 +20,8 @@ public final class DecoderFineTuning {
     private let graph: LlamaTrainingGraph
     private var firstMoments: [String: [Float]] = [:]
     private var secondMoments: [String: [Float]] = [:]
+    /// The last step's gradients, whose memory the next step writes its own into.
+    private var spentGradients: [String: [Float]] = [:]
 
     public init(model: LlamaModel, adapter: (any LlamaAdapter)? = nil, settings: AdamWSettings, maxGradientNorm: Double = 1.0,
                 dropoutSeed: UInt64 = 0) throws {
@@ -38,20 +40,22 @@ public final class DecoderFineTuning {
     /// clipping, and how many target tokens the model ranked first.
     @discardableResult
     public func step(_ batch: [LanguageModelingExample], learningRate: Float? = nil) throws -> (loss: Double, gradientNorm: Double, correct: Int) {
-        let pass = try graph.lossAndGradients(batch, adapter: adapter, dropoutSeed: counterHash(dropoutSeed, UInt64(steps)))
-        let loss = pass.loss
+        var pass = try graph.lossAndGradients(batch, adapter: adapter, dropoutSeed: counterHash(dropoutSeed, UInt64(steps)),
+                                              reusing: &spentGradients)
+        let loss = pass.loss, correct = pass.correct
         var gradients = pass.gradients
+        pass.gradients = [:]  // `gradients` then holds the only references: scaled in place, not copied
         guard loss.isFinite else { throw TrainingFailure(description: "the loss became \(loss) at step \(steps + 1)") }
         // Summed in name order: a dictionary's order changes from process to process, and the
         // last bits of the norm (so of a clipped step) would change with it.
         let names = gradients.keys.sorted()
         let norm = names.reduce(0.0) { total, name in
-            gradients[name]!.withUnsafeBufferPointer { total + sumOfSquares($0.baseAddress!, count: $0.count) }
+            gradients[name]!.withUnsafeBufferPointer { total + parallelSumOfSquares($0.baseAddress!, count: $0.count) }
         }.squareRoot()
         guard norm.isFinite else { throw TrainingFailure(description: "a gradient became \(norm) at step \(steps + 1)") }
         if maxGradientNorm > 0, let factor = gradientClipFactor(norm: norm, maxNorm: maxGradientNorm) {
             for name in names {
-                gradients[name]!.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: factor) }
+                gradients[name]!.withUnsafeMutableBufferPointer { parallelScale($0.baseAddress!, count: $0.count, by: factor) }
             }
         }
         steps += 1
@@ -71,7 +75,8 @@ public final class DecoderFineTuning {
                 }
             }
         }
-        return (loss, norm, pass.correct)
+        spentGradients = gradients
+        return (loss, norm, correct)
     }
 
     /// One AdamW update of the tensor `name`.

@@ -40,18 +40,34 @@ public struct LlamaTrainingGraph {
         return matrices.allSatisfy { if case .dense = $0 { return true }; return false }
     }
 
-    /// Activations of one layer kept for the backward.
+    /// Every buffer of a step lives here, kept between steps (`BufferArena`): a graph is for
+    /// one caller at a time.
+    private let arena = BufferArena()
+
+    private typealias Buffer = UnsafeMutableBufferPointer<Float>
+
+    /// Activations of one layer kept for the backward (N = B·T rows).
     private struct LayerActivations {
-        var input: [Float]          // (N, d): the residual stream entering the layer
-        var attentionNormed: [Float], attentionRstd: [Float]
-        var query: [Float], key: [Float], value: [Float]   // rotated q and k
-        var probs: [Float]          // (B, H, T, T)
-        var context: [Float]        // (N, H·D)
-        var middle: [Float]         // (N, d): after the attention residual
-        var mlpNormed: [Float], mlpRstd: [Float]
-        var gate: [Float], up: [Float], activated: [Float]  // (N, F)
+        var input: Buffer           // (N, d): the residual stream entering the layer
+        var attentionNormed: Buffer, attentionRstd: Buffer   // (N, d), (N)
+        var query: Buffer, key: Buffer, value: Buffer        // (N, H·D), (N, KV·D) ×2: rotated q and k
+        var probs: Buffer           // (B, H, T, T)
+        var context: Buffer         // (N, H·D)
+        var middle: Buffer          // (N, d): after the attention residual
+        var mlpNormed: Buffer, mlpRstd: Buffer               // (N, d), (N)
+        var gate: Buffer, up: Buffer, activated: Buffer      // (N, F)
         /// Per adapted layer: x·Aᵀ (N, r), the low-rank update's input to B.
         var adapted: [LlamaLinear: [Float]] = [:]
+
+        /// Buffers from `arena`, their contents undefined: every one is written before it is read.
+        init(_ arena: BufferArena, config c: LlamaConfig, batch B: Int, tokens T: Int) {
+            let N = B * T, d = c.hiddenSize, q = c.heads * c.headDim, kv = c.kvHeads * c.headDim, F = c.intermediateSize
+            input = arena.take(N * d); attentionNormed = arena.take(N * d); attentionRstd = arena.take(N)
+            query = arena.take(N * q); key = arena.take(N * kv); value = arena.take(N * kv)
+            probs = arena.take(B * c.heads * T * T); context = arena.take(N * q); middle = arena.take(N * d)
+            mlpNormed = arena.take(N * d); mlpRstd = arena.take(N)
+            gate = arena.take(N * F); up = arena.take(N * F); activated = arena.take(N * F)
+        }
     }
 
     /// What one pass measured: the mean loss over the batch's target tokens, how many targets
@@ -68,7 +84,8 @@ public struct LlamaTrainingGraph {
     public func loss(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil,
                      dropoutSeed: UInt64? = nil) throws(ModelInputError) -> Pass {
         try check(batch, adapter: adapter, backward: false)
-        return run(batch, backward: false, adapter: adapter, dropoutSeed: dropoutSeed)
+        var none: [String: [Float]] = [:]
+        return run(batch, backward: false, adapter: adapter, dropoutSeed: dropoutSeed, reusing: &none)
     }
 
     /// The mean loss over the batch's target tokens and the gradient of every trainable tensor:
@@ -77,8 +94,26 @@ public struct LlamaTrainingGraph {
     /// (so a step can be repeated exactly); nil runs without dropout.
     public func lossAndGradients(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)? = nil,
                                  dropoutSeed: UInt64? = nil) throws(ModelInputError) -> Pass {
+        var none: [String: [Float]] = [:]
+        return try lossAndGradients(batch, adapter: adapter, dropoutSeed: dropoutSeed, reusing: &none)
+    }
+
+    /// As `lossAndGradients`, writing each gradient into the array of the same name and size in
+    /// `storage` when there is one (an earlier pass's gradients, taken out of `storage`): full
+    /// fine-tuning's half a gigabyte of gradients is then not faulted in afresh every step.
+    public func lossAndGradients(_ batch: [LanguageModelingExample], adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
+                                 reusing storage: inout [String: [Float]]) throws(ModelInputError) -> Pass {
         try check(batch, adapter: adapter, backward: true)
-        return run(batch, backward: true, adapter: adapter, dropoutSeed: dropoutSeed)
+        return run(batch, backward: true, adapter: adapter, dropoutSeed: dropoutSeed, reusing: &storage)
+    }
+
+    /// `count` zeros for the gradient `name`: `storage`'s array of that name when its size is
+    /// right (the caller's last reference to it, so no copy), else a new one.
+    private func zeroedGradient(_ name: String, count: Int, _ storage: inout [String: [Float]]) -> [Float] {
+        var values = storage.removeValue(forKey: name) ?? []
+        if values.count != count { values = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count } }
+        values.withUnsafeMutableBufferPointer { parallelZero($0) }
+        return values
     }
 
     /// The dropout mask of one site's input (N·in bytes, 1 keep), or nil when it has no dropout.
@@ -92,9 +127,9 @@ public struct LlamaTrainingGraph {
         return mask
     }
 
-    /// `values` with a dropout mask applied (kept elements scaled by 1/(1 − p)).
-    private func masked(_ values: [Float], _ mask: [UInt8], probability: Float) -> [Float] {
-        var out = values
+    /// `values` (the mask's count of them) with a dropout mask applied (kept elements scaled by 1/(1 − p)).
+    private func masked(_ values: UnsafePointer<Float>, _ mask: [UInt8], probability: Float) -> [Float] {
+        var out = Array(UnsafeBufferPointer(start: values, count: mask.count))
         out.withUnsafeMutableBufferPointer { x in
             mask.withUnsafeBufferPointer { applyDropoutMask(x.baseAddress!, $0.baseAddress!, scale: dropoutScale(probability: probability), count: x.count) }
         }
@@ -118,56 +153,64 @@ public struct LlamaTrainingGraph {
     /// out (+)= inp·Wᵀ of one linear layer, plus its low-rank update scale·(inp·Aᵀ)·Bᵀ; returns
     /// the update's projection inp·Aᵀ (N, r) for the backward (nil when the site is not adapted).
     private func project(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
-                         out: inout [Float], inp: [Float], rows N: Int, accumulate: Bool = false) -> [Float]? {
+                         out: Buffer, inp: Buffer, rows N: Int, accumulate: Bool = false) -> [Float]? {
         let (outFeatures, inFeatures) = target.shape(model.config)
-        target.weight(model.weights.layers[index]).forward(out: &out, inp: inp, rows: N, inFeatures: inFeatures,
+        target.weight(model.weights.layers[index]).forward(out: out.baseAddress!, inp: inp.baseAddress!, rows: N, inFeatures: inFeatures,
                                                            outFeatures: outFeatures, accumulate: accumulate)
         guard let site = adapter?.lowRank(layer: index, target) else { return nil }
-        let input = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed)
-            .map { masked(inp, $0, probability: site.dropout) } ?? inp
         var projected = [Float](repeating: 0, count: N * site.rank)
-        LowRankUpdate.forward(out: &out, outStride: outFeatures, projected: &projected, input: input, a: site.a, b: site.b,
-                              rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
+        func update(_ input: UnsafePointer<Float>) {
+            LowRankUpdate.forward(out: out.baseAddress!, outStride: outFeatures, projected: &projected, input: input, a: site.a, b: site.b,
+                                  rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
+        }
+        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed) {
+            update(masked(inp.baseAddress!, mask, probability: site.dropout))
+        } else {
+            update(inp.baseAddress!)
+        }
         return projected
     }
 
     /// Backward of `project`: dinp += dout·W (+ the low-rank path); the weight's gradient into
     /// `gradients` under its Hugging Face name when the base trains, else A's and B's under the adapter's names.
     private func projectBackward(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
-                                 adapted: [Float]?, dinp: inout [Float], dout: [Float], inp: [Float], rows N: Int,
-                                 gradients: inout [String: [Float]]) {
+                                 adapted: [Float]?, dinp: Buffer, dout: Buffer, inp: Buffer, rows N: Int,
+                                 gradients: inout [String: [Float]], storage: inout [String: [Float]]) {
         let (outFeatures, inFeatures) = target.shape(model.config)
         let weight = target.weight(model.weights.layers[index])
         guard let adapter else {
             guard case .dense(let values) = weight else { preconditionFailure("checked: full fine-tuning has fp32 weights") }
-            var dweight = [Float](repeating: 0, count: outFeatures * inFeatures)
-            matmulBackward(dinp: &dinp, dweight: &dweight, dbias: nil, dout: dout, inp: inp, weight: values,
-                           rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
-            gradients[model.config.linearSites.weightName(layer: index, target.site(model.config))] = dweight
+            let name = model.config.linearSites.weightName(layer: index, target.site(model.config))
+            var dweight = zeroedGradient(name, count: outFeatures * inFeatures, &storage)
+            matmulBackward(dinp: dinp.baseAddress!, dweight: &dweight, dbias: nil, dout: dout.baseAddress!, inp: inp.baseAddress!,
+                           weight: values, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
+            gradients[name] = dweight
             return
         }
-        dinp.withUnsafeMutableBufferPointer { dinp in
-            weight.backwardInput(dinp: dinp.baseAddress!, dout: dout, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
-        }
+        weight.backwardInput(dinp: dinp.baseAddress!, dout: dout.baseAddress!, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
         guard let adapted, let site = adapter.lowRank(layer: index, target) else { return }
         var dA = [Float](repeating: 0, count: site.rank * inFeatures), dB = [Float](repeating: 0, count: outFeatures * site.rank)
         var dProjected = [Float](repeating: 0, count: N * site.rank)
         // The same mask as the forward's (a pure function of the seed): dA from the dropped
         // input, and the input's gradient through the mask.
-        let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed)
-        let input = mask.map { masked(inp, $0, probability: site.dropout) } ?? inp
-        func backward(_ maskPointer: UnsafePointer<UInt8>?) {
-            LowRankUpdate.backward(dOut: dout, outStride: outFeatures, projected: adapted, dProjected: &dProjected, input: input,
-                                   a: site.a, b: site.b, dA: &dA, dB: &dB, dInput: &dinp,
-                                   dropoutMask: maskPointer.map { ($0, dropoutScale(probability: site.dropout)) },
+        func backward(input: UnsafePointer<Float>, mask: UnsafePointer<UInt8>?) {
+            LowRankUpdate.backward(dOut: dout.baseAddress!, outStride: outFeatures, projected: adapted, dProjected: &dProjected, input: input,
+                                   a: site.a, b: site.b, dA: &dA, dB: &dB, dInput: dinp.baseAddress!,
+                                   dropoutMask: mask.map { ($0, dropoutScale(probability: site.dropout)) },
                                    rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
         }
-        if let mask { mask.withUnsafeBufferPointer { backward($0.baseAddress!) } } else { backward(nil) }
+        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed) {
+            let input = masked(inp.baseAddress!, mask, probability: site.dropout)
+            mask.withUnsafeBufferPointer { backward(input: input, mask: $0.baseAddress!) }
+        } else {
+            backward(input: inp.baseAddress!, mask: nil)
+        }
         gradients[site.aName] = dA
         gradients[site.bName] = dB
     }
 
-    private func run(_ batch: [LanguageModelingExample], backward: Bool, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?) -> Pass {
+    private func run(_ batch: [LanguageModelingExample], backward: Bool, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
+                     reusing storage: inout [String: [Float]]) -> Pass {
         let m = model, c = m.config, w = m.weights
         let trainsBase = adapter == nil
         let d = c.hiddenSize, D = c.headDim, H = c.heads, KV = c.kvHeads, qWidth = H * D, kvWidth = KV * D, F = c.intermediateSize
@@ -176,46 +219,44 @@ public struct LlamaTrainingGraph {
         let prefix = adapter?.prefix ?? [], P = prefix.count / d
         let B = batch.count, T = P + batch.map(\.ids.count).max()!, N = B * T
         guard case .dense(let head) = w.lmHead ?? w.embedding else { preconditionFailure("checked at init: an fp32 head") }
+        arena.reset()
 
-        // Forward, keeping each layer's activations.
-        var x = [Float](repeating: 0, count: N * d)
-        x.withUnsafeMutableBufferPointer { rows in
-            for (b, example) in batch.enumerated() {
-                let first = rows.baseAddress! + b * T * d
-                if P > 0 { prefix.withUnsafeBufferPointer { first.update(from: $0.baseAddress!, count: P * d) } }
-                for (t, id) in example.ids.enumerated() { w.embedding.copyRow(Int(id), columns: d, into: first + (P + t) * d) }
-                // Padding rows hold token 0's embedding: causal attention keeps them from every real row.
-                for t in (P + example.ids.count)..<T { w.embedding.copyRow(0, columns: d, into: first + t * d) }
-            }
+        // Forward, keeping each layer's activations (the forward alone reuses one layer's buffers).
+        let x = arena.take(N * d)  // (N, d): the residual stream
+        for (b, example) in batch.enumerated() {
+            let first = x.baseAddress! + b * T * d
+            if P > 0 { prefix.withUnsafeBufferPointer { first.update(from: $0.baseAddress!, count: P * d) } }
+            for (t, id) in example.ids.enumerated() { w.embedding.copyRow(Int(id), columns: d, into: first + (P + t) * d) }
+            // Padding rows hold token 0's embedding: causal attention keeps them from every real row.
+            for t in (P + example.ids.count)..<T { w.embedding.copyRow(0, columns: d, into: first + t * d) }
         }
         var saved: [LayerActivations] = []
+        let reused = backward ? nil : LayerActivations(arena, config: c, batch: B, tokens: T)
         for (index, layer) in w.layers.enumerated() {
-            var a = LayerActivations(
-                input: x, attentionNormed: .init(repeating: 0, count: N * d), attentionRstd: .init(repeating: 0, count: N),
-                query: .init(repeating: 0, count: N * qWidth), key: .init(repeating: 0, count: N * kvWidth),
-                value: .init(repeating: 0, count: N * kvWidth), probs: .init(repeating: 0, count: B * H * T * T),
-                context: .init(repeating: 0, count: N * qWidth), middle: [], mlpNormed: .init(repeating: 0, count: N * d),
-                mlpRstd: .init(repeating: 0, count: N), gate: .init(repeating: 0, count: N * F), up: .init(repeating: 0, count: N * F),
-                activated: .init(repeating: 0, count: N * F))
-            rmsNormForward(out: &a.attentionNormed, rstd: &a.attentionRstd, inp: x, weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.query] = project(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.query, inp: a.attentionNormed, rows: N)
-            a.adapted[.key] = project(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.key, inp: a.attentionNormed, rows: N)
-            a.adapted[.value] = project(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.value, inp: a.attentionNormed, rows: N)
-            rotaryForward(&a.query, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
-            rotaryForward(&a.key, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
-            causalAttentionForward(out: &a.context, probs: &a.probs, query: a.query, key: a.key, value: a.value,
+            var a = reused ?? LayerActivations(arena, config: c, batch: B, tokens: T)
+            parallelCopy(a.input.baseAddress!, from: x.baseAddress!, count: N * d)
+            rmsNormForward(out: a.attentionNormed.baseAddress!, rstd: a.attentionRstd.baseAddress!, inp: x.baseAddress!,
+                           weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
+            a.adapted[.query] = project(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.query, inp: a.attentionNormed, rows: N)
+            a.adapted[.key] = project(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.key, inp: a.attentionNormed, rows: N)
+            a.adapted[.value] = project(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.value, inp: a.attentionNormed, rows: N)
+            rotaryForward(a.query.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
+            rotaryForward(a.key.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
+            causalAttentionForward(out: a.context.baseAddress!, probs: a.probs.baseAddress!, query: a.query.baseAddress!,
+                                   key: a.key.baseAddress!, value: a.value.baseAddress!,
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
-            a.adapted[.output] = project(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &x, inp: a.context, rows: N, accumulate: true)
-            a.middle = x
-            rmsNormForward(out: &a.mlpNormed, rstd: &a.mlpRstd, inp: x, weight: layer.mlpNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.gate] = project(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.gate, inp: a.mlpNormed, rows: N)
-            a.adapted[.up] = project(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &a.up, inp: a.mlpNormed, rows: N)
-            swigluForward(out: &a.activated, gate: a.gate, up: a.up, count: N * F)
-            a.adapted[.down] = project(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: &x, inp: a.activated, rows: N, accumulate: true)
+            a.adapted[.output] = project(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: x, inp: a.context, rows: N, accumulate: true)
+            parallelCopy(a.middle.baseAddress!, from: x.baseAddress!, count: N * d)
+            rmsNormForward(out: a.mlpNormed.baseAddress!, rstd: a.mlpRstd.baseAddress!, inp: x.baseAddress!, weight: layer.mlpNorm,
+                           rows: N, channels: d, eps: eps)
+            a.adapted[.gate] = project(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.gate, inp: a.mlpNormed, rows: N)
+            a.adapted[.up] = project(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.up, inp: a.mlpNormed, rows: N)
+            swigluForward(out: a.activated.baseAddress!, gate: a.gate.baseAddress!, up: a.up.baseAddress!, count: N * F)
+            a.adapted[.down] = project(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: x, inp: a.activated, rows: N, accumulate: true)
             if backward { saved.append(a) }
         }
-        var final = [Float](repeating: 0, count: N * d), finalRstd = [Float](repeating: 0, count: N)
-        rmsNormForward(out: &final, rstd: &finalRstd, inp: x, weight: w.finalNorm, rows: N, channels: d, eps: eps)
+        let final = arena.take(N * d), finalRstd = arena.take(N)
+        rmsNormForward(out: final.baseAddress!, rstd: finalRstd.baseAddress!, inp: x.baseAddress!, weight: w.finalNorm, rows: N, channels: d, eps: eps)
 
         // The loss at the target positions: the row before each target token predicts it.
         var rows: [Int] = [], targets: [Int32] = []
@@ -227,70 +268,74 @@ public struct LlamaTrainingGraph {
         }
         var gradients: [String: [Float]] = [:]
         guard !rows.isEmpty else { return Pass(loss: 0, targets: 0, correct: 0, gradients: gradients) }
-        var gathered = [Float](repeating: 0, count: rows.count * d)
-        for (r, row) in rows.enumerated() { gathered[(r * d)..<((r + 1) * d)] = final[(row * d)..<((row + 1) * d)] }
+        let R = rows.count
+        let gathered = arena.take(R * d)
+        for (r, row) in rows.enumerated() { (gathered.baseAddress! + r * d).update(from: final.baseAddress! + row * d, count: d) }
         guard backward else {
-            let (loss, correct) = languageModelHeadLoss(dhidden: nil, dweight: nil, hidden: gathered, weight: head, targets: targets,
-                                                        rows: rows.count, dim: d, vocabulary: V)
-            return Pass(loss: loss, targets: rows.count, correct: correct, gradients: [:])
+            let (loss, correct) = languageModelHeadLoss(dhidden: nil, dweight: nil, hidden: gathered.baseAddress!, weight: head,
+                                                        targets: targets, rows: R, dim: d, vocabulary: V)
+            return Pass(loss: loss, targets: R, correct: correct, gradients: [:])
         }
-        var dGathered = [Float](repeating: 0, count: rows.count * d)
+        let dGathered = arena.zeroed(R * d)
         // The head's gradient: the embedding's when tied, the head's own otherwise; none when frozen.
-        var dHead = trainsBase ? [Float](repeating: 0, count: V * d) : []
+        let headName = (w.lmHead == nil ? LlamaWeights.embeddingSite(c) : LlamaWeights.lmHeadSite(c)).huggingFace
+        var dHead = trainsBase ? zeroedGradient(headName, count: V * d, &storage) : []
         let (loss, correct) = trainsBase
-            ? languageModelHeadLoss(dhidden: &dGathered, dweight: &dHead, hidden: gathered, weight: head, targets: targets,
-                                    rows: rows.count, dim: d, vocabulary: V)
-            : languageModelHeadLoss(dhidden: &dGathered, dweight: nil, hidden: gathered, weight: head, targets: targets,
-                                    rows: rows.count, dim: d, vocabulary: V)
+            ? languageModelHeadLoss(dhidden: dGathered.baseAddress!, dweight: &dHead, hidden: gathered.baseAddress!, weight: head,
+                                    targets: targets, rows: R, dim: d, vocabulary: V)
+            : languageModelHeadLoss(dhidden: dGathered.baseAddress!, dweight: nil, hidden: gathered.baseAddress!, weight: head,
+                                    targets: targets, rows: R, dim: d, vocabulary: V)
 
         // Backward, layer by layer from the top; `dx` is the residual stream's gradient. The
         // norms' weight gradients are made only when the base trains.
-        var dFinal = [Float](repeating: 0, count: N * d)
-        for (r, row) in rows.enumerated() { dFinal[(row * d)..<((row + 1) * d)] = dGathered[(r * d)..<((r + 1) * d)] }
-        var dx = [Float](repeating: 0, count: N * d)
+        let dFinal = arena.zeroed(N * d)
+        for (r, row) in rows.enumerated() { (dFinal.baseAddress! + row * d).update(from: dGathered.baseAddress! + r * d, count: d) }
+        let dx = arena.zeroed(N * d)
         var dFinalNorm = [Float](repeating: 0, count: trainsBase ? d : 0)
         dFinalNorm.withUnsafeMutableBufferPointer { dweight in
-            rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dFinal, inp: x, weight: w.finalNorm,
-                            rstd: finalRstd, rows: N, channels: d)
+            rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dFinal.baseAddress!,
+                            inp: x.baseAddress!, weight: w.finalNorm, rstd: finalRstd.baseAddress!, rows: N, channels: d)
         }
-        var dNormed = [Float](repeating: 0, count: N * d)
-        var dActivated = [Float](repeating: 0, count: N * F), dGate = dActivated, dUp = dActivated
-        var dContext = [Float](repeating: 0, count: N * qWidth), dQuery = dContext
-        var dKey = [Float](repeating: 0, count: N * kvWidth), dValue = dKey
+        let dNormed = arena.take(N * d)
+        let dActivated = arena.take(N * F), dGate = arena.take(N * F), dUp = arena.take(N * F)
+        let dContext = arena.take(N * qWidth), dQuery = arena.take(N * qWidth)
+        let dKey = arena.take(N * kvWidth), dValue = arena.take(N * kvWidth)
         for index in w.layers.indices.reversed() {
             let layer = w.layers[index], a = saved[index]
             var dAttentionNorm = [Float](repeating: 0, count: trainsBase ? d : 0), dMlpNorm = dAttentionNorm
             // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle)
-            zero(&dActivated); zero(&dGate); zero(&dUp); zero(&dNormed)
-            projectBackward(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.down] ?? nil, dinp: &dActivated, dout: dx,
-                            inp: a.activated, rows: N, gradients: &gradients)
-            swigluBackward(dgate: &dGate, dup: &dUp, dout: dActivated, gate: a.gate, up: a.up, count: N * F)
-            projectBackward(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.gate] ?? nil, dinp: &dNormed, dout: dGate,
-                            inp: a.mlpNormed, rows: N, gradients: &gradients)
-            projectBackward(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.up] ?? nil, dinp: &dNormed, dout: dUp,
-                            inp: a.mlpNormed, rows: N, gradients: &gradients)
+            for buffer in [dActivated, dGate, dUp, dNormed] { parallelZero(buffer) }
+            projectBackward(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.down] ?? nil, dinp: dActivated, dout: dx,
+                            inp: a.activated, rows: N, gradients: &gradients, storage: &storage)
+            swigluBackward(dgate: dGate.baseAddress!, dup: dUp.baseAddress!, dout: dActivated.baseAddress!, gate: a.gate.baseAddress!,
+                           up: a.up.baseAddress!, count: N * F)
+            projectBackward(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.gate] ?? nil, dinp: dNormed, dout: dGate,
+                            inp: a.mlpNormed, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.up] ?? nil, dinp: dNormed, dout: dUp,
+                            inp: a.mlpNormed, rows: N, gradients: &gradients, storage: &storage)
             dMlpNorm.withUnsafeMutableBufferPointer { dweight in
-                rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed, inp: a.middle,
-                                weight: layer.mlpNorm, rstd: a.mlpRstd, rows: N, channels: d)
+                rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed.baseAddress!,
+                                inp: a.middle.baseAddress!, weight: layer.mlpNorm, rstd: a.mlpRstd.baseAddress!, rows: N, channels: d)
             }
             // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input)
-            zero(&dContext); zero(&dQuery); zero(&dKey); zero(&dValue); zero(&dNormed)
-            projectBackward(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.output] ?? nil, dinp: &dContext, dout: dx,
-                            inp: a.context, rows: N, gradients: &gradients)
-            causalAttentionBackward(dquery: &dQuery, dkey: &dKey, dvalue: &dValue, dout: dContext, probs: a.probs,
-                                    query: a.query, key: a.key, value: a.value, batch: B, tokens: T,
-                                    heads: H, kvHeads: KV, headDim: D)
-            rotaryBackward(&dQuery, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
-            rotaryBackward(&dKey, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
-            projectBackward(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.query] ?? nil, dinp: &dNormed, dout: dQuery,
-                            inp: a.attentionNormed, rows: N, gradients: &gradients)
-            projectBackward(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.key] ?? nil, dinp: &dNormed, dout: dKey,
-                            inp: a.attentionNormed, rows: N, gradients: &gradients)
-            projectBackward(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.value] ?? nil, dinp: &dNormed, dout: dValue,
-                            inp: a.attentionNormed, rows: N, gradients: &gradients)
+            for buffer in [dContext, dQuery, dKey, dValue, dNormed] { parallelZero(buffer) }
+            projectBackward(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.output] ?? nil, dinp: dContext, dout: dx,
+                            inp: a.context, rows: N, gradients: &gradients, storage: &storage)
+            causalAttentionBackward(dquery: dQuery.baseAddress!, dkey: dKey.baseAddress!, dvalue: dValue.baseAddress!,
+                                    dout: dContext.baseAddress!, probs: a.probs.baseAddress!,
+                                    query: a.query.baseAddress!, key: a.key.baseAddress!, value: a.value.baseAddress!,
+                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
+            rotaryBackward(dQuery.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
+            rotaryBackward(dKey.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
+            projectBackward(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.query] ?? nil, dinp: dNormed, dout: dQuery,
+                            inp: a.attentionNormed, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.key] ?? nil, dinp: dNormed, dout: dKey,
+                            inp: a.attentionNormed, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.value] ?? nil, dinp: dNormed, dout: dValue,
+                            inp: a.attentionNormed, rows: N, gradients: &gradients, storage: &storage)
             dAttentionNorm.withUnsafeMutableBufferPointer { dweight in
-                rmsNormBackward(dinp: &dx, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed, inp: a.input,
-                                weight: layer.attentionNorm, rstd: a.attentionRstd, rows: N, channels: d)
+                rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed.baseAddress!,
+                                inp: a.input.baseAddress!, weight: layer.attentionNorm, rstd: a.attentionRstd.baseAddress!, rows: N, channels: d)
             }
             if trainsBase {
                 let names = LlamaWeights.layerSites(index, c).map(\.huggingFace)
@@ -306,24 +351,28 @@ public struct LlamaTrainingGraph {
             }
             gradients[adapter.prefixName] = dPrefix
         }
-        guard trainsBase else { return Pass(loss: loss, targets: rows.count, correct: correct, gradients: gradients) }
-        // The embedding lookup: each real position adds its gradient to its token's row (serially:
-        // repeated ids would race). Padded positions carry none (nothing downstream used them).
-        var dEmbedding = w.lmHead == nil ? dHead : [Float](repeating: 0, count: V * d)
-        for (b, example) in batch.enumerated() {
-            for t in 0..<example.ids.count {
-                let row = Int(example.ids[t]), source = (b * T + t) * d
-                for j in 0..<d { dEmbedding[row * d + j] += dx[source + j] }
+        guard trainsBase else { return Pass(loss: loss, targets: R, correct: correct, gradients: gradients) }
+        // The embedding lookup: each real position adds its gradient to its token's row. Workers
+        // take columns, so a token repeated in the batch never races, and each element adds its
+        // positions in order. Padded positions carry none (nothing downstream used them).
+        let embeddingName = LlamaWeights.embeddingSite(c).huggingFace
+        var dEmbedding = w.lmHead == nil ? dHead : zeroedGradient(embeddingName, count: V * d, &storage)
+        if w.lmHead == nil { dHead = [] }  // `dEmbedding` is then the only reference: added to without a copy
+        dEmbedding.withUnsafeMutableBufferPointer { table in
+            let table = table.baseAddress!, dx = dx.baseAddress!
+            Parallel.forEachRange(d, minimumChunk: 32) { columns in
+                for (b, example) in batch.enumerated() {
+                    for t in 0..<example.ids.count {
+                        let row = table + Int(example.ids[t]) * d, source = dx + (b * T + t) * d
+                        for j in columns { row[j] += source[j] }
+                    }
+                }
             }
         }
-        gradients[LlamaWeights.embeddingSite(c).huggingFace] = dEmbedding
+        gradients[embeddingName] = dEmbedding
         gradients[LlamaWeights.finalNormSite(c).huggingFace] = dFinalNorm
-        if w.lmHead != nil { gradients[LlamaWeights.lmHeadSite(c).huggingFace] = dHead }
-        return Pass(loss: loss, targets: rows.count, correct: correct, gradients: gradients)
-    }
-
-    private func zero(_ buffer: inout [Float]) {
-        buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        if w.lmHead != nil { gradients[headName] = dHead }
+        return Pass(loss: loss, targets: R, correct: correct, gradients: gradients)
     }
 }
 
