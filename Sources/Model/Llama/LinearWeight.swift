@@ -98,16 +98,23 @@ public enum LinearWeight: Sendable {
         }
     }
 
-    /// dinp[N, IC] += dout[N, OC] · W: the input's gradient through a frozen weight (no weight
-    /// gradient). A quantised weight is decoded whole into a transient fp32 copy first, as
-    /// bitsandbytes does on the CPU (the resident weight stays quantised).
-    func backwardInput(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, rows N: Int, inFeatures IC: Int,
-                       outFeatures OC: Int) {
-        let weight = floats
-        // matmulBackward reads `inp` only for the weight's gradient, which is not asked for.
-        weight.withUnsafeBufferPointer {
-            matmulBackward(dinp: dinp, dweight: nil, dbias: nil, dout: dout, inp: $0.baseAddress!, weight: $0.baseAddress!,
-                           rows: N, inFeatures: IC, outFeatures: OC)
+    /// The fp32 matrix (rows, columns) written into `out`, the workers decoding a share of the rows each.
+    func decode(into out: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        Parallel.forEachRange(rows, minimumChunk: 16) { range in
+            decodeRows(range.lowerBound, count: range.count, columns: columns, into: out + range.lowerBound * columns)
         }
+    }
+
+    /// `body` given the matrix (rows, columns) in fp32: a dense weight's own values; a quantised
+    /// one decoded whole into `scratch` (at least rows·columns floats) first, as bitsandbytes
+    /// does on the CPU. Training multiplies every weight twice a step (forward and input
+    /// gradient) by all N = batch·seq rows, so one decode per product costs little there, and
+    /// the products are then the dense ones, split by rows (the panel-wise `forward` is for
+    /// inference, where a weight may meet a single row).
+    func withFloats<Result>(rows: Int, columns: Int, scratch: UnsafeMutablePointer<Float>,
+                            _ body: (UnsafePointer<Float>) -> Result) -> Result {
+        if case .dense(let values) = self { return values.withUnsafeBufferPointer { body($0.baseAddress!) } }
+        decode(into: scratch, rows: rows, columns: columns)
+        return body(scratch)
     }
 }

@@ -150,20 +150,32 @@ public struct LlamaTrainingGraph {
         }
     }
 
+    /// What every projection of one pass shares.
+    private struct Projections {
+        let adapter: (any LlamaAdapter)?
+        let dropoutSeed: UInt64?
+        /// N = B·T, the rows of every activation.
+        let rows: Int
+        /// Room for the largest linear weight in fp32, where a quantised one is decoded (`LinearWeight.withFloats`).
+        let weightScratch: UnsafeMutablePointer<Float>
+    }
+
     /// out (+)= inp·Wᵀ of one linear layer, plus its low-rank update scale·(inp·Aᵀ)·Bᵀ; returns
     /// the update's projection inp·Aᵀ (N, r) for the backward (nil when the site is not adapted).
-    private func project(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
-                         out: Buffer, inp: Buffer, rows N: Int, accumulate: Bool = false) -> [Float]? {
-        let (outFeatures, inFeatures) = target.shape(model.config)
-        target.weight(model.weights.layers[index]).forward(out: out.baseAddress!, inp: inp.baseAddress!, rows: N, inFeatures: inFeatures,
-                                                           outFeatures: outFeatures, accumulate: accumulate)
-        guard let site = adapter?.lowRank(layer: index, target) else { return nil }
+    private func project(_ target: LlamaLinear, layer index: Int, _ p: Projections,
+                         out: Buffer, inp: Buffer, accumulate: Bool = false) -> [Float]? {
+        let (outFeatures, inFeatures) = target.shape(model.config), N = p.rows
+        target.weight(model.weights.layers[index]).withFloats(rows: outFeatures, columns: inFeatures, scratch: p.weightScratch) {
+            matmulForward(out: out.baseAddress!, inp: inp.baseAddress!, weight: $0, bias: nil, rows: N, inFeatures: inFeatures,
+                          outFeatures: outFeatures, accumulate: accumulate)
+        }
+        guard let site = p.adapter?.lowRank(layer: index, target) else { return nil }
         var projected = [Float](repeating: 0, count: N * site.rank)
         func update(_ input: UnsafePointer<Float>) {
             LowRankUpdate.forward(out: out.baseAddress!, outStride: outFeatures, projected: &projected, input: input, a: site.a, b: site.b,
                                   rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
         }
-        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed) {
+        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: p.dropoutSeed) {
             update(masked(inp.baseAddress!, mask, probability: site.dropout))
         } else {
             update(inp.baseAddress!)
@@ -173,12 +185,12 @@ public struct LlamaTrainingGraph {
 
     /// Backward of `project`: dinp += dout·W (+ the low-rank path); the weight's gradient into
     /// `gradients` under its Hugging Face name when the base trains, else A's and B's under the adapter's names.
-    private func projectBackward(_ target: LlamaLinear, layer index: Int, adapter: (any LlamaAdapter)?, dropoutSeed: UInt64?,
-                                 adapted: [Float]?, dinp: Buffer, dout: Buffer, inp: Buffer, rows N: Int,
+    private func projectBackward(_ target: LlamaLinear, layer index: Int, _ p: Projections, adapted: [Float]?,
+                                 dinp: Buffer, dout: Buffer, inp: Buffer,
                                  gradients: inout [String: [Float]], storage: inout [String: [Float]]) {
-        let (outFeatures, inFeatures) = target.shape(model.config)
+        let (outFeatures, inFeatures) = target.shape(model.config), N = p.rows
         let weight = target.weight(model.weights.layers[index])
-        guard let adapter else {
+        guard let adapter = p.adapter else {
             guard case .dense(let values) = weight else { preconditionFailure("checked: full fine-tuning has fp32 weights") }
             let name = model.config.linearSites.weightName(layer: index, target.site(model.config))
             var dweight = zeroedGradient(name, count: outFeatures * inFeatures, &storage)
@@ -187,7 +199,11 @@ public struct LlamaTrainingGraph {
             gradients[name] = dweight
             return
         }
-        weight.backwardInput(dinp: dinp.baseAddress!, dout: dout.baseAddress!, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
+        // The frozen weight passes the input's gradient only (matmulBackward reads `inp` for the weight's gradient alone).
+        weight.withFloats(rows: outFeatures, columns: inFeatures, scratch: p.weightScratch) {
+            matmulBackward(dinp: dinp.baseAddress!, dweight: nil, dbias: nil, dout: dout.baseAddress!, inp: inp.baseAddress!,
+                           weight: $0, rows: N, inFeatures: inFeatures, outFeatures: outFeatures)
+        }
         guard let adapted, let site = adapter.lowRank(layer: index, target) else { return }
         var dA = [Float](repeating: 0, count: site.rank * inFeatures), dB = [Float](repeating: 0, count: outFeatures * site.rank)
         var dProjected = [Float](repeating: 0, count: N * site.rank)
@@ -199,7 +215,7 @@ public struct LlamaTrainingGraph {
                                    dropoutMask: mask.map { ($0, dropoutScale(probability: site.dropout)) },
                                    rows: N, inFeatures: inFeatures, rank: site.rank, outFeatures: outFeatures, scale: site.scale)
         }
-        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: dropoutSeed) {
+        if let mask = dropoutMask(site, layer: index, target, count: N * inFeatures, seed: p.dropoutSeed) {
             let input = masked(inp.baseAddress!, mask, probability: site.dropout)
             mask.withUnsafeBufferPointer { backward(input: input, mask: $0.baseAddress!) }
         } else {
@@ -220,6 +236,9 @@ public struct LlamaTrainingGraph {
         let B = batch.count, T = P + batch.map(\.ids.count).max()!, N = B * T
         guard case .dense(let head) = w.lmHead ?? w.embedding else { preconditionFailure("checked at init: an fp32 head") }
         arena.reset()
+        let largestWeight = LlamaLinear.allCases.map { $0.shape(c) }.map { $0.out * $0.in }.max()!
+        let projections = Projections(adapter: adapter, dropoutSeed: dropoutSeed, rows: N,
+                                      weightScratch: arena.take(allWeightsDense ? 0 : largestWeight).baseAddress!)
 
         // Forward, keeping each layer's activations (the forward alone reuses one layer's buffers).
         let x = arena.take(N * d)  // (N, d): the residual stream
@@ -237,22 +256,22 @@ public struct LlamaTrainingGraph {
             parallelCopy(a.input.baseAddress!, from: x.baseAddress!, count: N * d)
             rmsNormForward(out: a.attentionNormed.baseAddress!, rstd: a.attentionRstd.baseAddress!, inp: x.baseAddress!,
                            weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.query] = project(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.query, inp: a.attentionNormed, rows: N)
-            a.adapted[.key] = project(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.key, inp: a.attentionNormed, rows: N)
-            a.adapted[.value] = project(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.value, inp: a.attentionNormed, rows: N)
+            a.adapted[.query] = project(.query, layer: index, projections, out: a.query, inp: a.attentionNormed)
+            a.adapted[.key] = project(.key, layer: index, projections, out: a.key, inp: a.attentionNormed)
+            a.adapted[.value] = project(.value, layer: index, projections, out: a.value, inp: a.attentionNormed)
             rotaryForward(a.query.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryForward(a.key.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
             causalAttentionForward(out: a.context.baseAddress!, probs: a.probs.baseAddress!, query: a.query.baseAddress!,
                                    key: a.key.baseAddress!, value: a.value.baseAddress!,
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
-            a.adapted[.output] = project(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: x, inp: a.context, rows: N, accumulate: true)
+            a.adapted[.output] = project(.output, layer: index, projections, out: x, inp: a.context, accumulate: true)
             parallelCopy(a.middle.baseAddress!, from: x.baseAddress!, count: N * d)
             rmsNormForward(out: a.mlpNormed.baseAddress!, rstd: a.mlpRstd.baseAddress!, inp: x.baseAddress!, weight: layer.mlpNorm,
                            rows: N, channels: d, eps: eps)
-            a.adapted[.gate] = project(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.gate, inp: a.mlpNormed, rows: N)
-            a.adapted[.up] = project(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: a.up, inp: a.mlpNormed, rows: N)
+            a.adapted[.gate] = project(.gate, layer: index, projections, out: a.gate, inp: a.mlpNormed)
+            a.adapted[.up] = project(.up, layer: index, projections, out: a.up, inp: a.mlpNormed)
             swigluForward(out: a.activated.baseAddress!, gate: a.gate.baseAddress!, up: a.up.baseAddress!, count: N * F)
-            a.adapted[.down] = project(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, out: x, inp: a.activated, rows: N, accumulate: true)
+            a.adapted[.down] = project(.down, layer: index, projections, out: x, inp: a.activated, accumulate: true)
             if backward { saved.append(a) }
         }
         let final = arena.take(N * d), finalRstd = arena.take(N)
@@ -305,34 +324,34 @@ public struct LlamaTrainingGraph {
             var dAttentionNorm = [Float](repeating: 0, count: trainsBase ? d : 0), dMlpNorm = dAttentionNorm
             // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle)
             for buffer in [dActivated, dGate, dUp, dNormed] { parallelZero(buffer) }
-            projectBackward(.down, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.down] ?? nil, dinp: dActivated, dout: dx,
-                            inp: a.activated, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.down, layer: index, projections, adapted: a.adapted[.down] ?? nil, dinp: dActivated, dout: dx,
+                            inp: a.activated, gradients: &gradients, storage: &storage)
             swigluBackward(dgate: dGate.baseAddress!, dup: dUp.baseAddress!, dout: dActivated.baseAddress!, gate: a.gate.baseAddress!,
                            up: a.up.baseAddress!, count: N * F)
-            projectBackward(.gate, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.gate] ?? nil, dinp: dNormed, dout: dGate,
-                            inp: a.mlpNormed, rows: N, gradients: &gradients, storage: &storage)
-            projectBackward(.up, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.up] ?? nil, dinp: dNormed, dout: dUp,
-                            inp: a.mlpNormed, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.gate, layer: index, projections, adapted: a.adapted[.gate] ?? nil, dinp: dNormed, dout: dGate,
+                            inp: a.mlpNormed, gradients: &gradients, storage: &storage)
+            projectBackward(.up, layer: index, projections, adapted: a.adapted[.up] ?? nil, dinp: dNormed, dout: dUp,
+                            inp: a.mlpNormed, gradients: &gradients, storage: &storage)
             dMlpNorm.withUnsafeMutableBufferPointer { dweight in
                 rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed.baseAddress!,
                                 inp: a.middle.baseAddress!, weight: layer.mlpNorm, rstd: a.mlpRstd.baseAddress!, rows: N, channels: d)
             }
             // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input)
             for buffer in [dContext, dQuery, dKey, dValue, dNormed] { parallelZero(buffer) }
-            projectBackward(.output, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.output] ?? nil, dinp: dContext, dout: dx,
-                            inp: a.context, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.output, layer: index, projections, adapted: a.adapted[.output] ?? nil, dinp: dContext, dout: dx,
+                            inp: a.context, gradients: &gradients, storage: &storage)
             causalAttentionBackward(dquery: dQuery.baseAddress!, dkey: dKey.baseAddress!, dvalue: dValue.baseAddress!,
                                     dout: dContext.baseAddress!, probs: a.probs.baseAddress!,
                                     query: a.query.baseAddress!, key: a.key.baseAddress!, value: a.value.baseAddress!,
                                     batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
             rotaryBackward(dQuery.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryBackward(dKey.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
-            projectBackward(.query, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.query] ?? nil, dinp: dNormed, dout: dQuery,
-                            inp: a.attentionNormed, rows: N, gradients: &gradients, storage: &storage)
-            projectBackward(.key, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.key] ?? nil, dinp: dNormed, dout: dKey,
-                            inp: a.attentionNormed, rows: N, gradients: &gradients, storage: &storage)
-            projectBackward(.value, layer: index, adapter: adapter, dropoutSeed: dropoutSeed, adapted: a.adapted[.value] ?? nil, dinp: dNormed, dout: dValue,
-                            inp: a.attentionNormed, rows: N, gradients: &gradients, storage: &storage)
+            projectBackward(.query, layer: index, projections, adapted: a.adapted[.query] ?? nil, dinp: dNormed, dout: dQuery,
+                            inp: a.attentionNormed, gradients: &gradients, storage: &storage)
+            projectBackward(.key, layer: index, projections, adapted: a.adapted[.key] ?? nil, dinp: dNormed, dout: dKey,
+                            inp: a.attentionNormed, gradients: &gradients, storage: &storage)
+            projectBackward(.value, layer: index, projections, adapted: a.adapted[.value] ?? nil, dinp: dNormed, dout: dValue,
+                            inp: a.attentionNormed, gradients: &gradients, storage: &storage)
             dAttentionNorm.withUnsafeMutableBufferPointer { dweight in
                 rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed.baseAddress!,
                                 inp: a.input.baseAddress!, weight: layer.attentionNorm, rstd: a.attentionRstd.baseAddress!, rows: N, channels: d)
