@@ -46,27 +46,40 @@ public struct LlamaTrainingGraph {
 
     private typealias Buffer = UnsafeMutableBufferPointer<Float>
 
-    /// Activations of one layer kept for the backward (N = B·T rows).
+    /// Activations of one layer kept for the backward (N = B·T rows). The two norms' outputs and
+    /// SwiGLU's are not kept: the backward recomputes them from `input`, `middle`, `gate` and `up`
+    /// (`Recomputed`), a pass over memory each, which saves N·(2d + F) floats a layer — a quarter of
+    /// a step's activations.
     private struct LayerActivations {
         var input: Buffer           // (N, d): the residual stream entering the layer
-        var attentionNormed: Buffer, attentionRstd: Buffer   // (N, d), (N)
+        var attentionRstd: Buffer   // (N): its RMSNorm's 1/rms
         var query: Buffer, key: Buffer, value: Buffer        // (N, H·D), (N, KV·D) ×2: rotated q and k
         var probs: Buffer           // (B, H, T, T)
         var context: Buffer         // (N, H·D)
         var middle: Buffer          // (N, d): after the attention residual
-        var mlpNormed: Buffer, mlpRstd: Buffer               // (N, d), (N)
-        var gate: Buffer, up: Buffer, activated: Buffer      // (N, F)
+        var mlpRstd: Buffer         // (N)
+        var gate: Buffer, up: Buffer                         // (N, F)
         /// Per adapted layer: x·Aᵀ (N, r), the low-rank update's input to B.
         var adapted: [LlamaLinear: [Float]] = [:]
 
         /// Buffers from `arena`, their contents undefined: every one is written before it is read.
         init(_ arena: BufferArena, config c: LlamaConfig, batch B: Int, tokens T: Int) {
             let N = B * T, d = c.hiddenSize, q = c.heads * c.headDim, kv = c.kvHeads * c.headDim, F = c.intermediateSize
-            input = arena.take(N * d); attentionNormed = arena.take(N * d); attentionRstd = arena.take(N)
+            input = arena.take(N * d); attentionRstd = arena.take(N)
             query = arena.take(N * q); key = arena.take(N * kv); value = arena.take(N * kv)
             probs = arena.take(B * c.heads * T * T); context = arena.take(N * q); middle = arena.take(N * d)
-            mlpNormed = arena.take(N * d); mlpRstd = arena.take(N)
-            gate = arena.take(N * F); up = arena.take(N * F); activated = arena.take(N * F)
+            mlpRstd = arena.take(N)
+            gate = arena.take(N * F); up = arena.take(N * F)
+        }
+    }
+
+    /// The activations a layer makes and the backward makes again, one set for all layers.
+    private struct Recomputed {
+        var normed: Buffer          // (N, d): RMSNorm(input) before attention, RMSNorm(middle) before the MLP
+        var activated: Buffer       // (N, F): SiLU(gate) ⊙ up
+        var rstd: Buffer            // (N): the recomputed norm's 1/rms (equal to the saved one)
+        init(_ arena: BufferArena, rows N: Int, config c: LlamaConfig) {
+            normed = arena.take(N * c.hiddenSize); activated = arena.take(N * c.intermediateSize); rstd = arena.take(N)
         }
     }
 
@@ -251,14 +264,15 @@ public struct LlamaTrainingGraph {
         }
         var saved: [LayerActivations] = []
         let reused = backward ? nil : LayerActivations(arena, config: c, batch: B, tokens: T)
+        let recomputed = Recomputed(arena, rows: N, config: c)
         for (index, layer) in w.layers.enumerated() {
             var a = reused ?? LayerActivations(arena, config: c, batch: B, tokens: T)
             parallelCopy(a.input.baseAddress!, from: x.baseAddress!, count: N * d)
-            rmsNormForward(out: a.attentionNormed.baseAddress!, rstd: a.attentionRstd.baseAddress!, inp: x.baseAddress!,
+            rmsNormForward(out: recomputed.normed.baseAddress!, rstd: a.attentionRstd.baseAddress!, inp: x.baseAddress!,
                            weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
-            a.adapted[.query] = project(.query, layer: index, projections, out: a.query, inp: a.attentionNormed)
-            a.adapted[.key] = project(.key, layer: index, projections, out: a.key, inp: a.attentionNormed)
-            a.adapted[.value] = project(.value, layer: index, projections, out: a.value, inp: a.attentionNormed)
+            a.adapted[.query] = project(.query, layer: index, projections, out: a.query, inp: recomputed.normed)
+            a.adapted[.key] = project(.key, layer: index, projections, out: a.key, inp: recomputed.normed)
+            a.adapted[.value] = project(.value, layer: index, projections, out: a.value, inp: recomputed.normed)
             rotaryForward(a.query.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryForward(a.key.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
             causalAttentionForward(out: a.context.baseAddress!, probs: a.probs.baseAddress!, query: a.query.baseAddress!,
@@ -266,12 +280,12 @@ public struct LlamaTrainingGraph {
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
             a.adapted[.output] = project(.output, layer: index, projections, out: x, inp: a.context, accumulate: true)
             parallelCopy(a.middle.baseAddress!, from: x.baseAddress!, count: N * d)
-            rmsNormForward(out: a.mlpNormed.baseAddress!, rstd: a.mlpRstd.baseAddress!, inp: x.baseAddress!, weight: layer.mlpNorm,
+            rmsNormForward(out: recomputed.normed.baseAddress!, rstd: a.mlpRstd.baseAddress!, inp: x.baseAddress!, weight: layer.mlpNorm,
                            rows: N, channels: d, eps: eps)
-            a.adapted[.gate] = project(.gate, layer: index, projections, out: a.gate, inp: a.mlpNormed)
-            a.adapted[.up] = project(.up, layer: index, projections, out: a.up, inp: a.mlpNormed)
-            swigluForward(out: a.activated.baseAddress!, gate: a.gate.baseAddress!, up: a.up.baseAddress!, count: N * F)
-            a.adapted[.down] = project(.down, layer: index, projections, out: x, inp: a.activated, accumulate: true)
+            a.adapted[.gate] = project(.gate, layer: index, projections, out: a.gate, inp: recomputed.normed)
+            a.adapted[.up] = project(.up, layer: index, projections, out: a.up, inp: recomputed.normed)
+            swigluForward(out: recomputed.activated.baseAddress!, gate: a.gate.baseAddress!, up: a.up.baseAddress!, count: N * F)
+            a.adapted[.down] = project(.down, layer: index, projections, out: x, inp: recomputed.activated, accumulate: true)
             if backward { saved.append(a) }
         }
         let final = arena.take(N * d), finalRstd = arena.take(N)
@@ -322,21 +336,26 @@ public struct LlamaTrainingGraph {
         for index in w.layers.indices.reversed() {
             let layer = w.layers[index], a = saved[index]
             var dAttentionNorm = [Float](repeating: 0, count: trainsBase ? d : 0), dMlpNorm = dAttentionNorm
-            // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle)
+            // MLP: x += down(SiLU(gate(h)) ⊙ up(h)), h = RMSNorm(middle); h and SiLU(gate) ⊙ up made again.
+            rmsNormForward(out: recomputed.normed.baseAddress!, rstd: recomputed.rstd.baseAddress!, inp: a.middle.baseAddress!,
+                           weight: layer.mlpNorm, rows: N, channels: d, eps: eps)
+            swigluForward(out: recomputed.activated.baseAddress!, gate: a.gate.baseAddress!, up: a.up.baseAddress!, count: N * F)
             for buffer in [dActivated, dGate, dUp, dNormed] { parallelZero(buffer) }
             projectBackward(.down, layer: index, projections, adapted: a.adapted[.down] ?? nil, dinp: dActivated, dout: dx,
-                            inp: a.activated, gradients: &gradients, storage: &storage)
+                            inp: recomputed.activated, gradients: &gradients, storage: &storage)
             swigluBackward(dgate: dGate.baseAddress!, dup: dUp.baseAddress!, dout: dActivated.baseAddress!, gate: a.gate.baseAddress!,
                            up: a.up.baseAddress!, count: N * F)
             projectBackward(.gate, layer: index, projections, adapted: a.adapted[.gate] ?? nil, dinp: dNormed, dout: dGate,
-                            inp: a.mlpNormed, gradients: &gradients, storage: &storage)
+                            inp: recomputed.normed, gradients: &gradients, storage: &storage)
             projectBackward(.up, layer: index, projections, adapted: a.adapted[.up] ?? nil, dinp: dNormed, dout: dUp,
-                            inp: a.mlpNormed, gradients: &gradients, storage: &storage)
+                            inp: recomputed.normed, gradients: &gradients, storage: &storage)
             dMlpNorm.withUnsafeMutableBufferPointer { dweight in
                 rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed.baseAddress!,
                                 inp: a.middle.baseAddress!, weight: layer.mlpNorm, rstd: a.mlpRstd.baseAddress!, rows: N, channels: d)
             }
-            // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input)
+            // Attention: x += o(attention(rope(q(h)), rope(k(h)), v(h))), h = RMSNorm(input), made again.
+            rmsNormForward(out: recomputed.normed.baseAddress!, rstd: recomputed.rstd.baseAddress!, inp: a.input.baseAddress!,
+                           weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
             for buffer in [dContext, dQuery, dKey, dValue, dNormed] { parallelZero(buffer) }
             projectBackward(.output, layer: index, projections, adapted: a.adapted[.output] ?? nil, dinp: dContext, dout: dx,
                             inp: a.context, gradients: &gradients, storage: &storage)
@@ -347,11 +366,11 @@ public struct LlamaTrainingGraph {
             rotaryBackward(dQuery.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: H, rowStride: qWidth)
             rotaryBackward(dKey.baseAddress!, tables: m.rope, batch: B, tokens: T, heads: KV, rowStride: kvWidth)
             projectBackward(.query, layer: index, projections, adapted: a.adapted[.query] ?? nil, dinp: dNormed, dout: dQuery,
-                            inp: a.attentionNormed, gradients: &gradients, storage: &storage)
+                            inp: recomputed.normed, gradients: &gradients, storage: &storage)
             projectBackward(.key, layer: index, projections, adapted: a.adapted[.key] ?? nil, dinp: dNormed, dout: dKey,
-                            inp: a.attentionNormed, gradients: &gradients, storage: &storage)
+                            inp: recomputed.normed, gradients: &gradients, storage: &storage)
             projectBackward(.value, layer: index, projections, adapted: a.adapted[.value] ?? nil, dinp: dNormed, dout: dValue,
-                            inp: a.attentionNormed, gradients: &gradients, storage: &storage)
+                            inp: recomputed.normed, gradients: &gradients, storage: &storage)
             dAttentionNorm.withUnsafeMutableBufferPointer { dweight in
                 rmsNormBackward(dinp: dx.baseAddress!, dweight: trainsBase ? dweight.baseAddress : nil, dout: dNormed.baseAddress!,
                                 inp: a.input.baseAddress!, weight: layer.attentionNorm, rstd: a.attentionRstd.baseAddress!, rows: N, channels: d)
@@ -397,16 +416,18 @@ public struct LlamaTrainingGraph {
 
 extension MemoryBudget {
     /// A lower bound of the bytes training a Llama decoder needs for a (batch, tokens) batch: the
-    /// weights (with full fine-tuning also their gradients and two AdamW moments), and each layer's saved
-    /// activations (`LlamaTrainingGraph`: four (N, d) rows, q, k, v, the context, three (N, F)
-    /// MLP buffers and the (B, H, T, T) attention probabilities).
+    /// weights (with full fine-tuning also their gradients and two AdamW moments), each layer's saved
+    /// activations (`LlamaTrainingGraph`: two (N, d) rows, q, k, v, the context, gate and up, and the
+    /// (B, H, T, T) attention probabilities), and the buffers all layers share (the recomputed norm
+    /// and SwiGLU outputs, and the backward's gradients of the residual stream, the MLP and attention).
     public static func decoderTrainingBytes(config c: LlamaConfig, batch B: Int, tokens T: Int, trainsAllWeights: Bool) -> CheckedCount {
         let N = CheckedCount(B) * CheckedCount(T)
         let d = CheckedCount(c.hiddenSize), q = CheckedCount(c.heads * c.headDim), kv = CheckedCount(c.kvHeads * c.headDim)
-        let perRow = d * 4 + q * 2 + kv * 2 + CheckedCount(c.intermediateSize) * 3
-        let perLayer = N * perRow + CheckedCount(B) * CheckedCount(c.heads) * CheckedCount(T) * CheckedCount(T)
+        let F = CheckedCount(c.intermediateSize)
+        let perLayer = N * (d * 2 + q * 2 + kv * 2 + F * 2) + CheckedCount(B) * CheckedCount(c.heads) * CheckedCount(T) * CheckedCount(T)
+        let shared = N * (d * 4 + F * 4 + q * 2 + kv * 2)
         let parameters = CheckedCount(c.parameterCount) * (trainsAllWeights ? 4 : 1)
-        return (parameters + perLayer * CheckedCount(c.layers)) * MemoryLayout<Float>.stride
+        return (parameters + perLayer * CheckedCount(c.layers) + shared) * MemoryLayout<Float>.stride
     }
 }
 
