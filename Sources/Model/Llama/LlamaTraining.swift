@@ -267,7 +267,7 @@ public struct LlamaTrainingGraph {
         let recomputed = Recomputed(arena, rows: N, config: c)
         for (index, layer) in w.layers.enumerated() {
             var a = reused ?? LayerActivations(arena, config: c, batch: B, tokens: T)
-            parallelCopy(a.input.baseAddress!, from: x.baseAddress!, count: N * d)
+            if backward { parallelCopy(a.input.baseAddress!, from: x.baseAddress!, count: N * d) }  // read by the backward only
             rmsNormForward(out: recomputed.normed.baseAddress!, rstd: a.attentionRstd.baseAddress!, inp: x.baseAddress!,
                            weight: layer.attentionNorm, rows: N, channels: d, eps: eps)
             a.adapted[.query] = project(.query, layer: index, projections, out: a.query, inp: recomputed.normed)
@@ -279,7 +279,7 @@ public struct LlamaTrainingGraph {
                                    key: a.key.baseAddress!, value: a.value.baseAddress!,
                                    batch: B, tokens: T, heads: H, kvHeads: KV, headDim: D)
             a.adapted[.output] = project(.output, layer: index, projections, out: x, inp: a.context, accumulate: true)
-            parallelCopy(a.middle.baseAddress!, from: x.baseAddress!, count: N * d)
+            if backward { parallelCopy(a.middle.baseAddress!, from: x.baseAddress!, count: N * d) }
             rmsNormForward(out: recomputed.normed.baseAddress!, rstd: a.mlpRstd.baseAddress!, inp: x.baseAddress!, weight: layer.mlpNorm,
                            rows: N, channels: d, eps: eps)
             a.adapted[.gate] = project(.gate, layer: index, projections, out: a.gate, inp: recomputed.normed)
