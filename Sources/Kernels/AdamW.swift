@@ -65,9 +65,11 @@ public func sumOfSquares(_ x: UnsafePointer<Float>, count N: Int) -> Double {
     return total
 }
 
-/// x[i] *= factor.
+/// x[i] *= factor, the workers taking a share each (element-wise: the same result for any split).
 public func scaleInPlace(_ x: UnsafeMutablePointer<Float>, count N: Int, by factor: Float) {
-    for i in 0..<N { x[i] *= factor }
+    Parallel.forEachRange(N, minimumChunk: 1 << 16) { range in
+        for i in range { x[i] *= factor }
+    }
 }
 
 /// `sumOfSquares` over fixed blocks of 65,536 values summed in parallel, the blocks' sums then
@@ -82,9 +84,4 @@ public func parallelSumOfSquares(_ x: UnsafePointer<Float>, count N: Int) -> Dou
         }
     }
     return sums.reduce(0, +)
-}
-
-/// `scaleInPlace`, the workers taking a share each.
-public func parallelScale(_ x: UnsafeMutablePointer<Float>, count N: Int, by factor: Float) {
-    Parallel.forEachRange(N, minimumChunk: 1 << 16) { range in scaleInPlace(x + range.lowerBound, count: range.count, by: factor) }
 }

@@ -55,7 +55,7 @@ public final class DecoderFineTuning {
         guard norm.isFinite else { throw TrainingFailure(description: "a gradient became \(norm) at step \(steps + 1)") }
         if maxGradientNorm > 0, let factor = gradientClipFactor(norm: norm, maxNorm: maxGradientNorm) {
             for name in names {
-                gradients[name]!.withUnsafeMutableBufferPointer { parallelScale($0.baseAddress!, count: $0.count, by: factor) }
+                gradients[name]!.withUnsafeMutableBufferPointer { scaleInPlace($0.baseAddress!, count: $0.count, by: factor) }
             }
         }
         steps += 1
