@@ -76,10 +76,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before libgomp is loaded 
 # The PyTorch peer's helpers (standard library only at import): the same ids (seed, first ordinary
 # id), the same memory readings.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_decoder_peer import make_inputs, max_rss_bytes, require, reset_rss_peak, rss_status  # noqa: E402
+from bench_decoder_peer import (add_scoring_arguments, check_scoring_arguments, make_inputs, max_rss_bytes,  # noqa: E402
+                                require, reset_rss_peak, rss_status)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO_ROOT / "models" / "SmolLM2-135M-Instruct" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 PIP_HINT = "/work/llamacpp-venv/bin/pip install llama-cpp-python numpy"
 PEER = "llama.cpp"
 FLASH = {"auto": -1, "off": 0, "on": 1}
@@ -88,26 +87,13 @@ FLASH = {"auto": -1, "off": 0, "on": 1}
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Time the SmolLM2-135M decoder's scoring in llama.cpp (Q4_1 GGUF, integer kernels).")
-    p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
-                   help="path to SmolLM2-135M-Instruct.Q4_1.gguf (see scripts/fetch_decoder.sh)")
-    p.add_argument("--batch", type=int, default=8, help="sequences per batch")
-    p.add_argument("--seq", type=int, default=128, help="tokens per sequence (no padding)")
-    p.add_argument("--threads", type=int, default=2, help="n_threads and n_threads_batch")
-    p.add_argument("--seconds", type=float, default=10.0, help="minimum timed duration per mode")
-    p.add_argument("--min-iters", type=int, default=3, help="minimum timed iterations per mode")
-    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up iterations per mode")
+    add_scoring_arguments(p, threads_help="n_threads and n_threads_batch", per=" per mode")
     p.add_argument("--mode", choices=("both", "per-seq", "batched"), default="both",
                    help="per-seq: one decode per sequence; batched: one decode of all sequences")
     p.add_argument("--flash-attn", choices=tuple(FLASH), default="auto",
                    help="llama.cpp flash attention (default auto: llama.cpp decides)")
     p.add_argument("--verbose", action="store_true", help="pass llama.cpp's log through to stderr")
-    args = p.parse_args(argv)
-    for name in ("batch", "seq", "threads", "min_iters"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1")
-    if args.warmup < 0 or args.seconds <= 0:
-        p.error("--warmup must be >= 0 and --seconds > 0")
-    return args
+    return check_scoring_arguments(p, p.parse_args(argv))
 
 
 class LlamaLog:

@@ -64,26 +64,36 @@ SEED = 1234
 FIRST_ORDINARY_ID = 17  # ids 0..16 are the GGUF's control tokens
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description="Time the SmolLM2-135M decoder's scoring forward in PyTorch fp32 (peer baseline).")
+def add_scoring_arguments(p: argparse.ArgumentParser, threads_help: str, per: str = "") -> None:
+    """The arguments every scoring peer takes (this one, bench_decoder_llamacpp.py): the model, the
+    shape, threads, and how long to time; `per` qualifies the timing ones (" per mode")."""
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL,
                    help="path to SmolLM2-135M-Instruct.Q4_1.gguf (see scripts/fetch_decoder.sh)")
     p.add_argument("--batch", type=int, default=8, help="sequences per batch")
     p.add_argument("--seq", type=int, default=128, help="tokens per sequence (no padding)")
-    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    p.add_argument("--seconds", type=float, default=10.0, help="minimum timed duration")
-    p.add_argument("--min-iters", type=int, default=3, help="minimum timed iterations")
-    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up iterations")
-    p.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa",
-                   help="transformers attention implementation (default sdpa)")
-    args = p.parse_args(argv)
+    p.add_argument("--threads", type=int, default=2, help=threads_help)
+    p.add_argument("--seconds", type=float, default=10.0, help="minimum timed duration" + per)
+    p.add_argument("--min-iters", type=int, default=3, help="minimum timed iterations" + per)
+    p.add_argument("--warmup", type=int, default=2, help="untimed warm-up iterations" + per)
+
+
+def check_scoring_arguments(p: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """Refuses (exit 2, argparse's message) a shape, thread count or timing that cannot run."""
     for name in ("batch", "seq", "threads", "min_iters"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0 or args.seconds <= 0:
         p.error("--warmup must be >= 0 and --seconds > 0")
     return args
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Time the SmolLM2-135M decoder's scoring forward in PyTorch fp32 (peer baseline).")
+    add_scoring_arguments(p, threads_help="torch.set_num_threads")
+    p.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa",
+                   help="transformers attention implementation (default sdpa)")
+    return check_scoring_arguments(p, p.parse_args(argv))
 
 
 def require(modules: list[str], pip_hint: str = PIP_HINT) -> None:
