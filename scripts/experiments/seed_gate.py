@@ -164,10 +164,17 @@ def grid(args, pools, workdir, rng):
     margins = [float(x) for x in args.grid_margins.split(",")]
     clean = pools["lora"]
     flipped = pool_seeds(args.pool, args.flipped, "lora") if args.flipped else {}
-    first = re.search(r"\{metric: ([\w.]+), non_inferior_to: baseline, margin: [0-9.]+", open(args.suite).read())
+    text = open(args.suite).read()
+    first = re.search(r"\{metric: ([\w.]+), non_inferior_to: baseline, margin: [0-9.]+", text)
     if not first:
         sys.exit(f"{args.suite}: no baseline check with a margin for the grid")
     metric = first.group(1)
+    suite_lines = text.split("\n")
+    first_line = next(l for l in suite_lines if first.group(0) in l)
+
+    def is_baseline_check(line):
+        return "non_inferior_to: baseline" in line and not line.lstrip().startswith("#")
+
     print(f"## Grid: LoRA `{metric}` `non_inferior_to: baseline` check alone, {args.grid_pairs} runs per cell")
     print()
     print("| seeds per run | margin | A/A false-fail | power vs the flipped-label LoRA |")
@@ -175,16 +182,9 @@ def grid(args, pools, workdir, rng):
     for n in counts:
         for margin in margins:
             suite = os.path.join(workdir, f"grid-{n}-{margin}.yaml")
-            # The suite's first baseline check with this margin; its other baseline checks dropped.
-            lines = []
-            for line in open(args.suite).read().split("\n"):
-                if "non_inferior_to: baseline" in line and not line.lstrip().startswith("#"):
-                    if lines and any(f"{{metric: {metric}, non_inferior_to: baseline, margin: {margin:g}" in l for l in lines):
-                        continue
-                    if f"{{metric: {metric}, non_inferior_to: baseline" not in line:
-                        continue
-                    line = re.sub(r"margin: [0-9.]+", f"margin: {margin:g}", line, count=1)
-                lines.append(line)
+            # The suite's first baseline check alone, with this margin.
+            lines = [re.sub(r"margin: [0-9.]+", f"margin: {margin:g}", l, count=1) if l == first_line else l
+                     for l in suite_lines if l == first_line or not is_baseline_check(l)]
             baseline_checks_suite_text("\n".join(lines), suite)
             fails = detected = 0
             for k in range(args.grid_pairs):
